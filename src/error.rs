@@ -1,0 +1,191 @@
+//! The one error type of the crate; every variant names the shapes, modes or values that clashed.
+
+use std::fmt;
+
+/// What went wrong, with the shapes, modes, ranks or values involved.
+///
+/// Functions that combine user-supplied shapes, ranks, parameters or files return
+/// [`Result<T>`](Result); they never panic on bad input.
+///
+/// ```
+/// use tensorize::{Error, Tensor};
+/// let err = Tensor::<f64>::from_vec(&[2, 3], vec![0.0; 5]).unwrap_err();
+/// assert!(matches!(err, Error::DataLength { expected: 6, found: 5, .. }));
+/// assert_eq!(err.to_string(), "shape [2, 3] needs 6 elements, but 5 were given");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A data buffer's length does not match the shape it is given with.
+    DataLength {
+        /// The shape.
+        shape: Vec<usize>,
+        /// The number of elements the shape needs.
+        expected: usize,
+        /// The number of elements given.
+        found: usize,
+    },
+    /// A shape has a zero dimension (tensorize does not handle empty tensors).
+    ZeroDimension {
+        /// The offending shape.
+        shape: Vec<usize>,
+    },
+    /// The number of elements (or bytes) of a shape does not fit in memory addressing.
+    SizeOverflow {
+        /// The offending shape.
+        shape: Vec<usize>,
+    },
+    /// A mode index is not smaller than the tensor's order.
+    ModeOutOfRange {
+        /// The mode asked for.
+        mode: usize,
+        /// The tensor's shape.
+        shape: Vec<usize>,
+    },
+    /// A multi-index or position lies outside the tensor.
+    IndexOutOfBounds {
+        /// The index asked for.
+        index: Vec<usize>,
+        /// The tensor's shape.
+        shape: Vec<usize>,
+    },
+    /// Two operands' shapes do not fit together for an operation.
+    ShapeMismatch {
+        /// The operation, e.g. `"mode_product"`.
+        op: &'static str,
+        /// The first operand's shape.
+        left: Vec<usize>,
+        /// The second operand's shape.
+        right: Vec<usize>,
+        /// What had to agree, e.g. `"matrix columns must equal dimension 4 of mode 1"`.
+        detail: String,
+    },
+    /// A list of modes is not a valid permutation or selection.
+    InvalidModes {
+        /// The operation.
+        op: &'static str,
+        /// The modes given.
+        modes: Vec<usize>,
+        /// The order of the tensor they refer to.
+        ndim: usize,
+        /// Why they were rejected.
+        detail: String,
+    },
+    /// A rank (or list of ranks) is not usable for this shape.
+    InvalidRank {
+        /// The operation.
+        op: &'static str,
+        /// The ranks given.
+        ranks: Vec<usize>,
+        /// The shape they refer to.
+        shape: Vec<usize>,
+        /// Why they were rejected.
+        detail: String,
+    },
+    /// A scalar parameter is out of its valid range.
+    InvalidParameter {
+        /// The parameter's name, e.g. `"tol"`.
+        name: &'static str,
+        /// The value given, printed.
+        value: String,
+        /// What values are accepted.
+        expected: &'static str,
+    },
+    /// The input holds NaN or infinity.
+    NonFinite {
+        /// The operation that refused it.
+        op: &'static str,
+        /// The row-major position of the first non-finite element.
+        position: usize,
+        /// The value found there.
+        value: f64,
+    },
+    /// A dense linear-algebra routine did not converge.
+    NoConvergence {
+        /// The routine, e.g. `"svd"`.
+        op: &'static str,
+        /// The shape of the matrix it was given.
+        shape: Vec<usize>,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::DataLength { shape, expected, found } => {
+                write!(f, "shape {shape:?} needs {expected} elements, but {found} were given")
+            }
+            Error::ZeroDimension { shape } => {
+                write!(f, "shape {shape:?} has a zero dimension; empty tensors are not supported")
+            }
+            Error::SizeOverflow { shape } => {
+                write!(f, "shape {shape:?} has more elements than memory can address")
+            }
+            Error::ModeOutOfRange { mode, shape } => write!(
+                f,
+                "mode {mode} out of range for a {}-way tensor of shape {shape:?}",
+                shape.len()
+            ),
+            Error::IndexOutOfBounds { index, shape } => {
+                write!(f, "index {index:?} out of bounds for shape {shape:?}")
+            }
+            Error::ShapeMismatch { op, left, right, detail } => {
+                write!(f, "{op}: shapes {left:?} and {right:?} do not fit: {detail}")
+            }
+            Error::InvalidModes { op, modes, ndim, detail } => {
+                write!(f, "{op}: modes {modes:?} invalid for a {ndim}-way tensor: {detail}")
+            }
+            Error::InvalidRank { op, ranks, shape, detail } => {
+                write!(f, "{op}: ranks {ranks:?} invalid for shape {shape:?}: {detail}")
+            }
+            Error::InvalidParameter { name, value, expected } => {
+                write!(f, "parameter `{name}` = {value} is invalid: expected {expected}")
+            }
+            Error::NonFinite { op, position, value } => write!(
+                f,
+                "{op}: input holds a non-finite value {value} at row-major position {position}"
+            ),
+            Error::NoConvergence { op, shape } => {
+                write!(f, "{op} did not converge on a matrix of shape {shape:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The number of elements of `shape`, computed with checked arithmetic; also checks that
+/// the bytes for `elem_size`-byte elements fit in `isize`. Zero dimensions are refused.
+pub(crate) fn checked_numel(shape: &[usize], elem_size: usize) -> Result<usize> {
+    if shape.contains(&0) {
+        return Err(Error::ZeroDimension { shape: shape.to_vec() });
+    }
+    let overflow = || Error::SizeOverflow { shape: shape.to_vec() };
+    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
+    let bytes = n.checked_mul(elem_size.max(1)).ok_or_else(overflow)?;
+    if bytes > isize::MAX as usize {
+        return Err(overflow());
+    }
+    Ok(n)
+}
+
+/// Checks that `x` is finite and positive, naming the parameter otherwise.
+pub(crate) fn check_positive(name: &'static str, x: f64) -> Result<()> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter { name, value: x.to_string(), expected: "a finite number > 0" })
+    }
+}
+
+/// Checks that `x` is finite and non-negative, naming the parameter otherwise.
+pub(crate) fn check_non_negative(name: &'static str, x: f64) -> Result<()> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter { name, value: x.to_string(), expected: "a finite number >= 0" })
+    }
+}

@@ -1,0 +1,47 @@
+//! Factorized tensor formats (CP, Tucker, tensor-train) and the contract they share, [`Factorized`].
+
+use crate::{Result, Scalar, Tensor};
+
+/// What every factorized format offers: its shape, reconstruction, size and error.
+pub trait Factorized<T: Scalar> {
+    /// The shape of the full tensor this factorization represents.
+    fn shape(&self) -> Vec<usize>;
+
+    /// The full tensor, reconstructed.
+    ///
+    /// # Errors
+    /// [`crate::Error::SizeOverflow`] if the full tensor cannot be allocated.
+    fn to_dense(&self) -> Result<Tensor<T>>;
+
+    /// The number of stored parameters (all factors, cores and weights).
+    fn num_params(&self) -> usize;
+
+    /// `numel(full) / num_params()`: how many times smaller the factorization is.
+    fn compression_ratio(&self) -> f64 {
+        let full: f64 = self.shape().iter().map(|&d| d as f64).product();
+        full / self.num_params() as f64
+    }
+
+    /// The Frobenius norm of the represented tensor, computed without densifying where the
+    /// format allows.
+    fn norm(&self) -> T;
+
+    /// `‖dense − self‖_F / ‖dense‖_F`, computed without densifying where the format allows.
+    ///
+    /// # Errors
+    /// [`crate::Error::ShapeMismatch`] if `dense` has another shape.
+    fn rel_error(&self, dense: &Tensor<T>) -> Result<T>;
+}
+
+/// `‖X − Y‖ / ‖X‖` from `‖X‖²`, `‖Y‖²` and `⟨X, Y⟩`, clamped at 0 against rounding.
+///
+/// This is how formats compute their error without densifying; it loses accuracy when the
+/// error is below about `sqrt(eps)`, where callers may fall back to an explicit difference.
+pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_xy: T) -> T {
+    let diff_sq = (norm_x_sq + norm_y_sq - T::of(2.0) * inner_xy).max(T::zero());
+    if norm_x_sq > T::zero() {
+        (diff_sq / norm_x_sq).sqrt()
+    } else {
+        diff_sq.sqrt()
+    }
+}

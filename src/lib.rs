@@ -1,0 +1,32 @@
+//! # tensorize
+//!
+//! Tensor decompositions (CP, Tucker, tensor-train) and neural-network compression, in pure Rust.
+//!
+//! ## Conventions
+//! - [`Tensor`] stores its elements **row-major** (C order, last index fastest), like NumPy,
+//!   PyTorch and safetensors. Modes are 0-based.
+//! - The mode-n unfolding is TensorLy's: move mode n to the front, keep the other modes in order,
+//!   reshape row-major to `I_n × ∏_{k≠n} I_k` (see [`tenalg::unfold`]). Kolda & Bader order the
+//!   columns the other way round (first remaining index fastest); the two differ by a column permutation.
+//! - Matrices (factor matrices, operands of mode products) are faer's [`faer::Mat`] /
+//!   [`faer::MatRef`]; a transposed operand is the free view `a.transpose()`.
+//! - Every algorithm is generic over [`Scalar`] (`f32` and `f64`).
+//! - Functions that take user shapes, modes, ranks or files return [`Result`]; they do not panic.
+//! - Heavy functions take an explicit [`par::Par`]; the plain variants pick one with [`par::auto_par`].
+//!
+//! See `docs/conventions.md` for a worked example.
+
+pub mod decomp;
+pub mod error;
+pub mod format;
+pub mod linalg;
+pub mod par;
+pub mod scalar;
+pub mod tenalg;
+pub mod tensor;
+
+pub use decomp::FitReport;
+pub use error::{Error, Result};
+pub use format::Factorized;
+pub use scalar::Scalar;
+pub use tensor::Tensor;

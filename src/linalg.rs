@@ -1,0 +1,1 @@
+//! Dense linear algebra: the one adapter over faer (truncated SVD, subspaces, QR, solves).

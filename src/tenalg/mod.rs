@@ -1,0 +1,1 @@
+//! Tensor algebra: unfoldings, mode products, Khatri–Rao/Kronecker/outer products, MTTKRP, contraction.

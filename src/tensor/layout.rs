@@ -1,0 +1,180 @@
+//! Changing layout: reshape (free), mode permutation (a cache-blocked copy), slicing and selection.
+
+use std::ops::Range;
+
+use super::{row_major_strides, Tensor};
+use crate::error::{Error, Result};
+use crate::Scalar;
+
+/// Side of the square tiles used when a permutation moves the contiguous axis away from the end.
+const TILE: usize = 32;
+
+impl<T: Scalar> Tensor<T> {
+    /// Reinterprets the data with a new shape of the same number of elements; no copy.
+    ///
+    /// ```
+    /// use tensorize::Tensor;
+    /// let x = Tensor::<f32>::from_fn(&[2, 6], |i| (6 * i[0] + i[1]) as f32)?;
+    /// let y = x.reshape(&[3, 2, 2])?;
+    /// assert_eq!(y.get(&[2, 1, 0])?, 10.0);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] if the element counts differ; errors of [`Tensor::from_vec`].
+    pub fn reshape(self, shape: &[usize]) -> Result<Self> {
+        Self::from_vec(shape, self.data)
+    }
+
+    /// A copy with the modes reordered: mode `k` of the result is mode `perm[k]` of `self`
+    /// (NumPy's `transpose(perm)`).
+    ///
+    /// ```
+    /// use tensorize::Tensor;
+    /// let x = Tensor::<f64>::random_normal(&[2, 3, 4], 1)?;
+    /// let y = x.permute_modes(&[2, 0, 1])?;
+    /// assert_eq!(y.shape(), &[4, 2, 3]);
+    /// assert_eq!(y.get(&[3, 1, 2])?, x.get(&[1, 2, 3])?);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] if `perm` is not a permutation of `0..ndim()`.
+    pub fn permute_modes(&self, perm: &[usize]) -> Result<Self> {
+        check_permutation("permute_modes", perm, self.ndim())?;
+        let strides = self.strides();
+        let out_shape: Vec<usize> = perm.iter().map(|&p| self.shape[p]).collect();
+        let in_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+        let mut out = vec![T::zero(); self.numel()];
+        permuted_copy(&self.data, &out_shape, &in_strides, &mut out);
+        Ok(Self::from_parts_unchecked(out_shape, out))
+    }
+
+    /// The sub-tensor with mode `mode` fixed at `index`: one order less.
+    ///
+    /// # Errors
+    /// [`Error::ModeOutOfRange`] or [`Error::IndexOutOfBounds`].
+    pub fn select(&self, mode: usize, index: usize) -> Result<Self> {
+        self.check_mode(mode)?;
+        if index >= self.shape[mode] {
+            let mut at = vec![0; self.ndim()];
+            at[mode] = index;
+            return Err(Error::IndexOutOfBounds { index: at, shape: self.shape.clone() });
+        }
+        let mut out = self.slice(mode, index..index + 1)?;
+        out.shape.remove(mode);
+        Ok(out)
+    }
+
+    /// The sub-tensor with mode `mode` restricted to `range`: same order.
+    ///
+    /// # Errors
+    /// [`Error::ModeOutOfRange`], or [`Error::IndexOutOfBounds`] for an empty or too long range.
+    pub fn slice(&self, mode: usize, range: Range<usize>) -> Result<Self> {
+        self.check_mode(mode)?;
+        let dim = self.shape[mode];
+        if range.start >= range.end || range.end > dim {
+            let mut at = vec![0; self.ndim()];
+            at[mode] = range.end.max(range.start);
+            return Err(Error::IndexOutOfBounds { index: at, shape: self.shape.clone() });
+        }
+        let outer: usize = self.shape[..mode].iter().product();
+        let inner: usize = self.shape[mode + 1..].iter().product();
+        let len = range.end - range.start;
+        let mut data = Vec::with_capacity(outer * len * inner);
+        for a in 0..outer {
+            let start = (a * dim + range.start) * inner;
+            data.extend_from_slice(&self.data[start..start + len * inner]);
+        }
+        let mut shape = self.shape.clone();
+        shape[mode] = len;
+        Ok(Self::from_parts_unchecked(shape, data))
+    }
+}
+
+/// Returns [`Error::InvalidModes`] unless `perm` is a permutation of `0..ndim`.
+pub(crate) fn check_permutation(op: &'static str, perm: &[usize], ndim: usize) -> Result<()> {
+    let mut seen = vec![false; ndim];
+    let bad = |detail: &str| Error::InvalidModes {
+        op,
+        modes: perm.to_vec(),
+        ndim,
+        detail: detail.to_string(),
+    };
+    if perm.len() != ndim {
+        return Err(bad("a permutation must list every mode exactly once"));
+    }
+    for &p in perm {
+        if p >= ndim {
+            return Err(bad("mode out of range"));
+        }
+        if std::mem::replace(&mut seen[p], true) {
+            return Err(bad("mode repeated"));
+        }
+    }
+    Ok(())
+}
+
+/// Writes into `out` (row-major, shape `dims`) the elements of `src` read with strides
+/// `in_strides` (one per output axis). The caller guarantees the sizes agree.
+///
+/// When the input's contiguous axis is not the output's last axis, the copy runs over square
+/// tiles of those two axes so both sides stay in cache.
+pub(crate) fn permuted_copy<T: Copy>(src: &[T], dims: &[usize], in_strides: &[usize], out: &mut [T]) {
+    debug_assert_eq!(out.len(), dims.iter().product::<usize>());
+    let nd = dims.len();
+    if nd == 0 {
+        out[0] = src[0];
+        return;
+    }
+    let last = nd - 1;
+    let out_strides = row_major_strides(dims);
+    let tiled_axis = (0..last).find(|&k| in_strides[k] == 1 && dims[k] > 1 && in_strides[last] != 1);
+    // Odometer over every axis except the last (and the tiled one, if any).
+    let outer_axes: Vec<usize> = (0..last).filter(|&k| Some(k) != tiled_axis).collect();
+    let mut idx = vec![0usize; outer_axes.len()];
+    let (n_last, s_last) = (dims[last], in_strides[last]);
+    loop {
+        let ibase: usize = outer_axes.iter().zip(&idx).map(|(&k, &i)| i * in_strides[k]).sum();
+        let obase: usize = outer_axes.iter().zip(&idx).map(|(&k, &i)| i * out_strides[k]).sum();
+        match tiled_axis {
+            None => {
+                let dst = &mut out[obase..obase + n_last];
+                if s_last == 1 {
+                    dst.copy_from_slice(&src[ibase..ibase + n_last]);
+                } else {
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = src[ibase + j * s_last];
+                    }
+                }
+            }
+            Some(p) => {
+                let (n_p, os_p) = (dims[p], out_strides[p]);
+                for p0 in (0..n_p).step_by(TILE) {
+                    for l0 in (0..n_last).step_by(TILE) {
+                        for ip in p0..(p0 + TILE).min(n_p) {
+                            let o = obase + ip * os_p;
+                            let i = ibase + ip;
+                            for il in l0..(l0 + TILE).min(n_last) {
+                                out[o + il] = src[i + il * s_last];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Advance the odometer.
+        let mut k = outer_axes.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            idx[k] += 1;
+            if idx[k] < dims[outer_axes[k]] {
+                break;
+            }
+            idx[k] = 0;
+        }
+    }
+}
