@@ -19,6 +19,7 @@
 pub mod decomp;
 pub mod error;
 pub mod format;
+pub mod io;
 pub mod linalg;
 pub mod par;
 pub mod scalar;
