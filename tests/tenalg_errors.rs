@@ -1,5 +1,8 @@
 //! Bad input to the tensor algebra gives typed errors, never panics.
 
+// Test helpers outside #[test] fns unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use faer::{Mat, MatRef};
 use tensorize::{tenalg, Error, Tensor};
 

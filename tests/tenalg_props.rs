@@ -1,6 +1,9 @@
 //! Property tests of the tensor algebra (src/tenalg): unfold/fold, mode products, Khatri–Rao,
 //! norms, reshape/permute round trips, MTTKRP and contraction, in f32 and f64.
 
+// Test helpers outside #[test] fns unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use proptest::prelude::*;

@@ -324,7 +324,7 @@ mod tests {
         out_shape[n] = a.nrows();
         let numel: usize = out_shape.iter().product();
         let mut out = vec![T::zero(); numel];
-        for p in 0..numel {
+        for (p, o) in out.iter_mut().enumerate() {
             let mut idx = multi_index(p, &out_shape);
             let j = idx[n];
             let mut s = T::zero();
@@ -332,7 +332,7 @@ mod tests {
                 idx[n] = i;
                 s += a[(j, i)] * x.as_slice()[linear(&idx, x.shape())];
             }
-            out[p] = s;
+            *o = s;
         }
         out
     }
