@@ -53,44 +53,62 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Median wall time of `reps` runs of `f` (after two warm-up runs).
-fn median(reps: usize, mut f: impl FnMut()) -> Duration {
+/// Wall time of one call of `f`.
+fn time(f: impl FnOnce()) -> Duration {
+    let t = Instant::now();
     f();
-    f();
-    let mut times: Vec<Duration> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[reps / 2]
+    t.elapsed()
 }
 
+/// Median of `times`.
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The table. The four operations run interleaved, round after round, so that load from other
+/// processes on a shared machine hits all of them alike; each row is the median over the rounds.
 fn table() {
     let inp = inputs();
     let mut out = vec![0.0; J * N * N];
-    let reps = 31;
+    let rounds = 31;
     println!("\n## Mode product (tenalg): 200×200×200 f64 ×ₙ 20×200, {FLOPS:.3e} flop per call");
-    for (label, par) in
-        [("all threads (Par::rayon(0))", Par::rayon(0)), ("one thread (Par::Seq)", Par::Seq)]
-    {
-        let t_gemm = median(reps, || gemm(&inp, black_box(&mut out), par));
-        let g_gemm = FLOPS / t_gemm.as_secs_f64() / 1e9;
-        println!("\n{label}, {} rayon threads available", rayon::current_num_threads());
+    let cases =
+        [("all threads (Par::rayon(0))", Par::rayon(0)), ("one thread (Par::Seq)", Par::Seq)];
+    for (label, par) in cases {
+        let mut times = vec![Vec::new(); 4];
+        for round in 0..rounds + 2 {
+            let t = [
+                time(|| gemm(&inp, black_box(&mut out), par)),
+                time(|| drop(black_box(ttm(&inp, 0, par)))),
+                time(|| drop(black_box(ttm(&inp, 1, par)))),
+                time(|| drop(black_box(ttm(&inp, 2, par)))),
+            ];
+            if round >= 2 {
+                for (v, t) in times.iter_mut().zip(t) {
+                    v.push(t);
+                }
+            }
+        }
+        let med: Vec<Duration> = times.into_iter().map(median).collect();
+        let gflops = |d: Duration| FLOPS / d.as_secs_f64() / 1e9;
+        let g_gemm = gflops(med[0]);
+        println!(
+            "\n{label}, {} rayon threads, median of {rounds} interleaved rounds",
+            rayon::current_num_threads()
+        );
         println!("| op | median time | GFLOP/s | fraction of GEMM |");
         println!("|---|---|---|---|");
         println!(
             "| GEMM 20×200 · 200×40000 | {:.2} ms | {g_gemm:.1} | 1.00 |",
-            t_gemm.as_secs_f64() * 1e3
+            med[0].as_secs_f64() * 1e3
         );
         for mode in 0..3 {
-            let t = median(reps, || drop(black_box(ttm(&inp, mode, par))));
-            let g = FLOPS / t.as_secs_f64() / 1e9;
+            let d = med[mode + 1];
+            let g = gflops(d);
             println!(
                 "| mode {mode} | {:.2} ms | {g:.1} | {:.2} |",
-                t.as_secs_f64() * 1e3,
+                d.as_secs_f64() * 1e3,
                 g / g_gemm
             );
         }
