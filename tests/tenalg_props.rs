@@ -16,6 +16,44 @@ fn shape() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(1usize..=6, 1..=5)
 }
 
+fn multi_is_sequential<T: Scalar>(
+    s: &[usize],
+    js: &[usize],
+    skip: Option<usize>,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let x = Tensor::<T>::random_normal(s, seed).unwrap();
+    let mats: Vec<Mat<T>> = s
+        .iter()
+        .zip(js)
+        .enumerate()
+        .map(|(k, (&i, &j))| rand_mat::<T>(j, i, seed + 1 + k as u64))
+        .collect();
+    let refs: Vec<_> = mats.iter().map(|m| m.as_ref()).collect();
+    let got = tenalg::multi_mode_product(&x, &refs, skip).unwrap();
+    let mut want = x.clone();
+    let mut scale = x.norm().as_f64();
+    for k in (0..s.len()).filter(|&k| Some(k) != skip) {
+        want = tenalg::mode_product_with(&want, refs[k], k, Par::Seq).unwrap();
+        scale *= norm(&mat_vec(refs[k]));
+    }
+    prop_assert_eq!(got.shape(), want.shape());
+    let size = x.numel().max(want.numel()) * 6 * s.len();
+    close(got.as_slice(), want.as_slice(), size, scale)
+}
+
+fn ttv_is_ttm_with_a_row<T: Scalar>(s: &[usize], n: usize, seed: u64) -> Result<(), TestCaseError> {
+    let x = Tensor::<T>::random_normal(s, seed).unwrap();
+    let v = rand_mat::<T>(1, s[n], seed + 1);
+    let vs = mat_vec(v.as_ref());
+    let y = tenalg::mode_vector_product(&x, &vs, n).unwrap();
+    let z = tenalg::mode_product(&x, v.as_ref(), n).unwrap();
+    let mut squeezed = s.to_vec();
+    squeezed.remove(n);
+    prop_assert_eq!(y.shape(), &squeezed[..]);
+    close(y.as_slice(), z.as_slice(), x.numel(), norm(&vs) * x.norm().as_f64())
+}
+
 /// A shape with a mode of it.
 fn shape_and_mode() -> impl Strategy<Value = (Vec<usize>, usize)> {
     shape().prop_flat_map(|s| {
@@ -317,5 +355,23 @@ proptest! {
     ) {
         contract_naive::<f32>(&s, &p, nc, seed)?;
         contract_naive::<f64>(&s, &p, nc, seed)?;
+    }
+
+    #[test]
+    fn multi_mode_product_is_sequential_application(
+        (s, js, skip) in shape().prop_flat_map(|s| {
+            let n = s.len();
+            (Just(s), prop::collection::vec(1usize..=6, n), prop::option::of(0..n))
+        }),
+        seed in 0u64..1000,
+    ) {
+        multi_is_sequential::<f32>(&s, &js, skip, seed)?;
+        multi_is_sequential::<f64>(&s, &js, skip, seed)?;
+    }
+
+    #[test]
+    fn mode_vector_product_is_mode_product_with_a_row((s, n) in shape_and_mode(), seed in 0u64..1000) {
+        ttv_is_ttm_with_a_row::<f32>(&s, n, seed)?;
+        ttv_is_ttm_with_a_row::<f64>(&s, n, seed)?;
     }
 }
