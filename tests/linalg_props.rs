@@ -2,6 +2,9 @@
 //! `discarded_sq` is the truncation error, QR reconstructs with orthonormal Q, SPD solves have
 //! small residuals. Every property runs in f32 and f64; tolerances scale with eps and size.
 
+// Test helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
 use faer::Mat;
 use proptest::prelude::*;
 use tensorize::linalg::{

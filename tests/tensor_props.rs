@@ -2,6 +2,9 @@
 //! slice and select with `get`, elementwise arithmetic against loops, norms vs inner products,
 //! and norms of huge and tiny elements. Each property runs in f32 and f64.
 
+// Test helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use tensorize::{Scalar, Tensor};
 
