@@ -31,7 +31,8 @@ pub struct LeftSubspace<T> {
 pub enum SubspaceMethod {
     /// [`Gram`](Self::Gram) for short-fat matrices (`4·m ≤ n`), else [`Svd`](Self::Svd); a Gram
     /// result whose smallest kept singular value is below `GRAM_FALLBACK·sqrt(eps)·s_max`
-    /// (`GRAM_FALLBACK = 10`) is recomputed by SVD, since the Gram route cannot resolve it.
+    /// (`GRAM_FALLBACK = 10`) is recomputed by SVD, since the Gram route cannot resolve it (so is
+    /// one whose eigensolver fails to converge).
     #[default]
     Auto,
     /// Thin SVD of `A` without right singular vectors: accurate to `O(eps·s_max)` in every
@@ -88,7 +89,9 @@ pub fn left_subspace<T: Scalar>(
             if m.saturating_mul(4) > n {
                 return by_svd(OP, a, trunc, par);
             }
-            let sub = by_gram(OP, a, trunc, par)?;
+            let Ok(sub) = by_gram(OP, a, trunc, par) else {
+                return by_svd(OP, a, trunc, par);
+            };
             let s_max = sub.full_spectrum.first().map_or(0.0, |x| x.as_f64());
             let s_min = sub.s.last().map_or(0.0, |x| x.as_f64());
             let threshold = GRAM_FALLBACK * T::epsilon().as_f64().sqrt() * s_max;
