@@ -181,7 +181,7 @@ fn check_lstsq<T: Scalar>(m: usize, n: usize, seed: u64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn svd_budget_and_cap(m in 1usize..14, n in 1usize..14, decay in 0.3f64..1.0,

@@ -137,7 +137,7 @@ fn norm_extremes<T: Scalar>(shape: &[usize], seed: u64, exponent: f64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn reshape_round_trips((shape, seed) in shape_and_seed()) {
