@@ -167,8 +167,8 @@ fn cholesky_solve<T: Scalar>(
 /// `A` (`m × n`, tall, wide or rank-deficient) and `B` (`m × k`); `X` is `n × k`.
 ///
 /// Computed from the thin SVD `A = U Σ Vᵀ` as `X = V Σ⁺ Uᵀ B`, where singular values
-/// `s_i ≤ max(m, n)·eps·s_max` are treated as zero (the numerical rank cutoff of LAPACK's
-/// `gelsd` with its default `rcond`).
+/// `s_i ≤ max(m, n)·eps·s_max` are treated as zero (the numerical-rank cutoff of NumPy's
+/// `lstsq` with its default `rcond`).
 ///
 /// ```
 /// use faer::mat;
