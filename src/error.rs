@@ -186,10 +186,6 @@ pub(crate) fn check_non_negative(name: &'static str, x: f64) -> Result<()> {
     if x.is_finite() && x >= 0.0 {
         Ok(())
     } else {
-        Err(Error::InvalidParameter {
-            name,
-            value: x.to_string(),
-            expected: "a finite number >= 0",
-        })
+        Err(Error::InvalidParameter { name, value: x.to_string(), expected: "a finite number >= 0" })
     }
 }

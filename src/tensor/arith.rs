@@ -91,13 +91,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// The largest absolute value (0 for an all-zero tensor; NaN if any element is NaN).
     pub fn max_abs(&self) -> T {
-        self.data.iter().fold(T::zero(), |m, &x| {
-            if x.is_nan() || m.is_nan() {
-                T::nan()
-            } else {
-                m.max(x.abs())
-            }
-        })
+        self.data.iter().fold(T::zero(), |m, &x| if x.is_nan() || m.is_nan() { T::nan() } else { m.max(x.abs()) })
     }
 
     /// Whether every element is finite.
@@ -141,11 +135,10 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
 pub(crate) fn norm<T: Scalar>(xs: &[T]) -> T {
     let sum_sq = dot(xs, xs);
     let plain = sum_sq.sqrt();
-    if xs.iter().any(|x| !x.is_finite()) {
-        return plain;
-    }
-    // Squares below min_positive / eps lose relative accuracy (subnormal) or vanish.
-    if sum_sq.is_finite() && sum_sq >= T::min_positive_value() / T::epsilon() {
+    // Fast path: no overflow, and squares well above the subnormal range (min_positive / eps).
+    if (sum_sq.is_finite() && sum_sq >= T::min_positive_value() / T::epsilon())
+        || xs.iter().any(|x| !x.is_finite())
+    {
         return plain;
     }
     let m = xs.iter().fold(T::zero(), |m, &x| m.max(x.abs()));
