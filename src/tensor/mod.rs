@@ -1,7 +1,7 @@
 //! `Tensor<T>`: an owned, dense, row-major n-way array, and everything that works on one tensor:
 //! construction, indexing, reshaping and permuting, slicing, elementwise arithmetic, norms, faer views.
 
-mod arith;
+pub(crate) mod arith;
 mod construct;
 mod index;
 mod layout;
