@@ -100,6 +100,20 @@ pub enum Error {
         /// The value found there.
         value: f64,
     },
+    /// Reading or writing a file failed.
+    Io {
+        /// The file's path.
+        path: String,
+        /// The operating system's message.
+        detail: String,
+    },
+    /// Bytes do not follow the format they claim (a `.npy` header, an IDX file, …).
+    Format {
+        /// The format, e.g. `"npy"`.
+        format: &'static str,
+        /// What is wrong, with the offending values.
+        detail: String,
+    },
     /// A dense linear-algebra routine did not converge.
     NoConvergence {
         /// The routine, e.g. `"svd"`.
@@ -145,6 +159,8 @@ impl fmt::Display for Error {
                 f,
                 "{op}: input holds a non-finite value {value} at row-major position {position}"
             ),
+            Error::Io { path, detail } => write!(f, "{path}: {detail}"),
+            Error::Format { format, detail } => write!(f, "malformed {format} data: {detail}"),
             Error::NoConvergence { op, shape } => {
                 write!(f, "{op} did not converge on a matrix of shape {shape:?}")
             }
@@ -186,6 +202,10 @@ pub(crate) fn check_non_negative(name: &'static str, x: f64) -> Result<()> {
     if x.is_finite() && x >= 0.0 {
         Ok(())
     } else {
-        Err(Error::InvalidParameter { name, value: x.to_string(), expected: "a finite number >= 0" })
+        Err(Error::InvalidParameter {
+            name,
+            value: x.to_string(),
+            expected: "a finite number >= 0",
+        })
     }
 }

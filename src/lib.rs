@@ -16,9 +16,12 @@
 //!
 //! See `docs/conventions.md` for a worked example.
 
+pub mod data;
 pub mod decomp;
 pub mod error;
 pub mod format;
+pub mod fuzzing;
+pub mod io;
 pub mod linalg;
 pub mod par;
 pub mod scalar;

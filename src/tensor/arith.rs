@@ -91,7 +91,13 @@ impl<T: Scalar> Tensor<T> {
 
     /// The largest absolute value (0 for an all-zero tensor; NaN if any element is NaN).
     pub fn max_abs(&self) -> T {
-        self.data.iter().fold(T::zero(), |m, &x| if x.is_nan() || m.is_nan() { T::nan() } else { m.max(x.abs()) })
+        self.data.iter().fold(T::zero(), |m, &x| {
+            if x.is_nan() || m.is_nan() {
+                T::nan()
+            } else {
+                m.max(x.abs())
+            }
+        })
     }
 
     /// Whether every element is finite.

@@ -66,8 +66,11 @@ impl<T: Scalar> Tensor<T> {
     pub fn random_normal(shape: &[usize], seed: u64) -> Result<Self> {
         let n = checked_numel(shape, std::mem::size_of::<T>())?;
         let mut rng = seeded_rng(seed);
-        let data =
-            (0..n).map(|_| T::of(<StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))).collect();
+        let data = (0..n)
+            .map(|_| {
+                T::of(<StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
+            })
+            .collect();
         Ok(Self::from_parts_unchecked(shape.to_vec(), data))
     }
 

@@ -62,7 +62,10 @@ impl<T: Scalar> Tensor<T> {
     /// [`Error::IndexOutOfBounds`] if `index` has the wrong length or a coordinate is too large.
     pub fn offset(&self, index: &[usize]) -> Result<usize> {
         if index.len() != self.ndim() || index.iter().zip(&self.shape).any(|(&i, &d)| i >= d) {
-            return Err(Error::IndexOutOfBounds { index: index.to_vec(), shape: self.shape.clone() });
+            return Err(Error::IndexOutOfBounds {
+                index: index.to_vec(),
+                shape: self.shape.clone(),
+            });
         }
         Ok(index.iter().zip(&self.shape).fold(0, |acc, (&i, &d)| acc * d + i))
     }

@@ -120,7 +120,12 @@ pub(crate) fn check_permutation(op: &'static str, perm: &[usize], ndim: usize) -
 ///
 /// When the input's contiguous axis is not the output's last axis, the copy runs over square
 /// tiles of those two axes so both sides stay in cache.
-pub(crate) fn permuted_copy<T: Copy>(src: &[T], dims: &[usize], in_strides: &[usize], out: &mut [T]) {
+pub(crate) fn permuted_copy<T: Copy>(
+    src: &[T],
+    dims: &[usize],
+    in_strides: &[usize],
+    out: &mut [T],
+) {
     debug_assert_eq!(out.len(), dims.iter().product::<usize>());
     let nd = dims.len();
     if nd == 0 {
@@ -129,7 +134,8 @@ pub(crate) fn permuted_copy<T: Copy>(src: &[T], dims: &[usize], in_strides: &[us
     }
     let last = nd - 1;
     let out_strides = row_major_strides(dims);
-    let tiled_axis = (0..last).find(|&k| in_strides[k] == 1 && dims[k] > 1 && in_strides[last] != 1);
+    let tiled_axis =
+        (0..last).find(|&k| in_strides[k] == 1 && dims[k] > 1 && in_strides[last] != 1);
     // Odometer over every axis except the last (and the tiled one, if any).
     let outer_axes: Vec<usize> = (0..last).filter(|&k| Some(k) != tiled_axis).collect();
     let mut idx = vec![0usize; outer_axes.len()];

@@ -4,7 +4,7 @@
 pub(crate) mod arith;
 mod construct;
 mod index;
-mod layout;
+pub(crate) mod layout;
 mod view;
 
 pub use index::MultiIndexIter;

@@ -1,0 +1,115 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and their replay test (`tests/fuzz_replay.rs`).
+//!
+//! Each function decodes arbitrary bytes into arguments for the public API, calls it, and
+//! asserts the invariants of every successful result. A panic here is a bug in the library:
+//! bad input must come back as an [`Error`](crate::Error), never as a panic.
+
+// Asserting invariants (and so panicking on a violation) is this module's job.
+#![allow(clippy::expect_used)]
+
+use crate::io::{npy_bytes, parse_npy};
+use crate::Tensor;
+
+/// Reads small integers from fuzz bytes; yields zeros once the bytes run out.
+pub struct ByteReader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> ByteReader<'a> {
+    /// A reader over `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
+    /// The next byte (0 when exhausted).
+    pub fn byte(&mut self) -> u8 {
+        match self.bytes.split_first() {
+            Some((&b, rest)) => {
+                self.bytes = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    /// A number in `0..bound` (0 if `bound` is 0).
+    pub fn below(&mut self, bound: usize) -> usize {
+        if bound == 0 {
+            0
+        } else {
+            self.byte() as usize % bound
+        }
+    }
+
+    /// A dimension: mostly 0..=6, sometimes absurdly large to exercise overflow checks.
+    pub fn dim(&mut self) -> usize {
+        match self.byte() {
+            255 => usize::MAX / 2,
+            254 => 1 << 40,
+            b => (b % 7) as usize,
+        }
+    }
+
+    /// A shape of order 0..=5.
+    pub fn shape(&mut self) -> Vec<usize> {
+        let n = self.below(6);
+        (0..n).map(|_| self.dim()).collect()
+    }
+}
+
+/// Parses `data` as a `.npy` file in both precisions; a parsed tensor must survive a round trip.
+pub fn npy(data: &[u8]) {
+    if let Ok(x) = parse_npy::<f64>(data) {
+        let back: Tensor<f64> = parse_npy(&npy_bytes(&x)).expect("round trip of a parsed .npy");
+        assert_eq!(back.shape(), x.shape());
+        assert!(back.as_slice().iter().zip(x.as_slice()).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+    let _ = parse_npy::<f32>(data);
+}
+
+/// Drives the shape-handling API (construction, reshape, permute, select, slice, indexing)
+/// with arbitrary shapes, modes and indices.
+pub fn shape_api(data: &[u8]) {
+    let mut r = ByteReader::new(data);
+    let shape = r.shape();
+    let len_delta = r.below(3) as isize - 1;
+    let numel: Option<usize> = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let len = match numel {
+        Some(n) if n <= 1 << 16 => (n as isize + len_delta).max(0) as usize,
+        _ => 3,
+    };
+    let x = match Tensor::<f64>::from_vec(&shape, (0..len).map(|i| i as f64).collect()) {
+        Ok(x) => x,
+        Err(_) => {
+            let _ = Tensor::<f32>::zeros(&shape);
+            return;
+        }
+    };
+    assert_eq!(x.shape(), &shape[..]);
+    assert_eq!(x.numel(), len);
+
+    let new_shape = r.shape();
+    if let Ok(y) = x.clone().reshape(&new_shape) {
+        assert_eq!(y.as_slice(), x.as_slice());
+    }
+    let perm: Vec<usize> = (0..r.below(6)).map(|_| r.below(6)).collect();
+    if let Ok(p) = x.permute_modes(&perm) {
+        let mut inverse = vec![0; perm.len()];
+        perm.iter().enumerate().for_each(|(k, &pk)| inverse[pk] = k);
+        assert_eq!(p.permute_modes(&inverse).expect("inverse permutation"), x);
+    }
+    let (mode, index) = (r.below(7), r.below(8));
+    if let Ok(s) = x.select(mode, index) {
+        assert_eq!(s.ndim() + 1, x.ndim());
+    }
+    let (start, end) = (r.below(8), r.below(8));
+    if let Ok(s) = x.slice(mode, start..end) {
+        assert_eq!(s.dim(mode).ok(), Some(end - start));
+    }
+    let index: Vec<usize> = (0..r.below(6)).map(|_| r.below(7)).collect();
+    if let Ok(v) = x.get(&index) {
+        assert_eq!(x.offset(&index).map(|k| k as f64).ok(), Some(v));
+    }
+    let _ = x.unfolding_view(mode);
+    let _ = x.as_mat();
+}

@@ -1,0 +1,28 @@
+//! Replays every committed fuzz seed and regression input through the same library entry points
+//! the fuzz targets call, so plain `cargo test` on stable catches a regression.
+
+use std::path::Path;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let mut count = 0;
+    for dir in ["seeds", "regressions"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(dir).join(target);
+        let Ok(entries) = std::fs::read_dir(&path) else { continue };
+        for entry in entries {
+            let file = entry.expect("readable fuzz directory").path();
+            run(&std::fs::read(&file).expect("readable fuzz input"));
+            count += 1;
+        }
+    }
+    assert!(count > 0, "no seeds found for fuzz target {target}");
+}
+
+#[test]
+fn npy_seeds() {
+    replay("npy", tensorize::fuzzing::npy);
+}
+
+#[test]
+fn shape_api_seeds() {
+    replay("shape_api", tensorize::fuzzing::shape_api);
+}
