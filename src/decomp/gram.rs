@@ -33,7 +33,8 @@ pub(crate) fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Resu
         let data = x.as_slice();
         let block = rows * after;
         for a in 0..before {
-            let slice = MatRef::from_row_major_slice(&data[a * block..(a + 1) * block], rows, after);
+            let slice =
+                MatRef::from_row_major_slice(&data[a * block..(a + 1) * block], rows, after);
             let acc = if a == 0 { Accum::Replace } else { Accum::Add };
             syrk_lower(&mut g, slice, acc, par);
         }

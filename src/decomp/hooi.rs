@@ -198,7 +198,8 @@ impl<T: Scalar> PartialHooi<T> {
         check_modes("partial_tucker", &self.modes, x.ndim())?;
         let sub_shape: Vec<usize> = self.modes.iter().map(|&m| x.shape()[m]).collect();
         check_ranks("partial_tucker", &self.ranks, &sub_shape)?;
-        let (core, factors, report) = run("partial_tucker", x, &self.modes, &self.ranks, &self.opts)?;
+        let (core, factors, report) =
+            run("partial_tucker", x, &self.modes, &self.ranks, &self.opts)?;
         Ok((PartialTucker::from_parts_unchecked(core, factors, self.modes.clone()), report))
     }
 }
@@ -256,7 +257,11 @@ pub fn partial_tucker<T: Scalar>(
 ///
 /// # Errors
 /// As [`PartialHooi::fit`] (a tensor of order < 2 gives [`Error::InvalidModes`]).
-pub fn tucker2<T: Scalar>(kernel: &Tensor<T>, r_out: usize, r_in: usize) -> Result<(PartialTucker<T>, FitReport)> {
+pub fn tucker2<T: Scalar>(
+    kernel: &Tensor<T>,
+    r_out: usize,
+    r_in: usize,
+) -> Result<(PartialTucker<T>, FitReport)> {
     PartialHooi::new(&[0, 1], &[r_out, r_in]).fit(kernel)
 }
 
@@ -341,7 +346,8 @@ fn run<T: Scalar>(
         prev = err;
     }
 
-    let refs: Vec<Option<MatRef<'_, T>>> = factors.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect();
+    let refs: Vec<Option<MatRef<'_, T>>> =
+        factors.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect();
     let rel_error = orthonormal_rel_error_partial(x, &core, &refs, norm_x_sq, par)?;
     match history.last_mut() {
         Some(last) => *last = rel_error,
@@ -406,7 +412,13 @@ fn check_fixed<T: Scalar>(
 }
 
 /// The `Q` factor of a seeded standard normal `rows × r` matrix (`r ≤ rows`).
-fn random_orthonormal<T: Scalar>(rows: usize, r: usize, seed: u64, mode: usize, par: Par) -> Result<Mat<T>> {
+fn random_orthonormal<T: Scalar>(
+    rows: usize,
+    r: usize,
+    seed: u64,
+    mode: usize,
+    par: Par,
+) -> Result<Mat<T>> {
     let stream = seed ^ (mode as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let g = Tensor::<T>::random_normal(&[rows, r], stream)?;
     let (q, _) = qr_thin(g.as_mat()?, par)?;
@@ -436,7 +448,9 @@ mod tests {
     #[test]
     fn random_init_is_seeded_and_tol_zero_runs_all_iterations() {
         let x = Tensor::<f32>::random_normal(&[5, 4, 6], 2).unwrap();
-        let fit = |seed| Hooi::new(&[2, 2, 2]).init(TuckerInit::Random).seed(seed).max_iter(7).tol(0.0).fit(&x);
+        let fit = |seed| {
+            Hooi::new(&[2, 2, 2]).init(TuckerInit::Random).seed(seed).max_iter(7).tol(0.0).fit(&x)
+        };
         let (a, ra) = fit(3).unwrap();
         let (b, _) = fit(3).unwrap();
         assert_eq!(ra.iterations, 7);

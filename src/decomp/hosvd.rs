@@ -154,7 +154,8 @@ impl Hosvd {
             for k in 0..d {
                 factors.push(leading_basis(x, k, rule(k), self.method, par)?.u);
             }
-            let refs: Vec<Option<MatRef<'_, T>>> = factors.iter().map(|u| Some(u.as_ref())).collect();
+            let refs: Vec<Option<MatRef<'_, T>>> =
+                factors.iter().map(|u| Some(u.as_ref())).collect();
             project(x, &refs, Some(par))?
         };
 
@@ -210,7 +211,11 @@ pub(crate) fn check_ranks(op: &'static str, ranks: &[usize], shape: &[usize]) ->
         detail,
     };
     if ranks.len() != shape.len() {
-        return Err(fail(format!("expected {} ranks (one per mode), got {}", shape.len(), ranks.len())));
+        return Err(fail(format!(
+            "expected {} ranks (one per mode), got {}",
+            shape.len(),
+            ranks.len()
+        )));
     }
     for (k, (&r, &n)) in ranks.iter().zip(shape).enumerate() {
         if r == 0 || r > n {
@@ -285,7 +290,8 @@ mod tests {
         let x = low_rank(&[7, 6, 5], &[3, 2, 2], 3);
         for seq in [false, true] {
             for method in [SubspaceMethod::Auto, SubspaceMethod::Svd, SubspaceMethod::Gram] {
-                let (t, rep) = Hosvd::new(&[3, 2, 2]).sequential(seq).method(method).fit(&x).unwrap();
+                let (t, rep) =
+                    Hosvd::new(&[3, 2, 2]).sequential(seq).method(method).fit(&x).unwrap();
                 let tol = 1e3 * f64::EPSILON;
                 assert!(rep.rel_error <= tol, "{seq} {method:?} {}", rep.rel_error);
                 assert!(t.rel_error(&x).unwrap() <= tol);

@@ -23,19 +23,23 @@ pub(crate) enum RankRule {
 pub(crate) struct ModeBasis<T> {
     /// The basis, orthonormal columns.
     pub u: Mat<T>,
-    /// `Σ_{i≥r} σ_i²` as estimated from the spectrum that chose `r`.
-    pub discarded_sq: f64,
 }
 
-/// Multiple of `rows · eps · σ_max²` below which Gram eigenvalues are not trusted.
-const GRAM_FLOOR: f64 = 4.0;
+/// Gram eigenvalues below `GRAM_FLOOR · eps · σ_max²` (singular values below
+/// `10·sqrt(eps)·σ_max`, the rule of [`SubspaceMethod::Auto`]) are not trusted.
+const GRAM_FLOOR: f64 = 100.0;
+
+/// The rounding error of Gram eigenvalues, in units of `I_n · eps · σ_max²`, subtracted from
+/// an energy budget so that the bound survives it.
+const GRAM_MARGIN: f64 = 4.0;
 
 /// The leading `r` left singular vectors of the mode-`mode` unfolding of `x`.
 ///
 /// `Auto`/`Gram`: eigenvectors of `G = X_(n) X_(n)ᵀ` ([`mode_gram`], no unfolding copy),
-/// `σ_i² = λ_i`. The eigenvalues carry an absolute error of about `I_n · eps · σ_max²`, so
-/// `Auto` recomputes with an SVD of the unfolding when a kept `σ_r²` (or the energy budget)
-/// lies below `4 · I_n · eps · σ_max²`, i.e. when `σ_r ≲ 2·sqrt(I_n·eps)·σ_max`, and uses the
+/// `σ_i² = λ_i`. The eigenvalues carry an absolute error of about `eps · σ_max²` (times a
+/// modest multiple of `I_n`), so `Auto` recomputes with an SVD of the unfolding when a kept
+/// `σ_r` lies below `10·sqrt(eps)·σ_max` (as [`SubspaceMethod::Auto`] does) or the energy
+/// budget below `100·eps·σ_max²`, and uses the
 /// SVD directly for tall unfoldings (`I_n` larger than the column count). `Svd`:
 /// always the SVD of the unfolding (a view for the first/last mode, a copy otherwise).
 /// When `r` exceeds the unfolding's column count only the Gram path can supply `r`
@@ -62,14 +66,15 @@ pub(crate) fn leading_basis<T: Scalar>(
         let (vals, vecs) = sym_eigen_desc(g.as_ref(), par)?;
         let spectrum: Vec<f64> = vals.iter().map(|v| v.as_f64().max(0.0)).collect();
         let top = spectrum.first().copied().unwrap_or(0.0);
-        let floor = GRAM_FLOOR * rows as f64 * eps * top;
-        let (r, discarded_sq) = choose_rank(&spectrum, rule, floor);
+        let floor = GRAM_FLOOR * eps * top;
+        let margin = GRAM_MARGIN * rows as f64 * eps * top;
+        let (r, _) = choose_rank(&spectrum, rule, margin);
         let unreliable = spectrum[r - 1] < floor
             || matches!(rule, RankRule::Energy { budget_sq, .. } if budget_sq < floor && r < rows);
         let svd_can = r < rows && r <= cols;
         if !(matches!(method, SubspaceMethod::Auto) && unreliable && svd_can) {
             let u = Mat::from_fn(rows, r, |i, j| vecs[(i, j)]);
-            return Ok(ModeBasis { u, discarded_sq });
+            return Ok(ModeBasis { u });
         }
     }
     svd_basis(x, mode, rule, par)
@@ -104,7 +109,12 @@ fn choose_rank(sq: &[f64], rule: RankRule, margin: f64) -> (usize, f64) {
 }
 
 /// The SVD path: left singular vectors of the unfolding (view when possible).
-fn svd_basis<T: Scalar>(x: &Tensor<T>, mode: usize, rule: RankRule, par: Par) -> Result<ModeBasis<T>> {
+fn svd_basis<T: Scalar>(
+    x: &Tensor<T>,
+    mode: usize,
+    rule: RankRule,
+    par: Par,
+) -> Result<ModeBasis<T>> {
     let copied;
     let view = match x.unfolding_view(mode)? {
         Some(v) => v,
@@ -117,10 +127,10 @@ fn svd_basis<T: Scalar>(x: &Tensor<T>, mode: usize, rule: RankRule, par: Par) ->
     let sub = left_subspace(view, &full, SubspaceMethod::Svd, par)?;
     let spectrum: Vec<f64> = sub.full_spectrum.iter().map(|s| s.as_f64() * s.as_f64()).collect();
     let top = spectrum.first().copied().unwrap_or(0.0);
-    let (r, discarded_sq) = choose_rank(&spectrum, rule, 8.0 * T::epsilon().as_f64() * top);
+    let (r, _) = choose_rank(&spectrum, rule, 8.0 * T::epsilon().as_f64() * top);
     let r = r.min(sub.u.ncols());
     let u = Mat::from_fn(view.nrows(), r, |i, j| sub.u[(i, j)]);
-    Ok(ModeBasis { u, discarded_sq })
+    Ok(ModeBasis { u })
 }
 
 #[cfg(test)]
@@ -130,10 +140,19 @@ mod tests {
     #[test]
     fn energy_rule_picks_fewest_vectors_within_budget() {
         let sq = [9.0, 4.0, 1.0, 0.25];
-        assert_eq!(choose_rank(&sq, RankRule::Energy { budget_sq: 1.25, max_rank: None }, 0.0), (2, 1.25));
-        assert_eq!(choose_rank(&sq, RankRule::Energy { budget_sq: 1.2, max_rank: None }, 0.0), (3, 0.25));
+        assert_eq!(
+            choose_rank(&sq, RankRule::Energy { budget_sq: 1.25, max_rank: None }, 0.0),
+            (2, 1.25)
+        );
+        assert_eq!(
+            choose_rank(&sq, RankRule::Energy { budget_sq: 1.2, max_rank: None }, 0.0),
+            (3, 0.25)
+        );
         assert_eq!(choose_rank(&sq, RankRule::Energy { budget_sq: 1e9, max_rank: None }, 0.0).0, 1);
-        assert_eq!(choose_rank(&sq, RankRule::Energy { budget_sq: 0.0, max_rank: Some(2) }, 0.0), (2, 1.25));
+        assert_eq!(
+            choose_rank(&sq, RankRule::Energy { budget_sq: 0.0, max_rank: Some(2) }, 0.0),
+            (2, 1.25)
+        );
         assert_eq!(choose_rank(&sq, RankRule::Rank(3), 0.0), (3, 0.25));
     }
 }

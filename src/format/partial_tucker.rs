@@ -52,7 +52,11 @@ impl<T: Scalar> PartialTucker<T> {
     }
 
     /// Internal constructor for parts already known to agree.
-    pub(crate) fn from_parts_unchecked(core: Tensor<T>, factors: Vec<Mat<T>>, modes: Vec<usize>) -> Self {
+    pub(crate) fn from_parts_unchecked(
+        core: Tensor<T>,
+        factors: Vec<Mat<T>>,
+        modes: Vec<usize>,
+    ) -> Self {
         Self { core, factors, modes }
     }
 
@@ -104,7 +108,9 @@ impl<T: Scalar> PartialTucker<T> {
 
 impl<T: Scalar> Factorized<T> for PartialTucker<T> {
     fn shape(&self) -> Vec<usize> {
-        (0..self.core.ndim()).map(|k| self.factor(k).map_or(self.core.shape()[k], |u| u.nrows())).collect()
+        (0..self.core.ndim())
+            .map(|k| self.factor(k).map_or(self.core.shape()[k], |u| u.nrows()))
+            .collect()
     }
 
     /// `G ×_{m_j} U_j`, the decomposed modes only.
@@ -135,7 +141,12 @@ impl<T: Scalar> Factorized<T> for PartialTucker<T> {
 
 /// [`Error::InvalidModes`] unless `modes` is non-empty, strictly increasing and `< ndim`.
 pub(crate) fn check_modes(op: &'static str, modes: &[usize], ndim: usize) -> Result<()> {
-    let fail = |detail: &str| Error::InvalidModes { op, modes: modes.to_vec(), ndim, detail: detail.into() };
+    let fail = |detail: &str| Error::InvalidModes {
+        op,
+        modes: modes.to_vec(),
+        ndim,
+        detail: detail.into(),
+    };
     if modes.is_empty() {
         return Err(fail("at least one mode must be decomposed"));
     }

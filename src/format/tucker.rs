@@ -182,7 +182,11 @@ pub(crate) fn check_finite_mat<T: Scalar>(op: &'static str, m: MatRef<'_, T>) ->
         for j in 0..m.ncols() {
             let v = m[(i, j)];
             if !v.is_finite() {
-                return Err(Error::NonFinite { op, position: i * m.ncols() + j, value: v.as_f64() });
+                return Err(Error::NonFinite {
+                    op,
+                    position: i * m.ncols() + j,
+                    value: v.as_f64(),
+                });
             }
         }
     }
@@ -198,7 +202,8 @@ pub(crate) fn sum_sq_f64<T: Scalar>(xs: &[T]) -> f64 {
 pub(crate) fn dot_f64<T: Scalar>(a: &[T], b: &[T]) -> f64 {
     let mut acc = [0.0_f64; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
+    let tail: f64 =
+        ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
     for (x, y) in ca.zip(cb) {
         for k in 0..4 {
             acc[k] += x[k].as_f64() * y[k].as_f64();
@@ -293,7 +298,8 @@ pub(crate) fn weighted_norm_sq<T: Scalar>(
     if !any {
         return Ok(sum_sq_f64(core.as_slice()));
     }
-    let refs: Vec<Option<MatRef<'_, T>>> = grams.iter().map(|g| g.as_ref().map(|g| g.as_ref())).collect();
+    let refs: Vec<Option<MatRef<'_, T>>> =
+        grams.iter().map(|g| g.as_ref().map(|g| g.as_ref())).collect();
     let weighted = apply_factors(core, &refs, par)?;
     Ok(dot_f64(core.as_slice(), weighted.as_slice()).max(0.0))
 }
@@ -307,7 +313,9 @@ pub(crate) fn is_orthonormal<T: Scalar>(u: MatRef<'_, T>) -> bool {
     let mut g = Mat::<T>::zeros(r, r);
     matmul(g.as_mut(), Accum::Replace, u.transpose(), u, T::one(), Par::Seq);
     let tol = T::of(16.0) * T::epsilon() * T::of_usize(m.max(r));
-    (0..r).all(|i| (0..r).all(|j| (g[(i, j)] - if i == j { T::one() } else { T::zero() }).abs() <= tol))
+    (0..r).all(|i| {
+        (0..r).all(|j| (g[(i, j)] - if i == j { T::one() } else { T::zero() }).abs() <= tol)
+    })
 }
 
 /// Below this squared relative error, `‖X‖² − 2⟨·,·⟩ + ‖X̂‖²` is recomputed explicitly:
@@ -439,7 +447,8 @@ mod tests {
         assert!(TuckerTensor::new(core.clone(), ok()).is_ok());
         let err = TuckerTensor::new(core.clone(), vec![Mat::zeros(4, 2)]).unwrap_err();
         assert!(matches!(err, Error::ShapeMismatch { .. }));
-        let err = TuckerTensor::new(core.clone(), vec![Mat::zeros(4, 3), Mat::zeros(5, 3)]).unwrap_err();
+        let err =
+            TuckerTensor::new(core.clone(), vec![Mat::zeros(4, 3), Mat::zeros(5, 3)]).unwrap_err();
         assert!(err.to_string().contains("mode 0"), "{err}");
         let mut bad = ok();
         bad[1][(2, 1)] = f32::NAN;
