@@ -106,9 +106,12 @@ macro_rules! hooi_builder {
 /// which minimizes `‖X − G ×₀ U₀ ⋯ ×_{d−1} U_{d−1}‖_F`. Each sweep updates, for every mode `n`,
 ///
 /// `Y = X ×_{k≠n} U_kᵀ` (one multi-mode product skipping `n`),
-/// `U_n ←` the `r_n` leading left singular vectors of `Y_(n)`,
+/// `U_n ←` the `r_n` leading left singular vectors of `Y_(n)` (Gram + eigensolver),
 ///
-/// and after the sweep `G = Y ×_n U_nᵀ` (from the last `Y`, no extra pass over `X`). The error
+/// and after the sweep `G = Y ×_n U_nᵀ` (from the last `Y`, no extra pass over `X`). Modes are
+/// visited most-shrinking first (smallest `r_n/I_n`); once that mode `n₀` is updated,
+/// `P = X ×_{n₀} U_{n₀}ᵀ` is computed once and every later `Y` starts from `P`, so a sweep reads
+/// the full `X` twice whatever the order `d`. The error
 /// `‖X − X̂‖² = ‖X‖² − ‖G‖²` never increases from sweep to sweep, so HOOI ends no worse than its
 /// (default HOSVD) start. It stops when the relative error changes by less than `tol` or after
 /// `max_iter` sweeps; the report holds the error after each sweep.
@@ -304,7 +307,13 @@ fn run<T: Scalar>(
             TuckerInit::Random => random_orthonormal(x.shape()[m], r, opts.seed, m, par)?,
         });
     }
-    let update: Vec<usize> = modes.iter().copied().filter(|&m| !is_fixed[m]).collect();
+    // Most shrinking mode (smallest r/I) first: its projection of X is then shared (see below).
+    let mut update: Vec<usize> = modes.iter().copied().filter(|&m| !is_fixed[m]).collect();
+    update.sort_by(|&a, &b| {
+        let ra = rank_of[a].unwrap_or(1) as f64 / x.shape()[a] as f64;
+        let rb = rank_of[b].unwrap_or(1) as f64 / x.shape()[b] as f64;
+        ra.total_cmp(&rb)
+    });
     let norm_x_sq = sum_sq_f64(x.as_slice());
     let cheap_error = |core: &Tensor<T>| {
         let diff = (norm_x_sq - sum_sq_f64(core.as_slice())).max(0.0);
@@ -315,23 +324,37 @@ fn run<T: Scalar>(
         }
     };
 
-    let mut core = project_all(x, &factors, None, par)?;
-    let mut prev = cheap_error(&core);
+    // The starting core is only needed when no sweep runs; the first sweep always continues.
+    let mut core = if update.is_empty() || opts.max_iter == 0 {
+        project_all(x, &factors, &[], par)?
+    } else {
+        Tensor::zeros(&vec![1; d])?
+    };
+    let mut prev = f64::INFINITY;
     let mut history = Vec::new();
     let mut converged = update.is_empty();
     let mut iterations = 0;
     while !converged && iterations < opts.max_iter {
         let mut last: Option<(usize, Tensor<T>)> = None;
-        for &n in &update {
-            let y = if full {
-                let mats: Vec<MatRef<'_, T>> =
-                    factors.iter().flatten().map(|u| u.transpose()).collect();
-                tenalg::multi_mode_product_with(x, &mats, Some(n), par)?
-            } else {
-                project_all(x, &factors, Some(n), par)?
+        // After the first mode n₀ is updated, P = X ×_{n₀} U_{n₀}ᵀ is shared by the later modes:
+        // two passes over the full X per sweep instead of one per mode.
+        let mut shared: Option<(usize, Tensor<T>)> = None;
+        for (i, &n) in update.iter().enumerate() {
+            let y = match &shared {
+                Some((n0, p)) => project_all(p, &factors, &[*n0, n], par)?,
+                None if full => {
+                    let mats: Vec<MatRef<'_, T>> =
+                        factors.iter().flatten().map(|u| u.transpose()).collect();
+                    tenalg::multi_mode_product_with(x, &mats, Some(n), par)?
+                }
+                None => project_all(x, &factors, &[n], par)?,
             };
             let r = rank_of[n].unwrap_or(1);
-            factors[n] = Some(leading_basis(&y, n, RankRule::Rank(r), opts.method, par)?.u);
+            let u = leading_basis(&y, n, RankRule::Rank(r), opts.method, par)?.u;
+            if i == 0 && update.len() > 1 {
+                shared = Some((n, tenalg::mode_product_with(x, u.transpose(), n, par)?));
+            }
+            factors[n] = Some(u);
             last = Some((n, y));
         }
         if let Some((n, y)) = last {
@@ -357,17 +380,17 @@ fn run<T: Scalar>(
     Ok((core, kept, FitReport { iterations, rel_error, converged, history }))
 }
 
-/// `X ×_k U_kᵀ` over the present factors, except mode `skip`.
+/// `X ×_k U_kᵀ` over the present factors, except the modes in `skip`.
 fn project_all<T: Scalar>(
     x: &Tensor<T>,
     factors: &[Option<Mat<T>>],
-    skip: Option<usize>,
+    skip: &[usize],
     par: Par,
 ) -> Result<Tensor<T>> {
     let mats: Vec<Option<MatRef<'_, T>>> = factors
         .iter()
         .enumerate()
-        .map(|(k, u)| if Some(k) == skip { None } else { u.as_ref().map(|u| u.transpose()) })
+        .map(|(k, u)| if skip.contains(&k) { None } else { u.as_ref().map(|u| u.transpose()) })
         .collect();
     apply_factors(x, &mats, Some(par))
 }
