@@ -228,6 +228,19 @@ pub fn hooi<T: Scalar>(x: &Tensor<T>, ranks: &[usize]) -> Result<(TuckerTensor<T
 
 /// Partial Tucker (HOOI) of `x` on `modes` with `ranks`: `PartialHooi::new(modes, ranks).fit(x)`.
 ///
+/// `X ≈ G ×_{m₀} U₀ ⋯ ×_{m_{p−1}} U_{p−1}`; the modes not listed keep their dimension in `G`.
+///
+/// ```
+/// use tensorize::decomp::partial_tucker;
+/// use tensorize::{Factorized, Tensor};
+/// let x = Tensor::<f64>::random_normal(&[6, 4, 5], 2)?;
+/// let (t, report) = partial_tucker(&x, &[0, 2], &[6, 5])?; // full rank on both: exact
+/// assert_eq!(t.core().shape(), &[6, 4, 5]);
+/// assert!(report.rel_error < 1e-12);
+/// assert!(t.rel_error(&x)? < 1e-12);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
 /// # Errors
 /// As [`PartialHooi::fit`].
 pub fn partial_tucker<T: Scalar>(
