@@ -2,6 +2,8 @@
 //! Tucker decompositions on a 200³ f64 tensor of multilinear rank (20, 20, 20) plus noise of
 //! relative size 1e-3: HOSVD, ST-HOSVD and HOOI (10 sweeps, tol 0), ranks (20, 20, 20).
 //!
+//! Each runs with the default parallelism and with `Par::Seq`.
+//!
 //! `cargo bench --bench tucker`
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -10,6 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 use tensorize::decomp::{Hooi, Hosvd};
 use tensorize::format::TuckerTensor;
+use tensorize::par::Par;
 use tensorize::{Factorized, Tensor};
 
 const N: usize = 200;
@@ -42,6 +45,16 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("hooi_10", |b| {
         b.iter(|| black_box(Hooi::new(&ranks).max_iter(10).tol(0.0).fit(&x).unwrap()))
+    });
+    // The same with one thread (`Par::Seq`), for comparison on a busy machine.
+    g.bench_function("hosvd_seq", |b| {
+        b.iter(|| black_box(Hosvd::new(&ranks).par(Par::Seq).fit(&x).unwrap()))
+    });
+    g.bench_function("st_hosvd_seq", |b| {
+        b.iter(|| black_box(Hosvd::new(&ranks).sequential(true).par(Par::Seq).fit(&x).unwrap()))
+    });
+    g.bench_function("hooi_10_seq", |b| {
+        b.iter(|| black_box(Hooi::new(&ranks).max_iter(10).tol(0.0).par(Par::Seq).fit(&x).unwrap()))
     });
     g.finish();
 }

@@ -5,7 +5,9 @@ use faer::linalg::matmul::triangular::{matmul as tri_matmul, BlockStructure};
 use faer::{Accum, Mat, MatRef};
 
 use crate::error::Result;
-use crate::par::Par;
+use rayon::prelude::*;
+
+use crate::par::{thread_count, Par};
 use crate::{tenalg, Scalar, Tensor};
 
 /// Below this many trailing elements per slice, summing one GEMM per slice is slow: copy the
@@ -30,13 +32,29 @@ pub(crate) fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Resu
     if let Some(view) = x.unfolding_view(mode)? {
         syrk_lower(&mut g, view, Accum::Replace, par);
     } else if after >= MIN_SLICE_WIDTH {
-        let data = x.as_slice();
         let block = rows * after;
-        for a in 0..before {
-            let slice =
-                MatRef::from_row_major_slice(&data[a * block..(a + 1) * block], rows, after);
-            let acc = if a == 0 { Accum::Replace } else { Accum::Add };
-            syrk_lower(&mut g, slice, acc, par);
+        let threads = thread_count(par);
+        if threads > 1 && before >= 2 * threads {
+            // One partial Gram per thread over contiguous runs of slices, summed at the end.
+            let per = before.div_ceil(threads) * block;
+            let partials: Vec<Mat<T>> = x
+                .as_slice()
+                .par_chunks(per)
+                .map(|chunk| {
+                    let mut gp = Mat::<T>::zeros(rows, rows);
+                    sum_slice_grams(&mut gp, chunk, rows, after, Par::Seq);
+                    gp
+                })
+                .collect();
+            for gp in &partials {
+                for j in 0..rows {
+                    for i in j..rows {
+                        g[(i, j)] += gp[(i, j)];
+                    }
+                }
+            }
+        } else {
+            sum_slice_grams(&mut g, x.as_slice(), rows, after, par);
         }
     } else {
         let unfolded = tenalg::unfold(x, mode)?;
@@ -48,6 +66,14 @@ pub(crate) fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Resu
         }
     }
     Ok(g)
+}
+
+/// `lower(G) = Σ_a S_a S_aᵀ` over the consecutive row-major `rows × after` slices `S_a` of `data`.
+fn sum_slice_grams<T: Scalar>(g: &mut Mat<T>, data: &[T], rows: usize, after: usize, par: Par) {
+    for (a, slice) in data.chunks_exact(rows * after).enumerate() {
+        let m = MatRef::from_row_major_slice(slice, rows, after);
+        syrk_lower(g, m, if a == 0 { Accum::Replace } else { Accum::Add }, par);
+    }
 }
 
 /// `lower(G) (+)= A Aᵀ`.
@@ -83,15 +109,24 @@ mod tests {
 
     #[test]
     fn matches_naive_gram_on_every_mode_and_path() {
-        for shape in [vec![3, 4, 5], vec![2, 3, 40], vec![4, 3, 2, 5], vec![7], vec![2, 1, 3]] {
+        for shape in [
+            vec![3, 4, 5],
+            vec![2, 3, 40],
+            vec![9, 3, 40],
+            vec![4, 3, 2, 5],
+            vec![7],
+            vec![2, 1, 3],
+        ] {
             let x = Tensor::<f64>::random_normal(&shape, 11).unwrap();
             for mode in 0..shape.len() {
-                let g = mode_gram(&x, mode, Par::Seq).unwrap();
-                let n = naive_gram(&x, mode);
-                let tol = 32.0 * f64::EPSILON * x.numel() as f64;
-                for i in 0..g.nrows() {
-                    for j in 0..g.ncols() {
-                        assert!((g[(i, j)] - n[(i, j)]).abs() <= tol, "{shape:?} mode {mode}");
+                for par in [Par::Seq, Par::rayon(2)] {
+                    let g = mode_gram(&x, mode, par).unwrap();
+                    let n = naive_gram(&x, mode);
+                    let tol = 32.0 * f64::EPSILON * x.numel() as f64;
+                    for i in 0..g.nrows() {
+                        for j in 0..g.ncols() {
+                            assert!((g[(i, j)] - n[(i, j)]).abs() <= tol, "{shape:?} mode {mode}");
+                        }
                     }
                 }
             }
