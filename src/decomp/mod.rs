@@ -1,5 +1,13 @@
 //! Decomposition algorithms (HOSVD, HOOI, CP-ALS, TT-SVD) and the report they return, [`FitReport`].
 
+mod gram;
+mod hooi;
+mod hosvd;
+mod subspace;
+
+pub use hooi::{hooi, partial_tucker, tucker2, Hooi, PartialHooi, TuckerInit};
+pub use hosvd::{hosvd, st_hosvd, Hosvd};
+
 /// How a fit went. Running out of iterations is not an error: `converged` says so.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitReport {

@@ -1,5 +1,11 @@
 //! Factorized tensor formats (CP, Tucker, tensor-train) and the contract they share, [`Factorized`].
 
+pub(crate) mod partial_tucker;
+pub(crate) mod tucker;
+
+pub use partial_tucker::PartialTucker;
+pub use tucker::TuckerTensor;
+
 use crate::{Result, Scalar, Tensor};
 
 /// What every factorized format offers: its shape, reconstruction, size and error.

@@ -1,0 +1,158 @@
+//! Leading left singular subspace of a mode unfolding, with the rank chosen by a fixed rank or
+//! by a discarded-energy budget: Gram + symmetric eigensolver where accurate, SVD otherwise.
+
+use faer::Mat;
+
+use crate::decomp::gram::mode_gram;
+use crate::error::Result;
+use crate::linalg::{left_subspace, sym_eigen_desc, SubspaceMethod, Truncation};
+use crate::par::Par;
+use crate::{tenalg, Scalar, Tensor};
+
+/// How many leading vectors to keep.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RankRule {
+    /// Exactly this many (`1 ≤ r ≤ I_n`).
+    Rank(usize),
+    /// The fewest `r ≥ 1` whose discarded energy `Σ_{i≥r} σ_i²` is at most `budget_sq`,
+    /// then capped by `max_rank`.
+    Energy { budget_sq: f64, max_rank: Option<usize> },
+}
+
+/// An orthonormal basis `U` (`I_n × r`) of the leading mode-`n` subspace.
+pub(crate) struct ModeBasis<T> {
+    /// The basis, orthonormal columns.
+    pub u: Mat<T>,
+}
+
+/// Gram eigenvalues below `GRAM_FLOOR · eps · σ_max²` (singular values below
+/// `10·sqrt(eps)·σ_max`, the rule of [`SubspaceMethod::Auto`]) are not trusted.
+const GRAM_FLOOR: f64 = 100.0;
+
+/// The rounding error of Gram eigenvalues, in units of `I_n · eps · σ_max²`, subtracted from
+/// an energy budget so that the bound survives it.
+const GRAM_MARGIN: f64 = 4.0;
+
+/// The leading `r` left singular vectors of the mode-`mode` unfolding of `x`.
+///
+/// `Auto`/`Gram`: eigenvectors of `G = X_(n) X_(n)ᵀ` ([`mode_gram`], no unfolding copy),
+/// `σ_i² = λ_i`. The eigenvalues carry an absolute error of about `eps · σ_max²` (times a
+/// modest multiple of `I_n`), so `Auto` recomputes with an SVD of the unfolding when a kept
+/// `σ_r` lies below `10·sqrt(eps)·σ_max` (as [`SubspaceMethod::Auto`] does) or the energy
+/// budget below `100·eps·σ_max²`, and uses the
+/// SVD directly for tall unfoldings (`I_n` larger than the column count). `Svd`:
+/// always the SVD of the unfolding (a view for the first/last mode, a copy otherwise).
+/// When `r` exceeds the unfolding's column count only the Gram path can supply `r`
+/// orthonormal vectors, and it is used whatever `method` says.
+pub(crate) fn leading_basis<T: Scalar>(
+    x: &Tensor<T>,
+    mode: usize,
+    rule: RankRule,
+    method: SubspaceMethod,
+    par: Par,
+) -> Result<ModeBasis<T>> {
+    x.check_mode(mode)?;
+    let rows = x.shape()[mode];
+    let cols = x.numel() / rows;
+    let eps = T::epsilon().as_f64();
+    // Tall unfoldings: the SVD (rows·cols²) beats an I_n × I_n eigenproblem.
+    let wants_svd = match method {
+        SubspaceMethod::Svd => true,
+        SubspaceMethod::Gram => false,
+        _ => rows > cols,
+    };
+    if !wants_svd || rank_cap(rule, rows) > cols.min(rows) {
+        let g = mode_gram(x, mode, par)?;
+        let (vals, vecs) = sym_eigen_desc(g.as_ref(), par)?;
+        let spectrum: Vec<f64> = vals.iter().map(|v| v.as_f64().max(0.0)).collect();
+        let top = spectrum.first().copied().unwrap_or(0.0);
+        let floor = GRAM_FLOOR * eps * top;
+        let margin = GRAM_MARGIN * rows as f64 * eps * top;
+        let (r, _) = choose_rank(&spectrum, rule, margin);
+        let unreliable = spectrum[r - 1] < floor
+            || matches!(rule, RankRule::Energy { budget_sq, .. } if budget_sq < floor && r < rows);
+        let svd_can = r < rows && r <= cols;
+        if !(matches!(method, SubspaceMethod::Auto) && unreliable && svd_can) {
+            let u = Mat::from_fn(rows, r, |i, j| vecs[(i, j)]);
+            return Ok(ModeBasis { u });
+        }
+    }
+    svd_basis(x, mode, rule, par)
+}
+
+/// The largest rank the rule may ask for.
+fn rank_cap(rule: RankRule, rows: usize) -> usize {
+    match rule {
+        RankRule::Rank(r) => r,
+        RankRule::Energy { max_rank, .. } => max_rank.unwrap_or(rows).min(rows),
+    }
+}
+
+/// `(r, Σ_{i≥r} s_i)` for squared singular values `sq` (descending): by rank, or the fewest
+/// vectors whose discarded energy stays within the budget less a rounding `margin`.
+fn choose_rank(sq: &[f64], rule: RankRule, margin: f64) -> (usize, f64) {
+    let n = sq.len();
+    // tail[r] = Σ_{i≥r} sq[i]
+    let mut tail = vec![0.0; n + 1];
+    for i in (0..n).rev() {
+        tail[i] = tail[i + 1] + sq[i];
+    }
+    let r = match rule {
+        RankRule::Rank(r) => r.clamp(1, n),
+        RankRule::Energy { budget_sq, max_rank } => {
+            let budget = budget_sq - margin;
+            let smallest = (1..=n).find(|&r| tail[r] <= budget).unwrap_or(n);
+            smallest.min(max_rank.unwrap_or(n)).clamp(1, n)
+        }
+    };
+    (r, tail[r])
+}
+
+/// The SVD path: left singular vectors of the unfolding (view when possible).
+fn svd_basis<T: Scalar>(
+    x: &Tensor<T>,
+    mode: usize,
+    rule: RankRule,
+    par: Par,
+) -> Result<ModeBasis<T>> {
+    let copied;
+    let view = match x.unfolding_view(mode)? {
+        Some(v) => v,
+        None => {
+            copied = tenalg::unfold(x, mode)?;
+            copied.as_mat()?
+        }
+    };
+    let full = Truncation { max_rank: None, max_error: None };
+    let sub = left_subspace(view, &full, SubspaceMethod::Svd, par)?;
+    let spectrum: Vec<f64> = sub.full_spectrum.iter().map(|s| s.as_f64() * s.as_f64()).collect();
+    let top = spectrum.first().copied().unwrap_or(0.0);
+    let (r, _) = choose_rank(&spectrum, rule, 8.0 * T::epsilon().as_f64() * top);
+    let r = r.min(sub.u.ncols());
+    let u = Mat::from_fn(view.nrows(), r, |i, j| sub.u[(i, j)]);
+    Ok(ModeBasis { u })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn energy_rule_picks_fewest_vectors_within_budget() {
+        let sq = [9.0, 4.0, 1.0, 0.25];
+        assert_eq!(
+            choose_rank(&sq, RankRule::Energy { budget_sq: 1.25, max_rank: None }, 0.0),
+            (2, 1.25)
+        );
+        assert_eq!(
+            choose_rank(&sq, RankRule::Energy { budget_sq: 1.2, max_rank: None }, 0.0),
+            (3, 0.25)
+        );
+        assert_eq!(choose_rank(&sq, RankRule::Energy { budget_sq: 1e9, max_rank: None }, 0.0).0, 1);
+        assert_eq!(
+            choose_rank(&sq, RankRule::Energy { budget_sq: 0.0, max_rank: Some(2) }, 0.0),
+            (2, 1.25)
+        );
+        assert_eq!(choose_rank(&sq, RankRule::Rank(3), 0.0), (3, 0.25));
+    }
+}

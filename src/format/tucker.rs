@@ -1,0 +1,472 @@
+//! The Tucker format `X̂ = G ×₀ U₀ ×₁ U₁ ⋯ ×_{d−1} U_{d−1}` ([`TuckerTensor`]) and the helpers
+//! it shares with [`PartialTucker`](crate::format::PartialTucker): applying factors, Gram-weighted
+//! norms and the error against a dense tensor without densifying.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef};
+
+use crate::error::{checked_numel, Error, Result};
+use crate::format::Factorized;
+use crate::par::{auto_par, Par};
+use crate::tensor::arith::check_finite_slice;
+use crate::{tenalg, Scalar, Tensor};
+
+/// A tensor in Tucker form: a core `G` of shape `r₀ × ⋯ × r_{d−1}` and one factor matrix
+/// `U_k` of shape `I_k × r_k` per mode,
+///
+/// `X̂ = G ×₀ U₀ ×₁ U₁ ⋯ ×_{d−1} U_{d−1}`, that is
+/// `X̂[i₀, …, i_{d−1}] = Σ_{j} G[j₀, …, j_{d−1}] · U₀[i₀, j₀] ⋯ U_{d−1}[i_{d−1}, j_{d−1}]`.
+///
+/// HOSVD and HOOI return orthonormal factors (`U_kᵀ U_k = I`), so that `‖X̂‖_F = ‖G‖_F`;
+/// the type itself accepts any finite factors (also overcomplete ones with `r_k > I_k`).
+///
+/// ```
+/// use faer::Mat;
+/// use tensorize::format::TuckerTensor;
+/// use tensorize::{Factorized, Tensor};
+/// let core = Tensor::from_vec(&[1, 2], vec![3.0_f64, 4.0])?;
+/// let u0 = Mat::from_fn(2, 1, |i, _| if i == 0 { 1.0 } else { 0.0 });
+/// let u1 = Mat::<f64>::identity(3, 2);
+/// let t = TuckerTensor::new(core, vec![u0, u1])?;
+/// assert_eq!(t.shape(), vec![2, 3]);
+/// assert_eq!(t.to_dense()?.as_slice(), &[3.0, 4.0, 0.0, 0.0, 0.0, 0.0]);
+/// assert_eq!(t.norm(), 5.0);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct TuckerTensor<T> {
+    core: Tensor<T>,
+    factors: Vec<Mat<T>>,
+}
+
+impl<T: Scalar> TuckerTensor<T> {
+    /// Builds `G ×₀ U₀ ⋯ ×_{d−1} U_{d−1}` from a core and one factor per mode.
+    ///
+    /// # Errors
+    /// - [`Error::ShapeMismatch`] unless `factors.len() == core.ndim()` and
+    ///   `factors[k].ncols() == core.shape()[k]` for every `k`;
+    /// - [`Error::ZeroDimension`] for a factor with zero rows;
+    /// - [`Error::NonFinite`] if the core or a factor holds NaN or infinity.
+    pub fn new(core: Tensor<T>, factors: Vec<Mat<T>>) -> Result<Self> {
+        check_tucker_parts("TuckerTensor::new", &core, &factors, None)?;
+        Ok(Self { core, factors })
+    }
+
+    /// Internal constructor for parts already known to agree.
+    pub(crate) fn from_parts_unchecked(core: Tensor<T>, factors: Vec<Mat<T>>) -> Self {
+        debug_assert_eq!(core.ndim(), factors.len());
+        Self { core, factors }
+    }
+
+    /// The core `G` (shape `r₀ × ⋯ × r_{d−1}`).
+    pub fn core(&self) -> &Tensor<T> {
+        &self.core
+    }
+
+    /// The factors `U_k` (shape `I_k × r_k`), one per mode.
+    pub fn factors(&self) -> &[Mat<T>] {
+        &self.factors
+    }
+
+    /// The multilinear ranks `(r₀, …, r_{d−1})`: the core's shape.
+    pub fn ranks(&self) -> Vec<usize> {
+        self.core.shape().to_vec()
+    }
+
+    /// The order `d` of the represented tensor.
+    pub fn ndim(&self) -> usize {
+        self.core.ndim()
+    }
+
+    /// Consumes the decomposition, returning `(core, factors)`.
+    pub fn into_parts(self) -> (Tensor<T>, Vec<Mat<T>>) {
+        (self.core, self.factors)
+    }
+
+    fn factor_refs(&self) -> Vec<Option<MatRef<'_, T>>> {
+        self.factors.iter().map(|u| Some(u.as_ref())).collect()
+    }
+}
+
+impl<T: Scalar> Factorized<T> for TuckerTensor<T> {
+    fn shape(&self) -> Vec<usize> {
+        self.factors.iter().map(|u| u.nrows()).collect()
+    }
+
+    /// `G ×₀ U₀ ⋯ ×_{d−1} U_{d−1}`, applying the modes in the cheapest order.
+    fn to_dense(&self) -> Result<Tensor<T>> {
+        checked_numel(&self.shape(), std::mem::size_of::<T>())?;
+        reconstruct(&self.core, &self.factor_refs(), None)
+    }
+
+    /// `numel(G) + Σ_k I_k · r_k`.
+    fn num_params(&self) -> usize {
+        self.core.numel() + self.factors.iter().map(|u| u.nrows() * u.ncols()).sum::<usize>()
+    }
+
+    /// `‖X̂‖_F² = ⟨G, G ×₀ U₀ᵀU₀ ⋯ ×_{d−1} U_{d−1}ᵀU_{d−1}⟩`; the Gram matrices that are the
+    /// identity (orthonormal factors) are skipped, so for HOSVD/HOOI output this is `‖G‖_F`.
+    /// Never densifies.
+    fn norm(&self) -> T {
+        // Only a size overflow could fail here, which `new` rules out for the core.
+        T::of(weighted_norm_sq(&self.core, &self.factor_refs(), None).unwrap_or(f64::NAN).sqrt())
+    }
+
+    /// `‖X − X̂‖_F / ‖X‖_F` without densifying `X̂`:
+    /// `‖X − X̂‖² = ‖X‖² − 2⟨X ×₀ U₀ᵀ ⋯ ×_{d−1} U_{d−1}ᵀ, G⟩ + ‖X̂‖²`, accumulated in `f64`.
+    ///
+    /// Cancellation: when that value falls below `sqrt(eps)·‖X‖²` (relative error below
+    /// `eps^{1/4}`, about `1e-4` in `f64`, `2e-2` in `f32`) it carries too few correct digits,
+    /// and the error is recomputed from the explicit difference `X − X̂` (one reconstruction).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `dense` has another shape; [`Error::NonFinite`] if it
+    /// holds NaN or infinity.
+    fn rel_error(&self, dense: &Tensor<T>) -> Result<T> {
+        rel_error_guarded("TuckerTensor::rel_error", dense, &self.core, &self.factor_refs(), None)
+    }
+}
+
+/// Checks that `factors` fit `core` (one factor per mode, or per entry of `modes` when given),
+/// with the right column counts, non-empty, and finite.
+pub(crate) fn check_tucker_parts<T: Scalar>(
+    op: &'static str,
+    core: &Tensor<T>,
+    factors: &[Mat<T>],
+    modes: Option<&[usize]>,
+) -> Result<()> {
+    let modes: Vec<usize> = match modes {
+        Some(m) => m.to_vec(),
+        None => (0..core.ndim()).collect(),
+    };
+    let factor_shapes = || factors.iter().flat_map(|u| [u.nrows(), u.ncols()]).collect::<Vec<_>>();
+    if factors.len() != modes.len() {
+        return Err(Error::ShapeMismatch {
+            op,
+            left: core.shape().to_vec(),
+            right: factor_shapes(),
+            detail: format!(
+                "expected {} factors (one per decomposed mode), got {}",
+                modes.len(),
+                factors.len()
+            ),
+        });
+    }
+    for (u, &k) in factors.iter().zip(&modes) {
+        if u.nrows() == 0 || u.ncols() == 0 {
+            return Err(Error::ZeroDimension { shape: vec![u.nrows(), u.ncols()] });
+        }
+        if u.ncols() != core.shape()[k] {
+            return Err(Error::ShapeMismatch {
+                op,
+                left: core.shape().to_vec(),
+                right: vec![u.nrows(), u.ncols()],
+                detail: format!(
+                    "the factor of mode {k} has {} columns but the core's dimension {k} is {}",
+                    u.ncols(),
+                    core.shape()[k]
+                ),
+            });
+        }
+    }
+    core.check_finite(op)?;
+    for u in factors {
+        check_finite_mat(op, u.as_ref())?;
+    }
+    Ok(())
+}
+
+/// [`Error::NonFinite`] for the first (row-major) NaN/infinite entry of `m`.
+pub(crate) fn check_finite_mat<T: Scalar>(op: &'static str, m: MatRef<'_, T>) -> Result<()> {
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            let v = m[(i, j)];
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    op,
+                    position: i * m.ncols() + j,
+                    value: v.as_f64(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Σ x_i²`, accumulated in `f64`.
+pub(crate) fn sum_sq_f64<T: Scalar>(xs: &[T]) -> f64 {
+    dot_f64(xs, xs)
+}
+
+/// `Σ a_i b_i`, accumulated in `f64` with four partial sums.
+pub(crate) fn dot_f64<T: Scalar>(a: &[T], b: &[T]) -> f64 {
+    let mut acc = [0.0_f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 =
+        ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k].as_f64() * y[k].as_f64();
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// A default parallelism for multiplying a tensor of `numel` elements by matrices with about
+/// `width` rows each, on `modes` modes.
+fn par_for(numel: usize, width: usize, modes: usize) -> Par {
+    auto_par(2.0 * numel as f64 * width.max(1) as f64 * modes.max(1) as f64)
+}
+
+/// `x ×_k mats[k]` for every `k` with `mats[k] = Some(..)`, modes left alone where `None`.
+///
+/// All modes present: one [`tenalg::multi_mode_product_with`] (it orders the modes itself);
+/// otherwise the present modes are applied one by one, the most shrinking one first.
+pub(crate) fn apply_factors<T: Scalar>(
+    x: &Tensor<T>,
+    mats: &[Option<MatRef<'_, T>>],
+    par: Option<Par>,
+) -> Result<Tensor<T>> {
+    let present: Vec<usize> = (0..mats.len()).filter(|&k| mats[k].is_some()).collect();
+    let width = mats.iter().flatten().map(|m| m.nrows()).max().unwrap_or(1);
+    let par = par.unwrap_or_else(|| par_for(x.numel(), width, present.len()));
+    if present.is_empty() {
+        return Ok(x.clone());
+    }
+    if present.len() == mats.len() {
+        let all: Vec<MatRef<'_, T>> = mats.iter().flatten().copied().collect();
+        return tenalg::multi_mode_product_with(x, &all, None, par);
+    }
+    let mut order = present;
+    // Shrinking ratio rows/cols ascending: the mode that reduces the tensor most goes first.
+    order.sort_by(|&a, &b| {
+        let ra = mats[a].map_or(1.0, |m| m.nrows() as f64 / m.ncols() as f64);
+        let rb = mats[b].map_or(1.0, |m| m.nrows() as f64 / m.ncols() as f64);
+        ra.total_cmp(&rb)
+    });
+    let mut y: Option<Tensor<T>> = None;
+    for k in order {
+        if let Some(m) = mats[k] {
+            let src = y.as_ref().unwrap_or(x);
+            y = Some(tenalg::mode_product_with(src, m, k, par)?);
+        }
+    }
+    Ok(y.unwrap_or_else(|| x.clone()))
+}
+
+/// `G ×_k U_k` over the present factors: the reconstruction.
+pub(crate) fn reconstruct<T: Scalar>(
+    core: &Tensor<T>,
+    factors: &[Option<MatRef<'_, T>>],
+    par: Option<Par>,
+) -> Result<Tensor<T>> {
+    apply_factors(core, factors, par)
+}
+
+/// `X ×_k U_kᵀ` over the present factors: the projection onto the factor spaces.
+pub(crate) fn project<T: Scalar>(
+    x: &Tensor<T>,
+    factors: &[Option<MatRef<'_, T>>],
+    par: Option<Par>,
+) -> Result<Tensor<T>> {
+    let transposed: Vec<Option<MatRef<'_, T>>> =
+        factors.iter().map(|u| u.map(|u| u.transpose())).collect();
+    apply_factors(x, &transposed, par)
+}
+
+/// `‖G ×_k U_k‖_F² = ⟨G, G ×_k U_kᵀU_k⟩`, skipping Gram matrices equal to the identity up
+/// to rounding; accumulated in `f64`.
+pub(crate) fn weighted_norm_sq<T: Scalar>(
+    core: &Tensor<T>,
+    factors: &[Option<MatRef<'_, T>>],
+    par: Option<Par>,
+) -> Result<f64> {
+    let mut grams: Vec<Option<Mat<T>>> = Vec::with_capacity(factors.len());
+    let mut any = false;
+    for u in factors {
+        let g = match u {
+            Some(u) if !is_orthonormal(*u) => {
+                let mut g = Mat::<T>::zeros(u.ncols(), u.ncols());
+                matmul(g.as_mut(), Accum::Replace, u.transpose(), *u, T::one(), Par::Seq);
+                any = true;
+                Some(g)
+            }
+            _ => None,
+        };
+        grams.push(g);
+    }
+    if !any {
+        return Ok(sum_sq_f64(core.as_slice()));
+    }
+    let refs: Vec<Option<MatRef<'_, T>>> =
+        grams.iter().map(|g| g.as_ref().map(|g| g.as_ref())).collect();
+    let weighted = apply_factors(core, &refs, par)?;
+    Ok(dot_f64(core.as_slice(), weighted.as_slice()).max(0.0))
+}
+
+/// Whether `UᵀU = I` up to `16·eps·max(I, r)` in every entry.
+pub(crate) fn is_orthonormal<T: Scalar>(u: MatRef<'_, T>) -> bool {
+    let (m, r) = (u.nrows(), u.ncols());
+    if r > m {
+        return false;
+    }
+    let mut g = Mat::<T>::zeros(r, r);
+    matmul(g.as_mut(), Accum::Replace, u.transpose(), u, T::one(), Par::Seq);
+    let tol = T::of(16.0) * T::epsilon() * T::of_usize(m.max(r));
+    (0..r).all(|i| {
+        (0..r).all(|j| (g[(i, j)] - if i == j { T::one() } else { T::zero() }).abs() <= tol)
+    })
+}
+
+/// Below this squared relative error, `‖X‖² − 2⟨·,·⟩ + ‖X̂‖²` is recomputed explicitly:
+/// `sqrt(eps)` of the type, where at most half the digits survive the cancellation.
+pub(crate) fn cancellation_threshold<T: Scalar>() -> f64 {
+    T::epsilon().as_f64().sqrt()
+}
+
+/// `‖X − X̂‖ / ‖X‖` (or `‖X − X̂‖` when `X = 0`) from the cheap squared difference
+/// `diff_sq`, recomputed by `explicit` (which returns `‖X − X̂‖`) when cancellation dominates.
+pub(crate) fn guarded_ratio<T: Scalar>(
+    norm_x_sq: f64,
+    diff_sq: f64,
+    explicit: impl FnOnce() -> Result<f64>,
+) -> Result<f64> {
+    let scale = if norm_x_sq > 0.0 { norm_x_sq } else { 1.0 };
+    let rel_sq = diff_sq.max(0.0) / scale;
+    if rel_sq >= cancellation_threshold::<T>() {
+        return Ok(rel_sq.sqrt());
+    }
+    Ok(explicit()? / scale.sqrt())
+}
+
+/// `‖dense − G ×_k U_k‖ / ‖dense‖` without densifying unless cancellation requires it.
+pub(crate) fn rel_error_guarded<T: Scalar>(
+    op: &'static str,
+    dense: &Tensor<T>,
+    core: &Tensor<T>,
+    factors: &[Option<MatRef<'_, T>>],
+    par: Option<Par>,
+) -> Result<T> {
+    let shape: Vec<usize> = (0..core.ndim())
+        .map(|k| factors.get(k).copied().flatten().map_or(core.shape()[k], |u| u.nrows()))
+        .collect();
+    if dense.shape() != shape.as_slice() {
+        return Err(Error::ShapeMismatch {
+            op,
+            left: shape,
+            right: dense.shape().to_vec(),
+            detail: "the dense tensor must have the decomposition's shape".into(),
+        });
+    }
+    check_finite_slice(op, dense.as_slice())?;
+    let nx = sum_sq_f64(dense.as_slice());
+    let projected = project(dense, factors, par)?;
+    let inner = dot_f64(projected.as_slice(), core.as_slice());
+    let nh = weighted_norm_sq(core, factors, par)?;
+    let diff_sq = nx - 2.0 * inner + nh;
+    let ratio = guarded_ratio::<T>(nx, diff_sq, || {
+        let approx = reconstruct(core, factors, par)?;
+        Ok(explicit_diff_norm(dense.as_slice(), approx.as_slice()))
+    })?;
+    Ok(T::of(ratio))
+}
+
+/// `‖a − b‖`, accumulated in `f64`.
+pub(crate) fn explicit_diff_norm<T: Scalar>(a: &[T], b: &[T]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = x.as_f64() - y.as_f64();
+            d * d
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_reconstruct(core: &Tensor<f64>, factors: &[Mat<f64>]) -> Tensor<f64> {
+        let shape: Vec<usize> = factors.iter().map(|u| u.nrows()).collect();
+        let mut out = Tensor::zeros(&shape).unwrap();
+        let mut it = crate::tensor::MultiIndexIter::new(&shape);
+        while let Some(i) = it.next_index() {
+            let i = i.to_vec();
+            let mut s = 0.0;
+            let mut jt = crate::tensor::MultiIndexIter::new(core.shape());
+            while let Some(j) = jt.next_index() {
+                let mut p = core.get(j).unwrap();
+                for k in 0..shape.len() {
+                    p *= factors[k][(i[k], j[k])];
+                }
+                s += p;
+            }
+            out.set(&i, s).unwrap();
+        }
+        out
+    }
+
+    fn random_mat(m: usize, n: usize, seed: u64) -> Mat<f64> {
+        let t = Tensor::<f64>::random_normal(&[m, n], seed).unwrap();
+        Mat::from_fn(m, n, |i, j| t.as_slice()[i * n + j])
+    }
+
+    #[test]
+    fn to_dense_matches_naive_loops() {
+        let core = Tensor::<f64>::random_normal(&[2, 3, 2], 1).unwrap();
+        let factors = vec![random_mat(4, 2, 2), random_mat(3, 3, 3), random_mat(5, 2, 4)];
+        let t = TuckerTensor::new(core.clone(), factors.clone()).unwrap();
+        let dense = t.to_dense().unwrap();
+        let naive = naive_reconstruct(&core, &factors);
+        let tol = 64.0 * f64::EPSILON * naive.norm();
+        assert!(dense.sub(&naive).unwrap().norm() <= tol);
+        assert_eq!(t.num_params(), 12 + 8 + 9 + 10);
+        assert!((t.compression_ratio() - 60.0 / 39.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn norm_and_rel_error_for_general_factors() {
+        let core = Tensor::<f64>::random_normal(&[2, 2, 3], 5).unwrap();
+        let factors = vec![random_mat(3, 2, 6), random_mat(4, 2, 7), random_mat(3, 3, 8)];
+        let t = TuckerTensor::new(core, factors).unwrap();
+        let dense = t.to_dense().unwrap();
+        let tol = 64.0 * f64::EPSILON * (dense.numel() as f64).sqrt();
+        assert!((t.norm() - dense.norm()).abs() <= tol * dense.norm());
+        let x = Tensor::<f64>::random_normal(&[3, 4, 3], 9).unwrap();
+        let explicit = x.sub(&dense).unwrap().norm() / x.norm();
+        assert!((t.rel_error(&x).unwrap() - explicit).abs() <= tol * 16.0);
+        // Exact representation: the cheap formula cancels, the fallback gives ~eps.
+        assert!(t.rel_error(&dense).unwrap() <= tol);
+    }
+
+    #[test]
+    fn new_rejects_bad_parts() {
+        let core = Tensor::<f32>::zeros(&[2, 3]).unwrap();
+        let ok = || vec![Mat::<f32>::zeros(4, 2), Mat::<f32>::zeros(5, 3)];
+        assert!(TuckerTensor::new(core.clone(), ok()).is_ok());
+        let err = TuckerTensor::new(core.clone(), vec![Mat::zeros(4, 2)]).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+        let err =
+            TuckerTensor::new(core.clone(), vec![Mat::zeros(4, 3), Mat::zeros(5, 3)]).unwrap_err();
+        assert!(err.to_string().contains("mode 0"), "{err}");
+        let mut bad = ok();
+        bad[1][(2, 1)] = f32::NAN;
+        let err = TuckerTensor::new(core, bad).unwrap_err();
+        assert!(matches!(err, Error::NonFinite { position: 7, .. }), "{err}");
+    }
+
+    #[test]
+    fn rel_error_rejects_wrong_shape_and_nan() {
+        let t = TuckerTensor::new(
+            Tensor::<f64>::ones(&[1, 1]).unwrap(),
+            vec![Mat::identity(2, 1), Mat::identity(2, 1)],
+        )
+        .unwrap();
+        let err = t.rel_error(&Tensor::zeros(&[2, 3]).unwrap()).unwrap_err();
+        assert!(matches!(err, Error::ShapeMismatch { .. }));
+        let mut x = Tensor::zeros(&[2, 2]).unwrap();
+        x.set(&[1, 0], f64::NAN).unwrap();
+        assert!(matches!(t.rel_error(&x).unwrap_err(), Error::NonFinite { .. }));
+    }
+}
