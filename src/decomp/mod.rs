@@ -1,5 +1,9 @@
 //! Decomposition algorithms (HOSVD, HOOI, CP-ALS, TT-SVD) and the report they return, [`FitReport`].
 
+pub mod cp_als;
+
+pub use cp_als::{cp_als, CpAls, CpInit};
+
 /// How a fit went. Running out of iterations is not an error: `converged` says so.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitReport {
