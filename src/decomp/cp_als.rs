@@ -1,6 +1,5 @@
 //! CP-ALS: the CP decomposition `X ≈ [[w; U_0, …, U_{N-1}]]` by alternating least squares.
 
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef};
 
 use super::FitReport;
@@ -10,6 +9,7 @@ use crate::format::cp::{
     normalize_columns, weighted_column_dots,
 };
 use crate::format::{rel_error_from_inner, CpTensor, Factorized};
+use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, Par};
 use crate::{linalg, Scalar, Tensor};
@@ -294,11 +294,11 @@ fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Mat<T> {
     let mut c = Mat::<T>::zeros(i_n, i_n);
     if b == 1 {
         let m = MatRef::from_row_major_slice(data, a, i_n);
-        matmul(c.as_mut(), Accum::Replace, m.transpose(), m, T::one(), par);
+        matmul_row_split(c.as_mut(), Accum::Replace, m.transpose(), m, par);
     } else if a == 1 || b >= GRAM_DIRECT_MIN_COLS {
         for slab in data.chunks_exact(i_n * b) {
             let m = MatRef::from_row_major_slice(slab, i_n, b);
-            matmul(c.as_mut(), Accum::Add, m, m.transpose(), T::one(), par);
+            matmul_row_split(c.as_mut(), Accum::Add, m, m.transpose(), par);
         }
     } else {
         // Short slabs: gather `chunk` of them side by side, Z = [X[a0] … X[a0+chunk-1]].
@@ -315,7 +315,7 @@ fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Mat<T> {
                 }
             }
             let m = MatRef::from_row_major_slice(&z[..i_n * width], i_n, width);
-            matmul(c.as_mut(), Accum::Add, m, m.transpose(), T::one(), par);
+            matmul_row_split(c.as_mut(), Accum::Add, m, m.transpose(), par);
         }
     }
     c

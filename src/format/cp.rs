@@ -5,6 +5,7 @@ use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::{rel_error_from_inner, Factorized};
 use crate::error::{checked_numel, Error, Result};
+use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{check_finite_mat, mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, Par};
 use crate::{tenalg, Scalar, Tensor};
@@ -236,7 +237,7 @@ impl<T: Scalar> CpTensor<T> {
         }
         let right = side_product(&views[split..])?;
         let dst = MatMut::from_row_major_slice_mut(&mut data, rows, numel / rows);
-        matmul(dst, Accum::Replace, left.as_ref(), right.as_ref().transpose(), T::one(), par);
+        matmul_row_split(dst, Accum::Replace, left.as_ref(), right.as_ref().transpose(), par);
         Ok(Tensor::from_parts_unchecked(shape, data))
     }
 }

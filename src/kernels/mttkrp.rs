@@ -14,10 +14,10 @@
 //! side by an `O(numel · R / max(A, B))` reduction. Only the Khatri–Rao products of the factors
 //! on each side are formed (`A × R` and `B × R`), never the `(A·B) × R` one.
 
-use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
+use super::gemm::matmul_row_split;
 use crate::error::{Error, Result};
 use crate::par::{auto_par, thread_count, Par};
 use crate::{tenalg, Scalar, Tensor};
@@ -199,12 +199,12 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
         let lhs = MatRef::from_row_major_slice(data, a * i_n, b);
         if a == 1 {
             let dst = MatMut::from_row_major_slice_mut(&mut out, i_n, rank);
-            matmul(dst, Accum::Replace, lhs, k_after.as_ref(), T::one(), par);
+            matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
         } else {
             let len = (a * i_n).checked_mul(rank).ok_or_else(overflow)?;
             let mut t1 = vec![T::zero(); len];
             let dst = MatMut::from_row_major_slice_mut(&mut t1, a * i_n, rank);
-            matmul(dst, Accum::Replace, lhs, k_after.as_ref(), T::one(), par);
+            matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
             let k_before = SideKr::new(&factors[..mode])?.to_row_major();
             // M[i, r] = Σ_a K_<[a, r] · T1[a, i, r]
             for_row_chunks(&mut out, rank, par, a * i_n * rank, |rows, chunk| {
@@ -226,12 +226,12 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
         let lhs = MatRef::from_row_major_slice(data, a, i_n * b).transpose();
         if b == 1 {
             let dst = MatMut::from_row_major_slice_mut(&mut out, i_n, rank);
-            matmul(dst, Accum::Replace, lhs, k_before.as_ref(), T::one(), par);
+            matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
         } else {
             let len = (i_n * b).checked_mul(rank).ok_or_else(overflow)?;
             let mut t1 = vec![T::zero(); len];
             let dst = MatMut::from_row_major_slice_mut(&mut t1, i_n * b, rank);
-            matmul(dst, Accum::Replace, lhs, k_before.as_ref(), T::one(), par);
+            matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
             let k_after = SideKr::new(&factors[mode + 1..])?.to_row_major();
             // M[i, r] = Σ_b K_>[b, r] · T1[i, b, r]
             for_row_chunks(&mut out, rank, par, i_n * b * rank, |rows, chunk| {
