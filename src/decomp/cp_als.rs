@@ -5,8 +5,8 @@ use faer::{Accum, Mat, MatRef};
 use super::FitReport;
 use crate::error::{check_non_negative, checked_numel, Error, Result};
 use crate::format::cp::{
-    explicit_error_threshold, explicit_rel_error, gram, hadamard_of_grams, norm_sq_from_grams,
-    normalize_columns, weighted_column_dots,
+    explicit_error_threshold, gram, hadamard_of_grams, norm_sq_from_grams, normalize_columns,
+    weighted_column_dots,
 };
 use crate::format::{rel_error_from_inner, CpTensor, Factorized};
 use crate::kernels::gemm::matmul_row_split;
@@ -41,8 +41,10 @@ pub enum CpInit<T> {
 /// pseudo-inverse solve when they are singular (rank-deficient data, rank above a dimension).
 /// The relative error after each sweep comes from the last MTTKRP and the Gram matrices,
 /// `‖X − X̂‖² = ‖X‖² − 2 Σ_r w_r Σ_i M_n[i, r] U_n[i, r] + wᵀ(⊛_k U_kᵀU_k)w`, without
-/// rebuilding `X̂`; below `sqrt(eps)` (where that formula has cancelled away its digits) it is
-/// recomputed from an explicit reconstruction. The fit stops when the relative error changes
+/// rebuilding `X̂`. That formula's rounding error is a few `eps·‖X‖²` (in f64 its values
+/// below `2·sqrt(eps)` were seen to repeat exactly), so below `8·sqrt(eps)` (≈ 1.2e-7 in f64,
+/// ≈ 2.8e-3 in f32) the error is recomputed by an explicit difference, reconstructing `X̂` in
+/// small row blocks (about one extra MTTKRP of work per sweep, no extra tensor). The fit stops when the relative error changes
 /// by less than `tol` between sweeps (`|e_{k−1} − e_k| < tol`, i.e. the fit `1 − e` moved by
 /// less than `tol`; `tol = 0` runs `max_iter` sweeps).
 ///
@@ -419,7 +421,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         };
         let norm_sq = norm_sq_from_grams(&self.grams, &self.weights);
         let fast = rel_error_from_inner(self.norm_x_sq, norm_sq, inner);
-        if fast < T::epsilon().sqrt() {
+        if fast < explicit_error_threshold::<T>() {
             return self.explicit_error(&self.weights, &self.factors);
         }
         Ok(fast)
@@ -427,7 +429,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
 
     fn explicit_error(&self, weights: &[T], factors: &[Mat<T>]) -> Result<T> {
         let cp = CpTensor::from_parts_unchecked(weights.to_vec(), factors.to_vec());
-        Ok(explicit_rel_error(self.x, &cp.to_dense_with(self.par)?))
+        cp.explicit_rel_error(self.x, self.par)
     }
 
     /// Bro's line search: tries `old + it^{1/3} (new − old)`; keeps it if the error drops.
@@ -450,7 +452,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         let m = mttkrp_unchecked(self.x, &Self::views(&f), 0, self.par)?;
         let inner = weighted_column_dots(m.as_ref(), f[0].as_ref(), &w);
         let mut trial = rel_error_from_inner(self.norm_x_sq, norm_sq_from_grams(&grams, &w), inner);
-        if trial < T::epsilon().sqrt() {
+        if trial < explicit_error_threshold::<T>() {
             trial = self.explicit_error(&w, &f)?;
         }
         if trial.is_finite() && trial < error {
@@ -463,7 +465,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     }
 
     /// Packs the result; the reported error is recomputed explicitly when the fast formula's
-    /// value is too small to trust (see [`explicit_error_threshold`]).
+    /// value is too small to trust (see [`explicit_error_threshold`]; normally already done).
     fn finish(self, error: T, mut report: FitReport) -> Result<(CpTensor<T>, FitReport)> {
         let mut error = error;
         if error < explicit_error_threshold::<T>() {

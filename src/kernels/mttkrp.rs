@@ -147,8 +147,10 @@ enum SideKr<'a, T> {
 }
 
 impl<'a, T: Scalar> SideKr<'a, T> {
-    fn new(mats: &[MatRef<'a, T>]) -> Result<Self> {
+    /// `rank` is used for an empty side, whose product is a `1 × R` row of ones.
+    fn new(mats: &[MatRef<'a, T>], rank: usize) -> Result<Self> {
         match mats {
+            [] => Ok(Self::Owned(Mat::from_fn(1, rank, |_, _| T::one()))),
             [single] => Ok(Self::View(*single)),
             _ => Ok(Self::Owned(tenalg::khatri_rao(mats)?)),
         }
@@ -188,16 +190,16 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
     let mut out = vec![T::zero(); i_n * rank];
     let overflow = || Error::SizeOverflow { shape: vec![x.numel(), rank] };
 
-    if a == 1 && b == 1 {
+    if shape.len() == 1 {
         // A vector: the Khatri–Rao product of no factors is a row of ones.
         for (i, row) in out.chunks_exact_mut(rank).enumerate() {
             row.fill(data[i]);
         }
     } else if b >= a {
         // Contract the "after" modes by GEMM: T1 = X[(a, i), b] · K_>[b, r]  ((A·I_n) × R).
-        let k_after = SideKr::new(&factors[mode + 1..])?;
+        let k_after = SideKr::new(&factors[mode + 1..], rank)?;
         let lhs = MatRef::from_row_major_slice(data, a * i_n, b);
-        if a == 1 {
+        if mode == 0 {
             let dst = MatMut::from_row_major_slice_mut(&mut out, i_n, rank);
             matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
         } else {
@@ -205,7 +207,7 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
             let mut t1 = vec![T::zero(); len];
             let dst = MatMut::from_row_major_slice_mut(&mut t1, a * i_n, rank);
             matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
-            let k_before = SideKr::new(&factors[..mode])?.to_row_major();
+            let k_before = SideKr::new(&factors[..mode], rank)?.to_row_major();
             // M[i, r] = Σ_a K_<[a, r] · T1[a, i, r]
             for_row_chunks(&mut out, rank, par, a * i_n * rank, |rows, chunk| {
                 for ai in 0..a {
@@ -222,9 +224,9 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
         }
     } else {
         // Contract the "before" modes by GEMM: T1 = X[a, (i, b)]ᵀ · K_<[a, r]  ((I_n·B) × R).
-        let k_before = SideKr::new(&factors[..mode])?;
+        let k_before = SideKr::new(&factors[..mode], rank)?;
         let lhs = MatRef::from_row_major_slice(data, a, i_n * b).transpose();
-        if b == 1 {
+        if mode + 1 == shape.len() {
             let dst = MatMut::from_row_major_slice_mut(&mut out, i_n, rank);
             matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
         } else {
@@ -232,7 +234,7 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
             let mut t1 = vec![T::zero(); len];
             let dst = MatMut::from_row_major_slice_mut(&mut t1, i_n * b, rank);
             matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
-            let k_after = SideKr::new(&factors[mode + 1..])?.to_row_major();
+            let k_after = SideKr::new(&factors[mode + 1..], rank)?.to_row_major();
             // M[i, r] = Σ_b K_>[b, r] · T1[i, b, r]
             for_row_chunks(&mut out, rank, par, i_n * b * rank, |rows, chunk| {
                 for (li, m_row) in chunk.chunks_exact_mut(rank).enumerate() {
@@ -327,7 +329,18 @@ mod tests {
 
     #[test]
     fn matches_naive_loops_f64_and_f32() {
-        for shape in [&[7][..], &[4, 5], &[3, 4, 5], &[5, 4, 3], &[2, 3, 4, 5], &[3, 1, 4, 1, 2]] {
+        for shape in [
+            &[7][..],
+            &[4, 5],
+            &[3, 4, 5],
+            &[5, 4, 3],
+            &[2, 3, 4, 5],
+            &[3, 1, 4, 1, 2],
+            &[1, 1],
+            &[1, 5, 1],
+            &[1, 1, 3],
+            &[4, 1, 1],
+        ] {
             for rank in [1, 3, 7] {
                 check_all_modes::<f64>(shape, rank, Par::Seq);
                 check_all_modes::<f32>(shape, rank, Par::Seq);
