@@ -22,6 +22,7 @@ pub mod error;
 pub mod format;
 pub mod fuzzing;
 pub mod io;
+pub mod kernels;
 pub mod linalg;
 pub mod par;
 pub mod scalar;

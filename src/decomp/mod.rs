@@ -1,10 +1,12 @@
 //! Decomposition algorithms (HOSVD, HOOI, CP-ALS, TT-SVD) and the report they return, [`FitReport`].
 
+mod cp_als;
 mod gram;
 mod hooi;
 mod hosvd;
 mod subspace;
 
+pub use cp_als::{cp_als, CpAls, CpInit};
 pub use hooi::{hooi, partial_tucker, tucker2, Hooi, PartialHooi, TuckerInit};
 pub use hosvd::{hosvd, st_hosvd, Hosvd};
 

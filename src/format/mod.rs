@@ -51,3 +51,7 @@ pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_
         diff_sq.sqrt()
     }
 }
+
+pub mod cp;
+
+pub use cp::CpTensor;

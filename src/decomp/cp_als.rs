@@ -1,0 +1,571 @@
+//! CP-ALS: the CP decomposition `X ≈ [[w; U_0, …, U_{N-1}]]` by alternating least squares.
+
+use faer::{Accum, Mat, MatRef};
+
+use super::FitReport;
+use crate::error::{check_non_negative, checked_numel, Error, Result};
+use crate::format::cp::{
+    explicit_error_threshold, gram, hadamard_of_grams, norm_sq_from_grams, normalize_columns,
+    weighted_column_dots,
+};
+use crate::format::{rel_error_from_inner, CpTensor, Factorized};
+use crate::kernels::gemm::matmul_row_split;
+use crate::kernels::mttkrp::{mttkrp_flops, mttkrp_unchecked};
+use crate::par::{auto_par, Par};
+use crate::{linalg, Scalar, Tensor};
+
+/// How CP-ALS chooses its starting factors.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CpInit<T> {
+    /// `U_n` = the leading `min(R, I_n)` eigenvectors of the mode Gram matrix
+    /// `X_(n) X_(n)ᵀ` (the leading left singular vectors of the unfolding, computed without
+    /// forming it); when `R > I_n` the remaining columns are seeded uniform `[0, 1)` values, as
+    /// in TensorLy. Deterministic up to eigenvector signs.
+    Svd,
+    /// Every factor entry seeded uniform on `[0, 1)` (seed `seed + n` for mode `n`).
+    Random,
+    /// Start from this CP tensor (its shape and rank must match the fit).
+    Given(CpTensor<T>),
+}
+
+/// Parameters of CP-ALS (alternating least squares), a builder; [`CpAls::fit`] runs it.
+///
+/// Each sweep updates the factors mode by mode: with `M_n` the mode-`n` MTTKRP of `X`,
+///
+/// ```text
+/// U_n ← M_n · (⊛_{k≠n} U_kᵀU_k + λ I)⁻¹,   then  w_r ← ‖U_n[:, r]‖,  U_n[:, r] ← U_n[:, r] / w_r,
+/// ```
+///
+/// where `⊛` is the Hadamard product and `λ` the [`l2`](CpAls::l2) penalty. The normal
+/// equations are solved by [`linalg::solve_spd`], which falls back to a regularized or
+/// pseudo-inverse solve when they are singular (rank-deficient data, rank above a dimension).
+/// The relative error after each sweep comes from the last MTTKRP and the Gram matrices,
+/// `‖X − X̂‖² = ‖X‖² − 2 Σ_r w_r Σ_i M_n[i, r] U_n[i, r] + wᵀ(⊛_k U_kᵀU_k)w`, without
+/// rebuilding `X̂`. That formula's rounding error is a few `eps·‖X‖²` (in f64 its values
+/// below `2·sqrt(eps)` were seen to repeat exactly), so below `8·sqrt(eps)` (≈ 1.2e-7 in f64,
+/// ≈ 2.8e-3 in f32) the error is recomputed by an explicit difference, reconstructing `X̂` in
+/// small row blocks (about one extra MTTKRP of work per sweep, no extra tensor). The fit stops when the relative error changes
+/// by less than `tol` between sweeps (`|e_{k−1} − e_k| < tol`, i.e. the fit `1 − e` moved by
+/// less than `tol`; `tol = 0` runs `max_iter` sweeps).
+///
+/// ```
+/// use tensorize::decomp::{CpAls, CpInit};
+/// use tensorize::format::CpTensor;
+/// use tensorize::{Factorized, Tensor};
+/// use faer::Mat;
+/// // An exact rank-2 tensor of shape 4 × 5 × 6.
+/// let f = |d: usize, s: f64| Mat::from_fn(d, 2, |i, r| ((i + 1) as f64 * s + r as f64).sin());
+/// let x = CpTensor::from_factors(vec![f(4, 1.0), f(5, 2.0), f(6, 3.0)])?.to_dense()?;
+/// let (cp, report) = CpAls::new(2).init(CpInit::Svd).tol(1e-12).max_iter(500).fit(&x)?;
+/// assert!(report.rel_error < 1e-6);
+/// assert!(cp.rel_error(&x)? < 1e-6);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CpAls<T> {
+    rank: usize,
+    max_iter: usize,
+    tol: f64,
+    init: CpInit<T>,
+    seed: u64,
+    l2: f64,
+    fixed_modes: Vec<usize>,
+    line_search: bool,
+    par: Option<Par>,
+}
+
+impl<T: Scalar> CpAls<T> {
+    /// CP-ALS with rank `rank` and defaults: `max_iter` 200, `tol` 1e-8, SVD init, seed 7,
+    /// no `l2` penalty, no fixed modes, no line search, automatic parallelism.
+    pub fn new(rank: usize) -> Self {
+        Self {
+            rank,
+            max_iter: 200,
+            tol: 1e-8,
+            init: CpInit::Svd,
+            seed: 7,
+            l2: 0.0,
+            fixed_modes: Vec::new(),
+            line_search: false,
+            par: None,
+        }
+    }
+
+    /// The maximum number of ALS sweeps (at least 1).
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+
+    /// Stop when the relative error changes by less than `tol` between sweeps (`tol ≥ 0`;
+    /// 0 runs all `max_iter` sweeps).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// The initialization (default [`CpInit::Svd`]).
+    pub fn init(mut self, init: CpInit<T>) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// The seed for random initial values (default 7); same seed and input, same result.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The ridge penalty `λ ≥ 0`: each update minimizes `‖X_(n) − U_n Kᵀ‖² + λ‖U_n‖²`.
+    pub fn l2(mut self, lambda: f64) -> Self {
+        self.l2 = lambda;
+        self
+    }
+
+    /// Modes whose factors keep their initial values.
+    pub fn fixed_modes(mut self, modes: &[usize]) -> Self {
+        self.fixed_modes = modes.to_vec();
+        self
+    }
+
+    /// Bro's extrapolation: after sweep `k ≥ 3`, try `old + k^{1/3} · (new − old)` for the
+    /// weights and free factors and keep it if the error drops (costs one extra MTTKRP).
+    pub fn line_search(mut self, on: bool) -> Self {
+        self.line_search = on;
+        self
+    }
+
+    /// Explicit parallelism for the MTTKRPs and GEMMs (default: [`auto_par`] by problem size).
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = Some(par);
+        self
+    }
+
+    /// Fits `x`, returning the CP tensor (unit-norm factor columns, norms in the weights,
+    /// except for fixed modes, which are left as given) and a [`FitReport`].
+    ///
+    /// Peak extra memory is `O(numel · R / max(A, B) + Σ I_k R)` for the MTTKRP intermediates
+    /// (see [`crate::kernels::mttkrp`]) — no unfolding copies, no Khatri–Rao product of the
+    /// tensor's size — plus one reconstruction when the error must be computed explicitly.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] for NaN/Inf in `x`; [`Error::InvalidRank`] for rank 0, a rank
+    /// above `numel`, or a given initialization of another rank; [`Error::InvalidParameter`] for
+    /// `max_iter = 0` or a negative/non-finite `tol` or `l2`; [`Error::ModeOutOfRange`] /
+    /// [`Error::InvalidModes`] for bad fixed modes or an order-0 tensor;
+    /// [`Error::ShapeMismatch`] for a given initialization of another shape.
+    pub fn fit(&self, x: &Tensor<T>) -> Result<(CpTensor<T>, FitReport)> {
+        self.validate(x)?;
+        let par = self.par.unwrap_or_else(|| auto_par(mttkrp_flops(x.numel(), self.rank)));
+        let (weights, factors) = self.initial(x, par)?;
+        Sweeps::new(self, x, weights, factors, par).run()
+    }
+
+    fn validate(&self, x: &Tensor<T>) -> Result<()> {
+        const OP: &str = "cp_als";
+        let shape = x.shape().to_vec();
+        if shape.is_empty() {
+            return Err(Error::InvalidModes {
+                op: OP,
+                modes: vec![],
+                ndim: 0,
+                detail: "CP needs a tensor of order at least 1".into(),
+            });
+        }
+        if self.rank == 0 || self.rank > x.numel() {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: vec![self.rank],
+                shape,
+                detail: format!(
+                    "the CP rank must be between 1 and the number of elements {}",
+                    x.numel()
+                ),
+            });
+        }
+        if self.max_iter == 0 {
+            return Err(Error::InvalidParameter {
+                name: "max_iter",
+                value: "0".into(),
+                expected: "at least 1 sweep",
+            });
+        }
+        check_non_negative("tol", self.tol)?;
+        check_non_negative("l2", self.l2)?;
+        for (j, &m) in self.fixed_modes.iter().enumerate() {
+            x.check_mode(m)?;
+            if self.fixed_modes[..j].contains(&m) {
+                return Err(Error::InvalidModes {
+                    op: OP,
+                    modes: self.fixed_modes.clone(),
+                    ndim: shape.len(),
+                    detail: format!("fixed mode {m} is listed twice"),
+                });
+            }
+        }
+        for &d in &shape {
+            checked_numel(&[d, self.rank], std::mem::size_of::<T>())?;
+        }
+        checked_numel(&[self.rank, self.rank], std::mem::size_of::<T>())?;
+        x.check_finite(OP)
+    }
+
+    fn initial(&self, x: &Tensor<T>, par: Par) -> Result<(Vec<T>, Vec<Mat<T>>)> {
+        let shape = x.shape();
+        let r = self.rank;
+        let uniform = |rows: usize, cols: usize, mode: usize| -> Result<Mat<T>> {
+            let seed = self.seed.wrapping_add(mode as u64);
+            let t = Tensor::<T>::random_uniform(&[rows, cols], T::zero(), T::one(), seed)?;
+            Ok(Mat::from_fn(rows, cols, |i, j| t.as_slice()[i * cols + j]))
+        };
+        match &self.init {
+            CpInit::Given(cp) => {
+                if cp.shape() != shape {
+                    return Err(Error::ShapeMismatch {
+                        op: "cp_als",
+                        left: shape.to_vec(),
+                        right: cp.shape(),
+                        detail: "the initial CP tensor must have the input's shape".into(),
+                    });
+                }
+                if cp.rank() != r {
+                    return Err(Error::InvalidRank {
+                        op: "cp_als",
+                        ranks: vec![cp.rank()],
+                        shape: shape.to_vec(),
+                        detail: format!("the initial CP tensor must have the fit's rank {r}"),
+                    });
+                }
+                Ok((cp.weights().to_vec(), cp.factors().to_vec()))
+            }
+            CpInit::Random => {
+                let factors = shape
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &d)| uniform(d, r, n))
+                    .collect::<Result<_>>()?;
+                Ok((vec![T::one(); r], factors))
+            }
+            CpInit::Svd => {
+                let mut factors = Vec::with_capacity(shape.len());
+                for (n, &d) in shape.iter().enumerate() {
+                    let (_, vecs) = linalg::sym_eigen_desc(mode_gram(x, n, par).as_ref(), par)?;
+                    let lead = r.min(d).min(vecs.ncols());
+                    let extra = if r > lead { Some(uniform(d, r - lead, n)?) } else { None };
+                    factors.push(Mat::from_fn(d, r, |i, j| match &extra {
+                        Some(e) if j >= lead => e[(i, j - lead)],
+                        _ => vecs[(i, j)],
+                    }));
+                }
+                Ok((vec![T::one(); r], factors))
+            }
+        }
+    }
+}
+
+/// CP-ALS with rank `rank` and the defaults of [`CpAls::new`].
+///
+/// ```
+/// use tensorize::{decomp::cp_als, Tensor};
+/// let x = Tensor::<f64>::random_normal(&[6, 5, 4], 1)?;
+/// let (cp, report) = cp_als(&x, 3)?;
+/// assert_eq!((cp.rank(), cp.factors()[1].nrows()), (3, 5));
+/// assert!(report.rel_error < 1.0);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`CpAls::fit`].
+pub fn cp_als<T: Scalar>(x: &Tensor<T>, rank: usize) -> Result<(CpTensor<T>, FitReport)> {
+    CpAls::new(rank).fit(x)
+}
+
+/// Below this many columns per block the mode Gram gathers blocks before its GEMM.
+const GRAM_DIRECT_MIN_COLS: usize = 64;
+/// Elements per gathered block of the mode Gram (keeps the scratch small).
+const GRAM_BLOCK_ELEMS: usize = 1 << 18;
+
+/// `X_(n) X_(n)ᵀ` (`I_n × I_n`) without forming the unfolding: with `X` viewed row-major as
+/// `(A, I_n, B)`, it is `Σ_a X[a] X[a]ᵀ` over the contiguous `I_n × B` slabs `X[a]`.
+fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Mat<T> {
+    let shape = x.shape();
+    let i_n = shape[mode];
+    let a: usize = shape[..mode].iter().product();
+    let b: usize = shape[mode + 1..].iter().product();
+    let data = x.as_slice();
+    let mut c = Mat::<T>::zeros(i_n, i_n);
+    if b == 1 {
+        let m = MatRef::from_row_major_slice(data, a, i_n);
+        matmul_row_split(c.as_mut(), Accum::Replace, m.transpose(), m, par);
+    } else if a == 1 || b >= GRAM_DIRECT_MIN_COLS {
+        for slab in data.chunks_exact(i_n * b) {
+            let m = MatRef::from_row_major_slice(slab, i_n, b);
+            matmul_row_split(c.as_mut(), Accum::Add, m, m.transpose(), par);
+        }
+    } else {
+        // Short slabs: gather `chunk` of them side by side, Z = [X[a0] … X[a0+chunk-1]].
+        let chunk = (GRAM_BLOCK_ELEMS / (i_n * b)).clamp(1, a);
+        let mut z = vec![T::zero(); i_n * chunk * b];
+        for a0 in (0..a).step_by(chunk) {
+            let n = chunk.min(a - a0);
+            let width = n * b;
+            for al in 0..n {
+                for i in 0..i_n {
+                    let src = ((a0 + al) * i_n + i) * b;
+                    z[i * width + al * b..i * width + (al + 1) * b]
+                        .copy_from_slice(&data[src..src + b]);
+                }
+            }
+            let m = MatRef::from_row_major_slice(&z[..i_n * width], i_n, width);
+            matmul_row_split(c.as_mut(), Accum::Add, m, m.transpose(), par);
+        }
+    }
+    c
+}
+
+/// The state of one CP-ALS run.
+struct Sweeps<'a, T: Scalar> {
+    params: &'a CpAls<T>,
+    x: &'a Tensor<T>,
+    weights: Vec<T>,
+    factors: Vec<Mat<T>>,
+    grams: Vec<Mat<T>>,
+    norm_x_sq: T,
+    par: Par,
+}
+
+impl<'a, T: Scalar> Sweeps<'a, T> {
+    fn new(
+        params: &'a CpAls<T>,
+        x: &'a Tensor<T>,
+        weights: Vec<T>,
+        factors: Vec<Mat<T>>,
+        par: Par,
+    ) -> Self {
+        let grams = factors.iter().map(|f| gram(f.as_ref())).collect();
+        let nx = x.norm();
+        Self { params, x, weights, factors, grams, norm_x_sq: nx * nx, par }
+    }
+
+    fn views(factors: &[Mat<T>]) -> Vec<MatRef<'_, T>> {
+        factors.iter().map(|f| f.as_ref()).collect()
+    }
+
+    fn run(mut self) -> Result<(CpTensor<T>, FitReport)> {
+        let ndim = self.x.ndim();
+        let free: Vec<usize> = (0..ndim).filter(|n| !self.params.fixed_modes.contains(n)).collect();
+        let mut history: Vec<f64> = Vec::new();
+        let mut converged = false;
+        let mut error = T::zero();
+        if free.is_empty() {
+            error = self.error_of_current(None)?;
+            history.push(error.as_f64());
+            return self.finish(
+                error,
+                FitReport { iterations: 0, rel_error: 0.0, converged: true, history },
+            );
+        }
+        for it in 1..=self.params.max_iter {
+            let old = if self.params.line_search && it >= 3 {
+                Some((self.weights.clone(), self.factors.clone()))
+            } else {
+                None
+            };
+            let mut last = None;
+            for &n in &free {
+                last = Some((n, self.update_mode(n)?));
+            }
+            error = self.error_of_current(last.as_ref().map(|(n, m)| (*n, m.as_ref())))?;
+            if let Some((old_w, old_f)) = old {
+                error = self.try_extrapolation(it, old_w, old_f, error)?;
+            }
+            let prev = history.last().copied();
+            history.push(error.as_f64());
+            if let Some(p) = prev {
+                if self.params.tol > 0.0 && (p - error.as_f64()).abs() < self.params.tol {
+                    converged = true;
+                    break;
+                }
+            }
+        }
+        let iterations = history.len();
+        self.finish(error, FitReport { iterations, rel_error: 0.0, converged, history })
+    }
+
+    /// One ALS update of mode `n`; returns the MTTKRP it used (for the error).
+    fn update_mode(&mut self, n: usize) -> Result<Mat<T>> {
+        let r = self.params.rank;
+        let m = mttkrp_unchecked(self.x, &Self::views(&self.factors), n, self.par)?;
+        let h = hadamard_of_grams(&self.grams, r, Some(n), T::of(self.params.l2));
+        // U_n H = M  ⇔  H U_nᵀ = Mᵀ (H symmetric).
+        let (sol, _method) = linalg::solve_spd(h.as_ref(), m.transpose(), Par::Seq)?;
+        let mut u = sol.transpose().to_owned();
+        if !u.as_ref().is_all_finite() {
+            return Err(Error::NoConvergence { op: "cp_als normal equations", shape: vec![r, r] });
+        }
+        self.weights = normalize_columns(u.as_mut());
+        self.grams[n] = gram(u.as_ref());
+        self.factors[n] = u;
+        Ok(m)
+    }
+
+    /// The relative error of the current model; `last` is the mode just updated and the MTTKRP
+    /// computed for it (all other factors unchanged since), else one MTTKRP is computed.
+    fn error_of_current(&self, last: Option<(usize, MatRef<'_, T>)>) -> Result<T> {
+        let inner = match last {
+            Some((n, m)) => weighted_column_dots(m, self.factors[n].as_ref(), &self.weights),
+            None => {
+                let m = mttkrp_unchecked(self.x, &Self::views(&self.factors), 0, self.par)?;
+                weighted_column_dots(m.as_ref(), self.factors[0].as_ref(), &self.weights)
+            }
+        };
+        let norm_sq = norm_sq_from_grams(&self.grams, &self.weights);
+        let fast = rel_error_from_inner(self.norm_x_sq, norm_sq, inner);
+        if fast < explicit_error_threshold::<T>() {
+            return self.explicit_error(&self.weights, &self.factors);
+        }
+        Ok(fast)
+    }
+
+    fn explicit_error(&self, weights: &[T], factors: &[Mat<T>]) -> Result<T> {
+        let cp = CpTensor::from_parts_unchecked(weights.to_vec(), factors.to_vec());
+        cp.explicit_rel_error(self.x, self.par)
+    }
+
+    /// Bro's line search: tries `old + it^{1/3} (new − old)`; keeps it if the error drops.
+    fn try_extrapolation(
+        &mut self,
+        it: usize,
+        old_w: Vec<T>,
+        old_f: Vec<Mat<T>>,
+        error: T,
+    ) -> Result<T> {
+        let jump = T::of((it as f64).cbrt());
+        let step = |o: T, v: T| o + jump * (v - o);
+        let w: Vec<T> = old_w.iter().zip(&self.weights).map(|(&o, &v)| step(o, v)).collect();
+        let f: Vec<Mat<T>> = old_f
+            .iter()
+            .zip(&self.factors)
+            .map(|(o, v)| Mat::from_fn(o.nrows(), o.ncols(), |i, j| step(o[(i, j)], v[(i, j)])))
+            .collect();
+        let grams: Vec<Mat<T>> = f.iter().map(|u| gram(u.as_ref())).collect();
+        let m = mttkrp_unchecked(self.x, &Self::views(&f), 0, self.par)?;
+        let inner = weighted_column_dots(m.as_ref(), f[0].as_ref(), &w);
+        let mut trial = rel_error_from_inner(self.norm_x_sq, norm_sq_from_grams(&grams, &w), inner);
+        if trial < explicit_error_threshold::<T>() {
+            trial = self.explicit_error(&w, &f)?;
+        }
+        if trial.is_finite() && trial < error {
+            self.weights = w;
+            self.factors = f;
+            self.grams = grams;
+            return Ok(trial);
+        }
+        Ok(error)
+    }
+
+    /// Packs the result; the reported error is recomputed explicitly when the fast formula's
+    /// value is too small to trust (see [`explicit_error_threshold`]; normally already done).
+    fn finish(self, error: T, mut report: FitReport) -> Result<(CpTensor<T>, FitReport)> {
+        let mut error = error;
+        if error < explicit_error_threshold::<T>() {
+            error = self.explicit_error(&self.weights, &self.factors)?;
+            if let Some(last) = report.history.last_mut() {
+                *last = error.as_f64();
+            }
+        }
+        report.rel_error = error.as_f64();
+        Ok((CpTensor::from_parts_unchecked(self.weights, self.factors), report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `X_(n) X_(n)ᵀ` from the explicit unfolding.
+    fn gram_by_unfolding(x: &Tensor<f64>, mode: usize) -> Mat<f64> {
+        let u = crate::tenalg::unfold(x, mode).unwrap();
+        let m = u.as_mat().unwrap();
+        m * m.transpose()
+    }
+
+    #[test]
+    fn mode_gram_matches_unfolding_on_every_path() {
+        for shape in [&[7][..], &[5, 6], &[3, 4, 5], &[4, 3, 70], &[300, 4, 3, 2], &[2, 3, 1, 4]] {
+            let x = Tensor::<f64>::random_normal(shape, 2).unwrap();
+            for mode in 0..shape.len() {
+                for par in [Par::Seq, Par::rayon(2)] {
+                    let g = mode_gram(&x, mode, par);
+                    let r = gram_by_unfolding(&x, mode);
+                    assert!((&g - &r).norm_l2() <= 1e-12 * r.norm_l2(), "{shape:?} mode {mode}");
+                }
+            }
+        }
+    }
+
+    fn exact<T: Scalar>(shape: &[usize], rank: usize, seed: u64) -> (Tensor<T>, CpTensor<T>) {
+        let factors = shape
+            .iter()
+            .enumerate()
+            .map(|(k, &d)| {
+                let t = Tensor::<T>::random_normal(&[d, rank], seed + k as u64).unwrap();
+                Mat::from_fn(d, rank, |i, r| t.as_slice()[i * rank + r])
+            })
+            .collect();
+        let cp = CpTensor::from_factors(factors).unwrap();
+        (cp.to_dense().unwrap(), cp)
+    }
+
+    #[test]
+    fn recovers_exact_low_rank_f64_and_f32() {
+        let (x, _) = exact::<f64>(&[8, 9, 10], 3, 4);
+        let (cp, rep) = CpAls::new(3).tol(1e-14).max_iter(2000).fit(&x).unwrap();
+        assert!(rep.rel_error <= 1e-8, "{rep:?}");
+        assert!(cp.rel_error(&x).unwrap() <= 1e-8);
+        let (x, _) = exact::<f32>(&[8, 9, 10], 3, 4);
+        let (cp, rep) = CpAls::new(3).tol(0.0).max_iter(300).fit(&x).unwrap();
+        let bound = 100.0 * f32::EPSILON.sqrt() as f64;
+        assert!(rep.rel_error <= bound, "{rep:?}");
+        assert!(cp.rel_error(&x).unwrap() as f64 <= bound);
+    }
+
+    #[test]
+    fn fixed_modes_keep_their_factors() {
+        let (x, truth) = exact::<f64>(&[5, 6, 7], 2, 1);
+        let init = CpTensor::from_factors(vec![
+            truth.factors()[0].clone(),
+            Mat::from_fn(6, 2, |i, r| (i + 2 * r) as f64 * 0.1 + 1.0),
+            Mat::from_fn(7, 2, |i, r| ((i * r) as f64).cos()),
+        ])
+        .unwrap();
+        let (cp, rep) = CpAls::new(2)
+            .init(CpInit::Given(init))
+            .fixed_modes(&[0])
+            .tol(0.0)
+            .max_iter(300)
+            .fit(&x)
+            .unwrap();
+        assert_eq!(cp.factors()[0], truth.factors()[0]);
+        assert!(rep.rel_error < 1e-6, "{rep:?}");
+    }
+
+    #[test]
+    fn line_search_and_l2_run_and_stay_finite() {
+        let (x, _) = exact::<f64>(&[6, 7, 8], 4, 3);
+        let noisy = x.add(&Tensor::random_normal(x.shape(), 9).unwrap().scale(0.01)).unwrap();
+        let (_, plain) =
+            CpAls::new(4).init(CpInit::Random).tol(0.0).max_iter(40).fit(&noisy).unwrap();
+        let (cp, ls) = CpAls::new(4)
+            .init(CpInit::Random)
+            .line_search(true)
+            .tol(0.0)
+            .max_iter(40)
+            .fit(&noisy)
+            .unwrap();
+        assert!(ls.rel_error.is_finite() && cp.factors().iter().all(|f| f.is_all_finite()));
+        assert!(ls.rel_error <= plain.rel_error * 1.5 + 1e-3, "{ls:?} vs {plain:?}");
+        let (cp, rep) = CpAls::new(4).l2(1.0).fit(&noisy).unwrap();
+        assert!(rep.rel_error.is_finite() && cp.weights().iter().all(|w| w.is_finite()));
+    }
+}
