@@ -1,5 +1,9 @@
 //! Decomposition algorithms (HOSVD, HOOI, CP-ALS, TT-SVD) and the report they return, [`FitReport`].
 
+mod tt_svd;
+
+pub use tt_svd::{tt_svd, tt_svd_rank, TtSvd};
+
 /// How a fit went. Running out of iterations is not an error: `converged` says so.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitReport {

@@ -45,3 +45,6 @@ pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_
         diff_sq.sqrt()
     }
 }
+
+pub mod tt;
+pub use tt::TtTensor;
