@@ -109,6 +109,16 @@ impl TtSvd {
             let core = Tensor::from_parts_unchecked(vec![1, shape[0], 1], x.as_slice().to_vec());
             return Ok((TtTensor::from_cores_unchecked(vec![core]), FitReport::one_pass(0.0)));
         }
+        // Far from 1 in magnitude the SVD/Gram kernels can overflow or underflow: work on X/‖X‖
+        // then and put ‖X‖ back into the last core.
+        let nx = x.norm();
+        let safe = nx >= T::min_positive_value().sqrt() * T::of(1e3)
+            && nx <= T::max_value().sqrt() * T::of(1e-3);
+        let scaled = if safe || nx == T::zero() { None } else { Some(x.scale(T::one() / nx)) };
+        let (x, factor) = match &scaled {
+            Some(s) => (s, nx),
+            None => (x, T::one()),
+        };
         let norm = x.norm().as_f64();
         let delta = self.eps * norm / ((d - 1) as f64).sqrt();
         let mut cores = Vec::with_capacity(d);
@@ -142,6 +152,9 @@ impl TtSvd {
             ));
             rem = next;
             r_prev = r;
+        }
+        if factor != T::one() {
+            rem.iter_mut().for_each(|v| *v *= factor);
         }
         cores.push(Tensor::from_parts_unchecked(vec![r_prev, shape[d - 1], 1], rem));
         let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };

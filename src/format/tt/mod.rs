@@ -263,7 +263,7 @@ impl<T: Scalar> TtTensor<T> {
     /// and `‖Y‖` from [`Factorized::norm`]. When the result is below about `8·sqrt(eps)` the
     /// three terms cancel and the formula has no correct digits left, so the error is then
     /// recomputed from the explicit difference `X − to_dense(self)` (which allocates one tensor
-    /// of `X`'s size).
+    /// of `X`'s size). The same fallback runs if the inner product overflows.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if the shapes differ.
@@ -278,7 +278,7 @@ impl<T: Scalar> TtTensor<T> {
         // Scale before squaring against overflow/underflow.
         let (sx, sy) = (nx / scale, ny / scale);
         let rel = rel_error_from_inner(sx * sx, sy * sy, inner / scale / scale);
-        if rel < T::of(8.0) * T::epsilon().sqrt() {
+        if !rel.is_finite() || !inner.is_finite() || rel < T::of(8.0) * T::epsilon().sqrt() {
             let diff = x.sub(&self.to_dense_with(par)?)?;
             return Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() });
         }
