@@ -104,32 +104,35 @@ impl TtSvd {
         let shape = x.shape().to_vec();
         let d = shape.len();
         let caps = self.validate(&shape)?;
-        x.check_finite("tt_svd")?;
+        // One pass for both: the (overflow-safe) norm is finite iff every element is.
+        let nx = x.norm();
+        if !nx.is_finite() {
+            x.check_finite("tt_svd")?;
+        }
         if d == 1 {
             let core = Tensor::from_parts_unchecked(vec![1, shape[0], 1], x.as_slice().to_vec());
             return Ok((TtTensor::from_cores_unchecked(vec![core]), FitReport::one_pass(0.0)));
         }
         // Far from 1 in magnitude the SVD/Gram kernels can overflow or underflow: work on X/‖X‖
         // then and put ‖X‖ back into the last core.
-        let nx = x.norm();
         let safe = nx >= T::min_positive_value().sqrt() * T::of(1e3)
             && nx <= T::max_value().sqrt() * T::of(1e-3);
         let scaled = if safe || nx == T::zero() { None } else { Some(x.scale(T::one() / nx)) };
-        let (x, factor) = match &scaled {
-            Some(s) => (s, nx),
-            None => (x, T::one()),
+        let (x, factor, norm) = match &scaled {
+            Some(s) => (s, nx, s.norm().as_f64()),
+            None => (x, T::one(), nx.as_f64()),
         };
-        let norm = x.norm().as_f64();
         let delta = self.eps * norm / ((d - 1) as f64).sqrt();
         let mut cores = Vec::with_capacity(d);
-        let mut rem: Vec<T> = Vec::new();
+        // Ping-pong buffers for the remainder: `rem` holds the current one, `spare` takes the next.
+        let (mut rem, mut spare): (Vec<T>, Vec<T>) = (Vec::new(), Vec::new());
         let (mut r_prev, mut cols) = (1usize, x.numel());
         let mut discarded = 0.0f64;
         for (k, &cap) in caps.iter().enumerate() {
             let n = shape[k];
             let rows = r_prev * n;
             cols /= n;
-            let src: &[T] = if k == 0 { x.as_slice() } else { &rem };
+            let src: &[T] = if k == 0 { x.as_slice() } else { &rem[..rows * cols] };
             let a = MatRef::from_row_major_slice(src, rows, cols);
             let trunc = Truncation { max_rank: Some(cap), max_error: Some(delta) };
             let small = rows.min(cols) as f64;
@@ -138,9 +141,9 @@ impl TtSvd {
             discarded += sub.discarded_sq.as_f64();
             let r = sub.u.ncols();
             // Next remainder Uᵀ C (= S Vᵀ), row-major r × cols: its (r n_{k+1}) × rest reshape is free.
-            let mut next = vec![T::zero(); r * cols];
+            spare.resize(r * cols, T::zero());
             gemm(
-                MatMut::from_row_major_slice_mut(&mut next, r, cols),
+                MatMut::from_row_major_slice_mut(&mut spare[..r * cols], r, cols),
                 sub.u.transpose(),
                 a,
                 Accum::Replace,
@@ -150,9 +153,12 @@ impl TtSvd {
                 vec![r_prev, n, r],
                 to_row_major(sub.u.as_ref()),
             ));
-            rem = next;
+            std::mem::swap(&mut rem, &mut spare);
             r_prev = r;
         }
+        drop(spare);
+        rem.truncate(r_prev * shape[d - 1]);
+        rem.shrink_to_fit();
         if factor != T::one() {
             rem.iter_mut().for_each(|v| *v *= factor);
         }
