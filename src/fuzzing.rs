@@ -7,8 +7,10 @@
 // Asserting invariants (and so panicking on a violation) is this module's job.
 #![allow(clippy::expect_used)]
 
+use faer::Mat;
+
 use crate::io::{npy_bytes, parse_npy};
-use crate::Tensor;
+use crate::{tenalg, Tensor};
 
 /// Reads small integers from fuzz bytes; yields zeros once the bytes run out.
 pub struct ByteReader<'a> {
@@ -112,4 +114,24 @@ pub fn shape_api(data: &[u8]) {
     }
     let _ = x.unfolding_view(mode);
     let _ = x.as_mat();
+    tenalg_calls(&x, &mut r);
+}
+
+/// Unfold/fold, mode products, Khatri–Rao and contraction with decoded (often mismatched) sizes.
+fn tenalg_calls(x: &Tensor<f64>, r: &mut ByteReader<'_>) {
+    let mode = r.below(7);
+    if let Ok(m) = tenalg::unfold(x, mode) {
+        assert_eq!(&tenalg::fold(&m, mode, x.shape()).expect("fold of an unfolding"), x);
+    }
+    let (rows, cols) = (r.dim().min(8), r.dim().min(8));
+    let a = Mat::<f64>::from_fn(rows, cols, |i, j| (i + 2 * j) as f64);
+    if let Ok(y) = tenalg::mode_product(x, a.as_ref(), mode) {
+        assert_eq!(y.dim(mode).ok(), Some(rows));
+    }
+    let v: Vec<f64> = (0..r.dim().min(8)).map(|i| i as f64).collect();
+    let _ = tenalg::mode_vector_product(x, &v, mode);
+    let b = Mat::<f64>::from_fn(r.dim().min(8), cols, |i, j| (i * j) as f64);
+    let _ = tenalg::khatri_rao(&[a.as_ref(), b.as_ref()]);
+    let pairs: Vec<(usize, usize)> = (0..r.below(4)).map(|_| (r.below(6), r.below(6))).collect();
+    let _ = tenalg::contract(x, x, &pairs);
 }

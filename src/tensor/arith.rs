@@ -136,13 +136,22 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
-/// The Euclidean norm of `xs`; rescales by the largest magnitude if the plain sum overflows.
+/// The Euclidean norm of `xs`; rescales by the largest magnitude if the plain sum of squares
+/// overflows, or is so small that squares fell into (or below) the subnormal range.
 pub(crate) fn norm<T: Scalar>(xs: &[T]) -> T {
-    let plain = dot(xs, xs).sqrt();
-    if plain.is_finite() || xs.iter().any(|x| !x.is_finite()) {
+    let sum_sq = dot(xs, xs);
+    let plain = sum_sq.sqrt();
+    if xs.iter().any(|x| !x.is_finite()) {
+        return plain;
+    }
+    // Squares below min_positive / eps lose relative accuracy (subnormal) or vanish.
+    if sum_sq.is_finite() && sum_sq >= T::min_positive_value() / T::epsilon() {
         return plain;
     }
     let m = xs.iter().fold(T::zero(), |m, &x| m.max(x.abs()));
+    if m == T::zero() {
+        return T::zero();
+    }
     let scaled: T = xs.iter().map(|&x| (x / m) * (x / m)).sum();
     m * scaled.sqrt()
 }

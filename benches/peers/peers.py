@@ -1,0 +1,167 @@
+"""The TensorLy side of scripts/compare-peers.
+
+  peers.py inputs DIR            write the seeded inputs (.npy) every workload reads
+  peers.py run DIR [RUNS]        time TensorLy on them; print one RESULT line per workload
+  peers.py report DIR            pair DIR/tensorize.txt with DIR/tensorly.txt; print a table and GOAL lines
+
+A RESULT line is `RESULT <workload> median_s=<s> runs=<n> rel_error=<e>`; tensorize's runner
+(examples/peers.rs) prints the same lines for the same workloads.
+"""
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+# (workload, goal, kind): kind "speed" means tensorly_time / tensorize_time >= goal;
+# "memory" means peak bytes during the fit / input bytes <= goal.
+GOALS = [
+    ("cp_als_f64", 5.0, "speed"),
+    ("cp_als_f32", 5.0, "speed"),
+    ("hooi", 10.0, "speed"),
+    ("hosvd", 10.0, "speed"),
+    ("st_hosvd", 10.0, "speed"),
+    ("tt_svd_random_r16", 3.0, "speed"),
+    ("tt_svd_random_r64", 3.0, "speed"),
+    ("tt_svd_matrix_r16", 3.0, "speed"),
+    ("tt_svd_matrix_r64", 3.0, "speed"),
+    ("cp_als_peak_memory", 3.0, "memory"),
+]
+
+
+def write_inputs(d):
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(12345)
+    n, r = 200, 10
+    # CP rank 10 + 0.1% noise.
+    f = [rng.standard_normal((n, r)) for _ in range(3)]
+    x = np.einsum("ir,jr,kr->ijk", *f)
+    x += 1e-3 * np.linalg.norm(x) / np.sqrt(x.size) * rng.standard_normal(x.shape)
+    np.save(f"{d}/cp_x.npy", x)
+    for k in range(3):
+        np.save(f"{d}/cp_init{k}.npy", rng.standard_normal((n, r)))
+    # Tucker rank (20, 20, 20) + noise.
+    core = rng.standard_normal((20, 20, 20))
+    us = [np.linalg.qr(rng.standard_normal((n, 20)))[0] for _ in range(3)]
+    t = np.einsum("abc,ia,jb,kc->ijk", core, *us)
+    t += 1e-2 * np.linalg.norm(t) / np.sqrt(t.size) * rng.standard_normal(t.shape)
+    np.save(f"{d}/tucker_x.npy", t)
+    # TT inputs: a random 4^10 tensor, and a 4^10 reshape of a smooth 1024 x 1024 matrix.
+    np.save(f"{d}/tt_random.npy", rng.standard_normal((4,) * 10))
+    i, j = np.meshgrid(np.arange(1024), np.arange(1024), indexing="ij")
+    np.save(f"{d}/tt_matrix.npy", (1.0 / (i + j + 1.0)).reshape((4,) * 10))
+
+
+def timed(fn, runs):
+    times, result = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def run_tensorly(d, runs):
+    import tensorly as tl
+    from tensorly.decomposition import parafac, tensor_train, tucker
+
+    def rel(x, approx):
+        return float(np.linalg.norm(x - approx) / np.linalg.norm(x))
+
+    def report(name, secs, err):
+        print(f"RESULT {name} median_s={secs:.6f} runs={runs} rel_error={err:.6e}", flush=True)
+
+    x = np.load(f"{d}/cp_x.npy")
+    init = [np.load(f"{d}/cp_init{k}.npy") for k in range(3)]
+    for name, dtype in (("cp_als_f64", np.float64), ("cp_als_f32", np.float32)):
+        xt = x.astype(dtype)
+        cp0 = tl.cp_tensor.CPTensor((np.ones(10, dtype=dtype), [f.astype(dtype) for f in init]))
+
+        def fit():
+            return parafac(xt, 10, n_iter_max=50, init=cp0, tol=0, normalize_factors=True)
+
+        secs, cp = timed(fit, runs)
+        report(name, secs, rel(x, tl.cp_to_tensor(cp).astype(np.float64)))
+
+    t = np.load(f"{d}/tucker_x.npy")
+    secs, tk = timed(lambda: tucker(t, rank=[20, 20, 20], n_iter_max=0, init="svd"), runs)
+    report("hosvd", secs, rel(t, tl.tucker_to_tensor(tk)))
+    # TensorLy has no sequentially truncated HOSVD: its HOSVD is the peer for ours.
+    report("st_hosvd", secs, rel(t, tl.tucker_to_tensor(tk)))
+    secs, tk = timed(lambda: tucker(t, rank=[20, 20, 20], n_iter_max=10, init="svd", tol=0), runs)
+    report("hooi", secs, rel(t, tl.tucker_to_tensor(tk)))
+
+    for src in ("random", "matrix"):
+        y = np.load(f"{d}/tt_{src}.npy")
+        for r in (16, 64):
+            secs, tt = timed(lambda: tensor_train(y, rank=[1] + [r] * 9 + [1]), runs)
+            report(f"tt_svd_{src}_r{r}", secs, rel(y, tl.tt_to_tensor(tt.factors)))
+
+    import tracemalloc
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    parafac(x, 10, n_iter_max=5, init=tl.cp_tensor.CPTensor((np.ones(10), init)), tol=0,
+            normalize_factors=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"RESULT cp_als_peak_memory median_s=0 runs=1 rel_error=0 peak_over_input={(peak + x.nbytes) / x.nbytes:.3f}")
+
+
+def parse(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("RESULT "):
+                continue
+            parts = line.split()
+            out[parts[1]] = {k: float(v) for k, v in (p.split("=") for p in parts[2:])}
+    return out
+
+
+def report(d):
+    ours, peer = parse(f"{d}/tensorize.txt"), parse(f"{d}/tensorly.txt")
+    print("| workload | tensorize median (s) | TensorLy median (s) | speed-up | tensorize rel. error | TensorLy rel. error |")
+    print("|---|---|---|---|---|---|")
+    for name, _, kind in GOALS:
+        if kind != "speed" or name not in ours or name not in peer:
+            continue
+        o, p = ours[name], peer[name]
+        print(f"| {name} | {o['median_s']:.4f} | {p['median_s']:.4f} | {p['median_s'] / o['median_s']:.1f}x "
+              f"| {o['rel_error']:.3e} | {p['rel_error']:.3e} |")
+    mem = ours.get("cp_als_peak_memory", {}).get("peak_over_input")
+    peer_mem = peer.get("cp_als_peak_memory", {}).get("peak_over_input")
+    if mem is not None:
+        print(f"\nPeak memory during CP-ALS (200^3, rank 10), over the input's bytes: tensorize {mem:.2f}x"
+              + (f", TensorLy {peer_mem:.2f}x (tracemalloc, input included)" if peer_mem else ""))
+    print()
+    for name, goal, kind in GOALS:
+        if name not in ours or (kind == "speed" and name not in peer):
+            print(f"GOAL {name} ratio=none target={goal} missed (no result)")
+            continue
+        if kind == "speed":
+            ratio = peer[name]["median_s"] / ours[name]["median_s"]
+            met = ratio >= goal
+        else:
+            ratio = ours[name]["peak_over_input"]
+            met = ratio <= goal
+        print(f"GOAL {name} ratio={ratio:.2f} target={'<=' if kind == 'memory' else '>='}{goal:g} "
+              f"{'met' if met else 'missed'}")
+    for name, _, kind in GOALS:
+        if kind == "speed" and name in ours and name in peer:
+            o, p = ours[name]["rel_error"], peer[name]["rel_error"]
+            # "Equal or better": within 1% of TensorLy's error (plus a floor for near-exact fits).
+            verdict = "ok" if o <= p * 1.01 + 1e-12 else "worse"
+            print(f"ERROR {name} tensorize={o:.3e} tensorly={p:.3e} {verdict}")
+
+
+if __name__ == "__main__":
+    cmd, d = sys.argv[1], sys.argv[2]
+    if cmd == "inputs":
+        write_inputs(d)
+    elif cmd == "run":
+        run_tensorly(d, int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+    elif cmd == "report":
+        report(d)
+    else:
+        sys.exit(f"unknown command {cmd}")

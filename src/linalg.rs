@@ -1,1 +1,0 @@
-//! Dense linear algebra: the one adapter over faer (truncated SVD, subspaces, QR, solves).
