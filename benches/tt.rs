@@ -3,6 +3,9 @@
 //!
 //! Run: `cargo bench --bench tt`.
 
+// Test/bench code: a failed unwrap is a failed run, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -1,5 +1,8 @@
 //! Bad TT cores, parameters, ranks and non-finite input give typed errors, never panics.
 
+// Test/bench code: a failed unwrap is a failed run, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use tensorize::decomp::{tt_svd, tt_svd_rank, TtSvd};
 use tensorize::format::{tt, TtTensor};
 use tensorize::{Error, Factorized, Tensor};

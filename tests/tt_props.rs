@@ -1,6 +1,9 @@
 //! Properties of the tensor-train format and TT-SVD on random small tensors (orders 1–5,
 //! dimensions 1–5), in f32 and f64, with tolerances scaled by precision and size.
 
+// Test/bench code: a failed unwrap is a failed run, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use faer::MatRef;
 use proptest::prelude::*;
 use tensorize::decomp::{tt_svd, TtSvd};

@@ -263,24 +263,37 @@ impl<T: Scalar> TtTensor<T> {
     /// and `‖Y‖` from [`Factorized::norm`]. When the result is below about `8·sqrt(eps)` the
     /// three terms cancel and the formula has no correct digits left, so the error is then
     /// recomputed from the explicit difference `X − to_dense(self)` (which allocates one tensor
-    /// of `X`'s size). The same fallback runs if the inner product overflows.
+    /// of `X`'s size). The same fallback runs when `‖X‖` or `‖self‖` lies so far from 1 that
+    /// the products could overflow or underflow.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if the shapes differ.
     pub fn rel_error_with(&self, x: &Tensor<T>, par: Par) -> Result<T> {
-        let inner = self.inner_dense_with(x, par)?;
+        let shape = Factorized::shape(self);
+        if x.shape() != shape.as_slice() {
+            return Err(Error::ShapeMismatch {
+                op: "TtTensor::rel_error",
+                left: shape,
+                right: x.shape().to_vec(),
+                detail: "the dense tensor must have the TT tensor's shape".into(),
+            });
+        }
         let nx = x.norm();
         let ny = Factorized::norm(self);
-        let scale = nx.max(ny);
-        if scale == T::zero() {
-            return Ok(T::zero());
-        }
-        // Scale before squaring against overflow/underflow.
-        let (sx, sy) = (nx / scale, ny / scale);
-        let rel = rel_error_from_inner(sx * sx, sy * sy, inner / scale / scale);
-        if !rel.is_finite() || !inner.is_finite() || rel < T::of(8.0) * T::epsilon().sqrt() {
+        let explicit = || -> Result<T> {
             let diff = x.sub(&self.to_dense_with(par)?)?;
-            return Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() });
+            Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() })
+        };
+        // Products of elements of norms outside this range can overflow or underflow.
+        let (lo, hi) =
+            (T::min_positive_value().sqrt() * T::of(1e3), T::max_value().sqrt() * T::of(1e-3));
+        if !(nx >= lo && nx <= hi && ny >= lo && ny <= hi) {
+            return explicit();
+        }
+        let inner = self.inner_dense_with(x, par)?;
+        let rel = rel_error_from_inner(nx * nx, ny * ny, inner);
+        if !rel.is_finite() || rel < T::of(8.0) * T::epsilon().sqrt() {
+            return explicit();
         }
         Ok(rel)
     }

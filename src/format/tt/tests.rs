@@ -13,6 +13,7 @@ fn random_tt<T: Scalar>(shape: &[usize], ranks: &[usize], seed: u64) -> TtTensor
 }
 
 /// X[i] by explicit matrix products of the core slices (the definition).
+#[allow(clippy::needless_range_loop)]
 fn naive_dense<T: Scalar>(tt: &TtTensor<T>) -> Tensor<T> {
     let shape = tt.shape();
     Tensor::from_fn(&shape, |idx| {
