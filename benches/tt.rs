@@ -1,5 +1,6 @@
 //! TT-SVD speed: a random 4^10 tensor and a 10-way 4^10 reshape of the 1024×1024 matrix
-//! `1/(i + j + 1)` (fast-decaying spectrum), at max TT rank 16 and 64.
+//! `1/(i + j + 1)` (fast-decaying spectrum), at max TT rank 16 and 64, with automatic parallelism
+//! and on one thread.
 //!
 //! Run: `cargo bench --bench tt`.
 
@@ -10,6 +11,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tensorize::decomp::TtSvd;
+use tensorize::par::Par;
 use tensorize::Tensor;
 
 fn inputs() -> Vec<(&'static str, Tensor<f64>)> {
@@ -28,6 +30,13 @@ fn tt_svd(c: &mut Criterion) {
         for r in [16usize, 64] {
             group.bench_function(format!("{name}/max_rank_{r}"), |b| {
                 b.iter(|| TtSvd::new().max_rank(r).fit(black_box(&x)).expect("tt_svd"))
+            });
+            // The same on one thread: shows the parallel speed-up (or, on a busy machine, the cost
+            // of oversubscription).
+            group.bench_function(format!("{name}/max_rank_{r}/seq"), |b| {
+                b.iter(|| {
+                    TtSvd::new().max_rank(r).par(Par::Seq).fit(black_box(&x)).expect("tt_svd")
+                })
             });
         }
     }
