@@ -8,7 +8,7 @@ pub use ops::{add, dot, dot_with, hadamard};
 
 use faer::{Accum, MatMut, MatRef};
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::format::{rel_error_from_inner, Factorized};
 use crate::par::{auto_par, Par};
 use crate::{Scalar, Tensor};
@@ -190,7 +190,8 @@ impl<T: Scalar> TtTensor<T> {
     /// `W_k = W_{k-1} · G_k^{(r_{k-1} × n_k r_k)}` with `W_k` of shape `(n_1⋯n_k) × r_k`.
     ///
     /// # Errors
-    /// [`Error::SizeOverflow`] if the full tensor cannot be allocated.
+    /// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] if the full tensor (or an intermediate
+    /// `(n_1⋯n_k) × r_k` product) cannot be allocated.
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
         let shape = Factorized::shape(self);
         checked_numel(&shape, std::mem::size_of::<T>())?;
@@ -199,7 +200,7 @@ impl<T: Scalar> TtTensor<T> {
         for core in &self.cores[1..] {
             let [r0, n, r1] = core_dims(core);
             let cols = n * r1;
-            let mut out = vec![T::zero(); rows * cols];
+            let mut out = zeroed(&[rows, n, r1], rows, cols)?;
             gemm(
                 MatMut::from_row_major_slice_mut(&mut out, rows, cols),
                 MatRef::from_row_major_slice(&w, rows, r0),
@@ -244,7 +245,7 @@ impl<T: Scalar> TtTensor<T> {
             let [r0, n, r1] = core_dims(core);
             rest /= n;
             let src: &[T] = if k == 0 { x.as_slice() } else { &w };
-            let mut out = vec![T::zero(); r1 * rest];
+            let mut out = zeroed(&[r1, rest], r1, rest)?;
             gemm(
                 MatMut::from_row_major_slice_mut(&mut out, r1, rest),
                 MatRef::from_row_major_slice(core.as_slice(), r0 * n, r1).transpose(),
@@ -323,6 +324,18 @@ impl<T: Scalar> Factorized<T> for TtTensor<T> {
         let r = self.max_rank() as f64;
         self.rel_error_with(dense, auto_par(2.0 * dense.numel() as f64 * r))
     }
+}
+
+/// A zeroed buffer of `a · b` elements for an intermediate of shape `shape`:
+/// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] instead of an abort when it is too large.
+pub(crate) fn zeroed<T: Scalar>(shape: &[usize], a: usize, b: usize) -> Result<Vec<T>> {
+    let n = a
+        .checked_mul(b)
+        .filter(|&n| {
+            n.checked_mul(std::mem::size_of::<T>()).is_some_and(|x| x <= isize::MAX as usize)
+        })
+        .ok_or_else(|| Error::SizeOverflow { shape: shape.to_vec() })?;
+    try_filled_vec(shape, n, T::zero())
 }
 
 /// `[r_{k-1}, n_k, r_k]` of a (validated) core.
