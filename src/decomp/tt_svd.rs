@@ -128,6 +128,7 @@ impl TtSvd {
         let (mut rem, mut spare): (Vec<T>, Vec<T>) = (Vec::new(), Vec::new());
         let (mut r_prev, mut cols) = (1usize, x.numel());
         let mut discarded = 0.0f64;
+        let mut method = self.method;
         for (k, &cap) in caps.iter().enumerate() {
             let n = shape[k];
             let rows = r_prev * n;
@@ -137,7 +138,17 @@ impl TtSvd {
             let trunc = Truncation { max_rank: Some(cap), max_error: Some(delta) };
             let small = rows.min(cols) as f64;
             let par = self.par.unwrap_or_else(|| auto_par(2.0 * rows as f64 * cols as f64 * small));
-            let sub = left_subspace(a, &trunc, self.method, par)?;
+            let sub = left_subspace(a, &trunc, method, par)?;
+            // Auto recomputes a Gram result by SVD when the kept singular values reach below
+            // ~10·sqrt(eps)·s_max; once a step needed that, the later (smaller) remainders
+            // usually do too, so go straight to the SVD and skip the wasted Gram product.
+            if method == SubspaceMethod::Auto {
+                let s_max = sub.full_spectrum.first().map_or(0.0, |v| v.as_f64());
+                let s_min = sub.s.last().map_or(0.0, |v| v.as_f64());
+                if s_min < 10.0 * T::epsilon().as_f64().sqrt() * s_max {
+                    method = SubspaceMethod::Svd;
+                }
+            }
             discarded += sub.discarded_sq.as_f64();
             let r = sub.u.ncols();
             // Next remainder Uᵀ C (= S Vᵀ), row-major r × cols: its (r n_{k+1}) × rest reshape is free.

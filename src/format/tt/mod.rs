@@ -1,5 +1,5 @@
-//! The tensor-train format [`TtTensor`]: validated construction, accessors, element access,
-//! reconstruction and the [`Factorized`] contract; `ops` holds the arithmetic, `ortho` the QR sweeps and rounding.
+//! The tensor-train format [`TtTensor`]: construction, accessors, element access, reconstruction,
+//! [`Factorized`]; `ops`: dot, add, Hadamard, scale; `ortho`: QR sweeps, norm and rounding.
 
 mod ops;
 mod ortho;
