@@ -25,7 +25,9 @@ use crate::{Scalar, Tensor};
 /// Speed: the first unfoldings are short and very wide; their subspace comes from
 /// [`left_subspace`] with [`SubspaceMethod::Auto`] (the Gram matrix `C Cᵀ` plus a symmetric
 /// eigensolver where that is accurate, a thin SVD without right vectors otherwise), and the
-/// remainder is the GEMM `Uᵀ C`, written row-major so that the next reshape is free.
+/// remainder is the GEMM `Uᵀ C`, written row-major so that the next reshape is free. Once a step
+/// keeps singular values below `10·sqrt(eps)·s_max` (where the Gram route is not accurate), the
+/// remaining steps go straight to the SVD.
 ///
 /// ```
 /// use tensorize::decomp::TtSvd;
