@@ -5,10 +5,12 @@ mod gram;
 mod hooi;
 mod hosvd;
 mod subspace;
+mod tt_svd;
 
 pub use cp_als::{cp_als, CpAls, CpInit};
 pub use hooi::{hooi, partial_tucker, tucker2, Hooi, PartialHooi, TuckerInit};
 pub use hosvd::{hosvd, st_hosvd, Hosvd};
+pub use tt_svd::{tt_svd, tt_svd_rank, TtSvd};
 
 /// How a fit went. Running out of iterations is not an error: `converged` says so.
 #[derive(Clone, Debug, PartialEq)]

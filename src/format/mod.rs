@@ -1,9 +1,13 @@
 //! Factorized tensor formats (CP, Tucker, tensor-train) and the contract they share, [`Factorized`].
 
+pub mod cp;
 pub(crate) mod partial_tucker;
+pub mod tt;
 pub(crate) mod tucker;
 
+pub use cp::CpTensor;
 pub use partial_tucker::PartialTucker;
+pub use tt::TtTensor;
 pub use tucker::TuckerTensor;
 
 use crate::{Result, Scalar, Tensor};
@@ -51,7 +55,3 @@ pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_
         diff_sq.sqrt()
     }
 }
-
-pub mod cp;
-
-pub use cp::CpTensor;

@@ -1,0 +1,371 @@
+//! The tensor-train format [`TtTensor`]: construction, accessors, element access, reconstruction,
+//! [`Factorized`]; `ops`: dot, add, Hadamard, scale; `ortho`: QR sweeps, norm and rounding.
+
+mod ops;
+mod ortho;
+
+pub use ops::{add, dot, dot_with, hadamard};
+
+use faer::{Accum, MatMut, MatRef};
+
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
+use crate::format::{rel_error_from_inner, Factorized};
+use crate::par::{auto_par, Par};
+use crate::{Scalar, Tensor};
+
+/// A tensor in tensor-train (TT, matrix-product-state) format.
+///
+/// A `d`-way tensor `X` of shape `n_1 × … × n_d` is stored as `d` three-way cores
+/// `G_k ∈ R^{r_{k-1} × n_k × r_k}` with boundary ranks `r_0 = r_d = 1`, and
+///
+/// `X[i_1, …, i_d] = G_1[:, i_1, :] · G_2[:, i_2, :] ⋯ G_d[:, i_d, :]`,
+///
+/// a product of `r_{k-1} × r_k` matrices (Oseledets 2011). The cores are row-major [`Tensor`]s,
+/// so `G_k` reshaped to `(r_{k-1} n_k) × r_k` is its left unfolding and to `r_{k-1} × (n_k r_k)`
+/// its right unfolding, both free views. Storage is `Σ_k r_{k-1} n_k r_k` numbers instead of
+/// `∏_k n_k`.
+///
+/// ```
+/// use tensorize::format::TtTensor;
+/// use tensorize::{Factorized, Tensor};
+/// // The rank-1 tensor X[i, j] = (i + 1) · (j + 1) as two cores 1×2×1 and 1×3×1.
+/// let g1 = Tensor::from_vec(&[1, 2, 1], vec![1.0, 2.0])?;
+/// let g2 = Tensor::from_vec(&[1, 3, 1], vec![1.0, 2.0, 3.0])?;
+/// let tt = TtTensor::new(vec![g1, g2])?;
+/// assert_eq!(tt.shape(), vec![2, 3]);
+/// assert_eq!(tt.ranks(), vec![1, 1, 1]);
+/// assert_eq!(tt.get(&[1, 2])?, 6.0);
+/// assert_eq!(tt.to_dense()?.as_slice(), &[1.0, 2.0, 3.0, 2.0, 4.0, 6.0]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TtTensor<T> {
+    cores: Vec<Tensor<T>>,
+}
+
+impl<T: Scalar> TtTensor<T> {
+    /// A TT tensor from its cores `G_k` of shape `r_{k-1} × n_k × r_k`.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidModes`] for an empty list or a core that is not 3-way;
+    /// - [`Error::InvalidRank`] if the first core's left rank or the last core's right rank is
+    ///   not 1;
+    /// - [`Error::ShapeMismatch`] if the right rank of core `k` differs from the left rank of core
+    ///   `k + 1` (the error names both shapes);
+    /// - [`Error::SizeOverflow`] if the full tensor would have more elements than memory can
+    ///   address;
+    /// - [`Error::NonFinite`] if a core holds NaN or infinity.
+    pub fn new(cores: Vec<Tensor<T>>) -> Result<Self> {
+        if cores.is_empty() {
+            return Err(Error::InvalidModes {
+                op: "TtTensor::new",
+                modes: vec![],
+                ndim: 0,
+                detail: "a tensor train needs at least one core".into(),
+            });
+        }
+        let shapes = || cores.iter().map(|c| c.shape().to_vec()).collect::<Vec<_>>();
+        for (k, core) in cores.iter().enumerate() {
+            if core.ndim() != 3 {
+                return Err(Error::InvalidModes {
+                    op: "TtTensor::new",
+                    modes: (0..core.ndim()).collect(),
+                    ndim: core.ndim(),
+                    detail: format!(
+                        "core {k} has shape {:?}; TT cores must be 3-way (r_{{k-1}} × n_k × r_k)",
+                        core.shape()
+                    ),
+                });
+            }
+        }
+        let d = cores.len();
+        let (first, last) = (cores[0].shape()[0], cores[d - 1].shape()[2]);
+        if first != 1 || last != 1 {
+            let shape: Vec<usize> = cores.iter().map(|c| c.shape()[1]).collect();
+            return Err(Error::InvalidRank {
+                op: "TtTensor::new",
+                ranks: vec![first, last],
+                shape,
+                detail: format!(
+                    "boundary ranks r_0 and r_d must be 1; core shapes are {:?}",
+                    shapes()
+                ),
+            });
+        }
+        for k in 0..d - 1 {
+            let (a, b) = (cores[k].shape(), cores[k + 1].shape());
+            if a[2] != b[0] {
+                return Err(Error::ShapeMismatch {
+                    op: "TtTensor::new",
+                    left: a.to_vec(),
+                    right: b.to_vec(),
+                    detail: format!(
+                        "right rank {} of core {k} must equal left rank {} of core {}",
+                        a[2],
+                        b[0],
+                        k + 1
+                    ),
+                });
+            }
+        }
+        let shape: Vec<usize> = cores.iter().map(|c| c.shape()[1]).collect();
+        checked_numel(&shape, std::mem::size_of::<T>())?;
+        for core in &cores {
+            core.check_finite("TtTensor::new")?;
+        }
+        Ok(Self { cores })
+    }
+
+    /// Builds a TT tensor from cores already known to be consistent (internal fast path).
+    pub(crate) fn from_cores_unchecked(cores: Vec<Tensor<T>>) -> Self {
+        debug_assert!(!cores.is_empty());
+        debug_assert!(cores.windows(2).all(|w| w[0].shape()[2] == w[1].shape()[0]));
+        Self { cores }
+    }
+
+    /// The cores `G_k`, each of shape `r_{k-1} × n_k × r_k`.
+    pub fn cores(&self) -> &[Tensor<T>] {
+        &self.cores
+    }
+
+    /// Consumes the tensor train, returning its cores.
+    pub fn into_cores(self) -> Vec<Tensor<T>> {
+        self.cores
+    }
+
+    /// The order `d` (number of cores and of modes).
+    pub fn ndim(&self) -> usize {
+        self.cores.len()
+    }
+
+    /// The TT ranks `[r_0, r_1, …, r_d]` (`d + 1` numbers, `r_0 = r_d = 1`).
+    pub fn ranks(&self) -> Vec<usize> {
+        let mut r: Vec<usize> = self.cores.iter().map(|c| c.shape()[0]).collect();
+        r.push(1);
+        r
+    }
+
+    /// The largest TT rank `max_k r_k`.
+    pub fn max_rank(&self) -> usize {
+        self.cores.iter().map(|c| c.shape()[2]).max().unwrap_or(1)
+    }
+
+    /// The element `X[i_1, …, i_d] = G_1[:, i_1, :] ⋯ G_d[:, i_d, :]`, computed in
+    /// `O(Σ_k r_{k-1} r_k)` operations without densifying.
+    ///
+    /// ```
+    /// use tensorize::decomp::tt_svd;
+    /// use tensorize::Tensor;
+    /// let x = Tensor::<f64>::random_normal(&[3, 4, 5], 1)?;
+    /// let (tt, _) = tt_svd(&x, 0.0)?;
+    /// assert!((tt.get(&[2, 1, 3])? - x.get(&[2, 1, 3])?).abs() < 1e-12);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] if `index` has the wrong length or an entry is too large.
+    pub fn get(&self, index: &[usize]) -> Result<T> {
+        let shape = Factorized::shape(self);
+        if index.len() != shape.len() || index.iter().zip(&shape).any(|(&i, &n)| i >= n) {
+            return Err(Error::IndexOutOfBounds { index: index.to_vec(), shape });
+        }
+        let mut v = vec![T::one()];
+        for (core, &i) in self.cores.iter().zip(index) {
+            let [r0, n, r1] = core_dims(core);
+            let data = core.as_slice();
+            let mut next = vec![T::zero(); r1];
+            for (a, &va) in v.iter().enumerate() {
+                let row = &data[(a * n + i) * r1..(a * n + i + 1) * r1];
+                for (o, &g) in next.iter_mut().zip(row) {
+                    *o += va * g;
+                }
+            }
+            debug_assert_eq!(v.len(), r0);
+            v = next;
+        }
+        Ok(v[0])
+    }
+
+    /// [`Factorized::to_dense`] with explicit parallelism `par`: sequential GEMMs
+    /// `W_k = W_{k-1} · G_k^{(r_{k-1} × n_k r_k)}` with `W_k` of shape `(n_1⋯n_k) × r_k`.
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] if the full tensor (or an intermediate
+    /// `(n_1⋯n_k) × r_k` product) cannot be allocated.
+    pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
+        let shape = Factorized::shape(self);
+        checked_numel(&shape, std::mem::size_of::<T>())?;
+        let mut w: Vec<T> = self.cores[0].as_slice().to_vec();
+        let mut rows = shape[0];
+        for core in &self.cores[1..] {
+            let [r0, n, r1] = core_dims(core);
+            let cols = n * r1;
+            let mut out = zeroed(&[rows, n, r1], rows, cols)?;
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut out, rows, cols),
+                MatRef::from_row_major_slice(&w, rows, r0),
+                MatRef::from_row_major_slice(core.as_slice(), r0, cols),
+                Accum::Replace,
+                par,
+            );
+            w = out;
+            rows *= n;
+        }
+        Ok(Tensor::from_parts_unchecked(shape, w))
+    }
+
+    /// `⟨X, self⟩` for a dense `X` of the same shape, without densifying `self`: the cores are
+    /// contracted into `X` one at a time from the left, `W_k = (G_k^{L})ᵀ · W_{k-1}` with
+    /// `W_{k-1}` viewed as `(r_{k-1} n_k) × (n_{k+1}⋯n_d)`, one GEMM per core
+    /// (`O(r · numel(X))` operations in total).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ.
+    pub fn inner_dense(&self, x: &Tensor<T>) -> Result<T> {
+        self.inner_dense_with(x, auto_par(2.0 * x.numel() as f64 * self.max_rank() as f64))
+    }
+
+    /// [`TtTensor::inner_dense`] with explicit parallelism `par`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ.
+    pub fn inner_dense_with(&self, x: &Tensor<T>, par: Par) -> Result<T> {
+        let shape = Factorized::shape(self);
+        if x.shape() != shape.as_slice() {
+            return Err(Error::ShapeMismatch {
+                op: "TtTensor::inner_dense",
+                left: shape,
+                right: x.shape().to_vec(),
+                detail: "the dense tensor must have the TT tensor's shape".into(),
+            });
+        }
+        let mut rest = x.numel();
+        let mut w: Vec<T> = Vec::new();
+        for (k, core) in self.cores.iter().enumerate() {
+            let [r0, n, r1] = core_dims(core);
+            rest /= n;
+            let src: &[T] = if k == 0 { x.as_slice() } else { &w };
+            let mut out = zeroed(&[r1, rest], r1, rest)?;
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut out, r1, rest),
+                MatRef::from_row_major_slice(core.as_slice(), r0 * n, r1).transpose(),
+                MatRef::from_row_major_slice(src, r0 * n, rest),
+                Accum::Replace,
+                par,
+            );
+            w = out;
+        }
+        Ok(w[0])
+    }
+
+    /// `‖X − self‖_F / ‖X‖_F` computed without densifying where that is accurate.
+    ///
+    /// Uses `‖X − Y‖² = ‖X‖² + ‖Y‖² − 2⟨X, Y⟩` with `⟨X, Y⟩` from [`TtTensor::inner_dense_with`]
+    /// and `‖Y‖` from [`Factorized::norm`]. When the result is below about `8·sqrt(eps)` the
+    /// three terms cancel and the formula has no correct digits left, so the error is then
+    /// recomputed from the explicit difference `X − to_dense(self)` (which allocates one tensor
+    /// of `X`'s size). The same fallback runs when `‖X‖` or `‖self‖` lies so far from 1 that
+    /// the products could overflow or underflow.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ.
+    pub fn rel_error_with(&self, x: &Tensor<T>, par: Par) -> Result<T> {
+        let shape = Factorized::shape(self);
+        if x.shape() != shape.as_slice() {
+            return Err(Error::ShapeMismatch {
+                op: "TtTensor::rel_error",
+                left: shape,
+                right: x.shape().to_vec(),
+                detail: "the dense tensor must have the TT tensor's shape".into(),
+            });
+        }
+        let nx = x.norm();
+        let ny = Factorized::norm(self);
+        let explicit = || -> Result<T> {
+            let diff = x.sub(&self.to_dense_with(par)?)?;
+            Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() })
+        };
+        // Products of elements of norms outside this range can overflow or underflow.
+        let (lo, hi) =
+            (T::min_positive_value().sqrt() * T::of(1e3), T::max_value().sqrt() * T::of(1e-3));
+        if !(nx >= lo && nx <= hi && ny >= lo && ny <= hi) {
+            return explicit();
+        }
+        let inner = self.inner_dense_with(x, par)?;
+        let rel = rel_error_from_inner(nx * nx, ny * ny, inner);
+        if !rel.is_finite() || rel < T::of(8.0) * T::epsilon().sqrt() {
+            return explicit();
+        }
+        Ok(rel)
+    }
+}
+
+impl<T: Scalar> Factorized<T> for TtTensor<T> {
+    fn shape(&self) -> Vec<usize> {
+        self.cores.iter().map(|c| c.shape()[1]).collect()
+    }
+
+    fn to_dense(&self) -> Result<Tensor<T>> {
+        let numel = checked_numel(&self.shape(), std::mem::size_of::<T>())?;
+        self.to_dense_with(auto_par(2.0 * numel as f64 * self.max_rank() as f64))
+    }
+
+    fn num_params(&self) -> usize {
+        self.cores.iter().map(|c| c.numel()).sum()
+    }
+
+    /// `‖X‖_F`, computed by right-orthogonalizing a copy (then `‖X‖_F = ‖G_1‖_F`, accurate to
+    /// working precision); falls back to `sqrt(⟨X, X⟩)` via [`dot`] should the QR sweep fail.
+    fn norm(&self) -> T {
+        self.norm_with(auto_par(self.sweep_flops()))
+    }
+
+    fn rel_error(&self, dense: &Tensor<T>) -> Result<T> {
+        let r = self.max_rank() as f64;
+        self.rel_error_with(dense, auto_par(2.0 * dense.numel() as f64 * r))
+    }
+}
+
+/// A zeroed buffer of `a · b` elements for an intermediate of shape `shape`:
+/// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] instead of an abort when it is too large.
+pub(crate) fn zeroed<T: Scalar>(shape: &[usize], a: usize, b: usize) -> Result<Vec<T>> {
+    let n = a
+        .checked_mul(b)
+        .filter(|&n| {
+            n.checked_mul(std::mem::size_of::<T>()).is_some_and(|x| x <= isize::MAX as usize)
+        })
+        .ok_or_else(|| Error::SizeOverflow { shape: shape.to_vec() })?;
+    try_filled_vec(shape, n, T::zero())
+}
+
+/// `[r_{k-1}, n_k, r_k]` of a (validated) core.
+pub(crate) fn core_dims<T: Scalar>(core: &Tensor<T>) -> [usize; 3] {
+    let s = core.shape();
+    [s[0], s[1], s[2]]
+}
+
+/// `dst (accum)= lhs · rhs` with faer's GEMM.
+pub(crate) fn gemm<T: Scalar>(
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    accum: Accum,
+    par: Par,
+) {
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, T::one(), par);
+}
+
+/// Copies a faer matrix into a row-major `Vec`.
+pub(crate) fn to_row_major<T: Scalar>(m: MatRef<'_, T>) -> Vec<T> {
+    let (r, c) = m.shape();
+    let mut out = Vec::with_capacity(r * c);
+    for i in 0..r {
+        for j in 0..c {
+            out.push(m[(i, j)]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+//! QR sweeps (left/right orthogonalization), the orthogonalization-based norm, and TT rounding
+//! (recompression by truncated SVDs of orthogonalized cores).
+
+use faer::{Accum, Mat, MatMut, MatRef};
+
+use super::{core_dims, dot_with, gemm, to_row_major, TtTensor};
+use crate::decomp::FitReport;
+use crate::error::{check_non_negative, Error, Result};
+use crate::format::Factorized;
+use crate::linalg::{qr_thin, svd_truncated, Truncation};
+use crate::par::{auto_par, Par};
+use crate::{Scalar, Tensor};
+
+impl<T: Scalar> TtTensor<T> {
+    /// Rough flop count of one QR sweep, for [`auto_par`].
+    pub(crate) fn sweep_flops(&self) -> f64 {
+        self.cores
+            .iter()
+            .map(|c| 4.0 * c.numel() as f64 * c.shape()[2].max(c.shape()[0]) as f64)
+            .sum()
+    }
+
+    /// Left-orthogonalizes in place: for `k = 1 … d−1`, the thin QR `G_k^{L} = Q R` of the left
+    /// unfolding (`(r_{k-1} n_k) × r_k`) replaces `G_k` by `Q` and `G_{k+1}` by `R · G_{k+1}`.
+    ///
+    /// Afterwards every core but the last is left-orthonormal, `(G_k^{L})ᵀ G_k^{L} = I`, and the
+    /// last core carries the norm: `‖X‖_F = ‖G_d‖_F`. The represented tensor is unchanged (up to
+    /// rounding); ranks may shrink to `min(r_{k-1} n_k, r_k)`.
+    ///
+    /// ```
+    /// use tensorize::format::{tt, TtTensor};
+    /// use tensorize::{Factorized, Tensor};
+    /// let cores = vec![
+    ///     Tensor::<f64>::random_normal(&[1, 3, 2], 1)?,
+    ///     Tensor::random_normal(&[2, 4, 2], 2)?,
+    ///     Tensor::random_normal(&[2, 3, 1], 3)?,
+    /// ];
+    /// let x = TtTensor::new(cores)?;
+    /// let mut y = x.clone();
+    /// y.left_orthogonalize()?;
+    /// assert!(x.to_dense()?.sub(&y.to_dense()?)?.norm() < 1e-12 * x.norm());
+    /// assert!((y.cores()[2].norm() - x.norm()).abs() < 1e-12 * x.norm());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] if a core has overflowed to infinity.
+    pub fn left_orthogonalize(&mut self) -> Result<()> {
+        self.left_orthogonalize_with(auto_par(self.sweep_flops()))
+    }
+
+    /// [`TtTensor::left_orthogonalize`] with explicit parallelism `par`.
+    ///
+    /// # Errors
+    /// As [`TtTensor::left_orthogonalize`].
+    pub fn left_orthogonalize_with(&mut self, par: Par) -> Result<()> {
+        for k in 0..self.cores.len().saturating_sub(1) {
+            let [r0, n, r1] = core_dims(&self.cores[k]);
+            let (q, r) =
+                qr_thin(MatRef::from_row_major_slice(self.cores[k].as_slice(), r0 * n, r1), par)?;
+            let m = q.ncols();
+            let [_, n2, r2] = core_dims(&self.cores[k + 1]);
+            let mut next = vec![T::zero(); m * n2 * r2];
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut next, m, n2 * r2),
+                r.as_ref(),
+                MatRef::from_row_major_slice(self.cores[k + 1].as_slice(), r1, n2 * r2),
+                Accum::Replace,
+                par,
+            );
+            self.cores[k] = Tensor::from_parts_unchecked(vec![r0, n, m], to_row_major(q.as_ref()));
+            self.cores[k + 1] = Tensor::from_parts_unchecked(vec![m, n2, r2], next);
+        }
+        Ok(())
+    }
+
+    /// Right-orthogonalizes in place: for `k = d … 2`, the thin QR of the transposed right
+    /// unfolding, `(G_k^{R})ᵀ = Q R` with `G_k^{R}` of shape `r_{k-1} × (n_k r_k)`, replaces `G_k`
+    /// by `Qᵀ` and `G_{k-1}` by `G_{k-1} · Rᵀ`.
+    ///
+    /// Afterwards every core but the first is right-orthonormal, `G_k^{R} (G_k^{R})ᵀ = I`, and
+    /// `‖X‖_F = ‖G_1‖_F`. The represented tensor is unchanged (up to rounding); ranks may shrink.
+    ///
+    /// ```
+    /// use tensorize::format::TtTensor;
+    /// use tensorize::{Factorized, Tensor};
+    /// let cores = vec![
+    ///     Tensor::<f64>::random_normal(&[1, 3, 4], 1)?,
+    ///     Tensor::random_normal(&[4, 2, 1], 2)?,
+    /// ];
+    /// let x = TtTensor::new(cores)?;
+    /// let mut y = x.clone();
+    /// y.right_orthogonalize()?;
+    /// assert_eq!(y.ranks(), vec![1, 2, 1]); // min(4, 2·1)
+    /// assert!(x.to_dense()?.sub(&y.to_dense()?)?.norm() < 1e-12 * x.norm());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] if a core has overflowed to infinity.
+    pub fn right_orthogonalize(&mut self) -> Result<()> {
+        self.right_orthogonalize_with(auto_par(self.sweep_flops()))
+    }
+
+    /// [`TtTensor::right_orthogonalize`] with explicit parallelism `par`.
+    ///
+    /// # Errors
+    /// As [`TtTensor::right_orthogonalize`].
+    pub fn right_orthogonalize_with(&mut self, par: Par) -> Result<()> {
+        for k in (1..self.cores.len()).rev() {
+            let [r0, n, r1] = core_dims(&self.cores[k]);
+            let b = MatRef::from_row_major_slice(self.cores[k].as_slice(), r0, n * r1);
+            let (q, r) = qr_thin(b.transpose(), par)?;
+            let m = q.ncols();
+            let [rp, np, _] = core_dims(&self.cores[k - 1]);
+            let mut prev = vec![T::zero(); rp * np * m];
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut prev, rp * np, m),
+                MatRef::from_row_major_slice(self.cores[k - 1].as_slice(), rp * np, r0),
+                r.transpose(),
+                Accum::Replace,
+                par,
+            );
+            self.cores[k] =
+                Tensor::from_parts_unchecked(vec![m, n, r1], to_row_major(q.transpose()));
+            self.cores[k - 1] = Tensor::from_parts_unchecked(vec![rp, np, m], prev);
+        }
+        Ok(())
+    }
+
+    /// [`Factorized::norm`] with explicit parallelism `par`.
+    pub fn norm_with(&self, par: Par) -> T {
+        let mut y = self.clone();
+        match y.right_orthogonalize_with(par) {
+            Ok(()) => y.cores[0].norm(),
+            Err(_) => dot_with(self, self, par).map_or(T::nan(), |s| s.max(T::zero()).sqrt()),
+        }
+    }
+
+    /// TT rounding (Oseledets 2011, Alg. 2): recompresses to the smallest ranks with relative
+    /// error at most `eps`, optionally capped at `max_rank`, without densifying.
+    ///
+    /// Right-orthogonalizes a copy (so `‖X‖_F = ‖G_1‖_F`), then sweeps left to right: the
+    /// truncated SVD `G_k^{L} ≈ U S Vᵀ` of each left unfolding with absolute budget
+    /// `δ = eps · ‖X‖_F / sqrt(d − 1)` replaces `G_k` by `U` and `G_{k+1}` by `S Vᵀ G_{k+1}`.
+    /// Since the discarded parts are mutually orthogonal,
+    /// `‖X − Y‖_F² = Σ_k (discarded_k)² ≤ (d−1) δ² = eps² ‖X‖_F²` when no rank cap binds.
+    ///
+    /// Returns the rounded tensor (its cores `1 … d−1` left-orthonormal) and a [`FitReport`]
+    /// whose `rel_error` is `sqrt(Σ_k discarded_k²) / ‖X‖_F` (exact in exact arithmetic).
+    ///
+    /// ```
+    /// use tensorize::decomp::tt_svd;
+    /// use tensorize::format::tt;
+    /// use tensorize::{Factorized, Tensor};
+    /// let x = Tensor::<f64>::random_normal(&[4, 5, 3, 2], 7)?;
+    /// let (a, _) = tt_svd(&x, 0.0)?;
+    /// let sum = tt::add(&a, &a)?;              // ranks doubled
+    /// let (y, report) = sum.round(1e-10, None)?;
+    /// assert_eq!(y.ranks(), a.ranks());         // back to the ranks of 2·X
+    /// assert!(report.rel_error <= 1e-10);
+    /// assert!(y.rel_error(&x.scale(2.0))? < 1e-10);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `eps` is negative or NaN; [`Error::InvalidRank`] if
+    /// `max_rank` is `Some(0)`; [`Error::NonFinite`] if a core has overflowed.
+    pub fn round(&self, eps: f64, max_rank: Option<usize>) -> Result<(Self, FitReport)> {
+        self.round_with(eps, max_rank, auto_par(2.0 * self.sweep_flops()))
+    }
+
+    /// [`TtTensor::round`] with explicit parallelism `par`.
+    ///
+    /// # Errors
+    /// As [`TtTensor::round`].
+    pub fn round_with(
+        &self,
+        eps: f64,
+        max_rank: Option<usize>,
+        par: Par,
+    ) -> Result<(Self, FitReport)> {
+        check_non_negative("eps", eps)?;
+        if max_rank == Some(0) {
+            return Err(Error::InvalidRank {
+                op: "TtTensor::round",
+                ranks: vec![0],
+                shape: self.shape(),
+                detail: "the maximal TT rank must be at least 1".into(),
+            });
+        }
+        let mut y = self.clone();
+        y.right_orthogonalize_with(par)?;
+        let d = y.cores.len();
+        let norm = y.cores[0].norm().as_f64();
+        if d == 1 {
+            return Ok((y, FitReport::one_pass(0.0)));
+        }
+        let delta = eps * norm / ((d - 1) as f64).sqrt();
+        let trunc = Truncation { max_rank, max_error: Some(delta) };
+        let mut discarded = 0.0f64;
+        for k in 0..d - 1 {
+            let [r0, n, r1] = core_dims(&y.cores[k]);
+            let a = MatRef::from_row_major_slice(y.cores[k].as_slice(), r0 * n, r1);
+            let svd = svd_truncated(a, &trunc, par)?;
+            discarded += svd.discarded_sq.as_f64();
+            let r = svd.s.len();
+            // S Vᵀ (r × r1), then S Vᵀ · G_{k+1}^{R}.
+            let sv = Mat::from_fn(r, r1, |i, j| svd.s[i] * svd.v[(j, i)]);
+            let [_, n2, r2] = core_dims(&y.cores[k + 1]);
+            let mut next = vec![T::zero(); r * n2 * r2];
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut next, r, n2 * r2),
+                sv.as_ref(),
+                MatRef::from_row_major_slice(y.cores[k + 1].as_slice(), r1, n2 * r2),
+                Accum::Replace,
+                par,
+            );
+            y.cores[k] = Tensor::from_parts_unchecked(vec![r0, n, r], to_row_major(svd.u.as_ref()));
+            y.cores[k + 1] = Tensor::from_parts_unchecked(vec![r, n2, r2], next);
+        }
+        let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };
+        Ok((y, FitReport::one_pass(rel)))
+    }
+}
