@@ -25,6 +25,9 @@ pub(crate) struct ModeBasis<T> {
     pub u: Mat<T>,
 }
 
+/// Eigenproblems smaller than this run on one thread whatever `par` says.
+const EIGEN_PARALLEL_MIN: usize = 512;
+
 /// Gram eigenvalues below `GRAM_FLOOR · eps · σ_max²` (singular values below
 /// `10·sqrt(eps)·σ_max`, the rule of [`SubspaceMethod::Auto`]) are not trusted.
 const GRAM_FLOOR: f64 = 100.0;
@@ -63,7 +66,9 @@ pub(crate) fn leading_basis<T: Scalar>(
     };
     if !wants_svd || rank_cap(rule, rows) > cols.min(rows) {
         let g = mode_gram(x, mode, par)?;
-        let (vals, vecs) = sym_eigen_desc(g.as_ref(), par)?;
+        // Small dense eigenproblems do not gain from threads (faer's own measurements agree).
+        let eig_par = if rows < EIGEN_PARALLEL_MIN { Par::Seq } else { par };
+        let (vals, vecs) = sym_eigen_desc(g.as_ref(), eig_par)?;
         let spectrum: Vec<f64> = vals.iter().map(|v| v.as_f64().max(0.0)).collect();
         let top = spectrum.first().copied().unwrap_or(0.0);
         let floor = GRAM_FLOOR * eps * top;
