@@ -10,7 +10,7 @@ use crate::format::cp::{
 };
 use crate::format::{rel_error_from_inner, CpTensor, Factorized};
 use crate::kernels::gemm::matmul_row_split;
-use crate::kernels::mttkrp::{mttkrp_flops, mttkrp_unchecked};
+use crate::kernels::mttkrp::{mttkrp_flops, mttkrp_from_partial, mttkrp_unchecked, partial_last};
 use crate::par::{auto_par, Par};
 use crate::{linalg, Scalar, Tensor};
 
@@ -365,15 +365,34 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
                 FitReport { iterations: 0, rel_error: 0.0, converged: true, history },
             );
         }
+        let last_mode = ndim - 1;
+        // Worth it when the partial result (numel · R / I_{N-1}) is small against the tensor.
+        let tree = ndim >= 3
+            && self.x.shape()[last_mode] >= 4 * self.params.rank
+            && free.iter().any(|&n| n < last_mode);
         for it in 1..=self.params.max_iter {
             let old = if self.params.line_search && it >= 3 {
                 Some((self.weights.clone(), self.factors.clone()))
             } else {
                 None
             };
+            // Dimension tree: the last factor does not change until the last mode's update, so
+            // X contracted with it serves every earlier mode (two passes over X per sweep).
+            let partial = if tree {
+                Some(partial_last(self.x, self.factors[last_mode].as_ref(), self.par)?)
+            } else {
+                None
+            };
             let mut last = None;
             for &n in &free {
-                last = Some((n, self.update_mode(n)?));
+                let views = Self::views(&self.factors);
+                let m = match &partial {
+                    Some(p) if n < last_mode => {
+                        mttkrp_from_partial(p, self.x.shape(), &views, n, self.par)?
+                    }
+                    _ => mttkrp_unchecked(self.x, &views, n, self.par)?,
+                };
+                last = Some((n, self.update_mode(n, m)?));
             }
             error = self.error_of_current(last.as_ref().map(|(n, m)| (*n, m.as_ref())))?;
             if let Some((old_w, old_f)) = old {
@@ -392,10 +411,9 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         self.finish(error, FitReport { iterations, rel_error: 0.0, converged, history })
     }
 
-    /// One ALS update of mode `n`; returns the MTTKRP it used (for the error).
-    fn update_mode(&mut self, n: usize) -> Result<Mat<T>> {
+    /// One ALS update of mode `n` from its MTTKRP `m`; returns `m` (for the error).
+    fn update_mode(&mut self, n: usize, m: Mat<T>) -> Result<Mat<T>> {
         let r = self.params.rank;
-        let m = mttkrp_unchecked(self.x, &Self::views(&self.factors), n, self.par)?;
         let h = hadamard_of_grams(&self.grams, r, Some(n), T::of(self.params.l2));
         // U_n H = M  ⇔  H U_nᵀ = Mᵀ (H symmetric).
         let (sol, _method) = linalg::solve_spd(h.as_ref(), m.transpose(), Par::Seq)?;
