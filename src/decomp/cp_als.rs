@@ -44,7 +44,9 @@ pub enum CpInit<T> {
 /// rebuilding `X̂`. That formula's rounding error is a few `eps·‖X‖²` (in f64 its values
 /// below `2·sqrt(eps)` were seen to repeat exactly), so below `8·sqrt(eps)` (≈ 1.2e-7 in f64,
 /// ≈ 2.8e-3 in f32) the error is recomputed by an explicit difference, reconstructing `X̂` in
-/// small row blocks (about one extra MTTKRP of work per sweep, no extra tensor). The fit stops when the relative error changes
+/// small row blocks (about one extra MTTKRP of work per sweep, no extra tensor) — in every
+/// sweep when it decides something (`tol > 0` or line search), else only for the final
+/// report (with `tol = 0` the history holds the fast values, accurate to about `eps / e`). The fit stops when the relative error changes
 /// by less than `tol` between sweeps (`|e_{k−1} − e_k| < tol`, i.e. the fit `1 − e` moved by
 /// less than `tol`; `tol = 0` runs `max_iter` sweeps).
 ///
@@ -439,7 +441,10 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         };
         let norm_sq = norm_sq_from_grams(&self.grams, &self.weights);
         let fast = rel_error_from_inner(self.norm_x_sq, norm_sq, inner);
-        if fast < explicit_error_threshold::<T>() {
+        // The explicit pass is only paid for when the value decides something: the stopping
+        // rule (tol > 0) or the line search. With tol = 0 the history keeps the fast values.
+        let decisive = self.params.tol > 0.0 || self.params.line_search;
+        if decisive && fast < explicit_error_threshold::<T>() {
             return self.explicit_error(&self.weights, &self.factors);
         }
         Ok(fast)
