@@ -3,6 +3,9 @@
 //! increases the error, and rank-deficient or degenerate input gives finite factors.
 //! Every property runs in f32 and f64; tolerances scale with eps and size.
 
+// Helpers outside #[test] fns are not covered by clippy's allow-unwrap-in-tests.
+#![allow(clippy::unwrap_used)]
+
 use faer::Mat;
 use proptest::prelude::*;
 use tensorize::decomp::{CpAls, CpInit};
