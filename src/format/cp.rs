@@ -21,7 +21,7 @@ use rayon::prelude::*;
 /// use faer::mat;
 /// use tensorize::{format::CpTensor, Factorized};
 /// // 2·(a ∘ b): a = [1, 2], b = [1, 0, 1].
-/// let cp = CpTensor::new(vec![2.0], vec![mat![[1.0], [2.0]], mat![[1.0], [0.0], [1.0]]])?;
+/// let cp = CpTensor::new(vec![2.0_f64], vec![mat![[1.0], [2.0]], mat![[1.0], [0.0], [1.0]]])?;
 /// assert_eq!(cp.shape(), vec![2, 3]);
 /// let x = cp.to_dense()?;
 /// assert_eq!(x.as_slice(), &[2.0, 0.0, 2.0, 4.0, 0.0, 4.0]);
@@ -180,7 +180,7 @@ impl<T: Scalar> CpTensor<T> {
     /// ```
     /// use faer::mat;
     /// use tensorize::{format::CpTensor, Factorized, Tensor};
-    /// let cp = CpTensor::from_factors(vec![mat![[1.0, 0.5], [2.0, 1.0]], mat![[1.0, 2.0], [3.0, 0.0]]])?;
+    /// let cp = CpTensor::from_factors(vec![mat![[1.0_f64, 0.5], [2.0, 1.0]], mat![[1.0, 2.0], [3.0, 0.0]]])?;
     /// let x = Tensor::from_vec(&[2, 2], vec![1.0, 2.0, 3.0, 4.0])?;
     /// assert!((cp.inner(&x)? - x.inner(&cp.to_dense()?)?).abs() < 1e-12);
     /// # Ok::<(), tensorize::Error>(())
