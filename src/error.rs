@@ -35,6 +35,13 @@ pub enum Error {
         /// The offending shape.
         shape: Vec<usize>,
     },
+    /// The memory for a tensor of this shape could not be allocated.
+    OutOfMemory {
+        /// The shape asked for.
+        shape: Vec<usize>,
+        /// The bytes it needs.
+        bytes: usize,
+    },
     /// A mode index is not smaller than the tensor's order.
     ModeOutOfRange {
         /// The mode asked for.
@@ -135,6 +142,9 @@ impl fmt::Display for Error {
             Error::SizeOverflow { shape } => {
                 write!(f, "shape {shape:?} has more elements than memory can address")
             }
+            Error::OutOfMemory { shape, bytes } => {
+                write!(f, "cannot allocate {bytes} bytes for a tensor of shape {shape:?}")
+            }
             Error::ModeOutOfRange { mode, shape } => write!(
                 f,
                 "mode {mode} out of range for a {}-way tensor of shape {shape:?}",
@@ -186,6 +196,25 @@ pub(crate) fn checked_numel(shape: &[usize], elem_size: usize) -> Result<usize> 
         return Err(overflow());
     }
     Ok(n)
+}
+
+/// A vector of `n` copies of `value` for a tensor of shape `shape`, or [`Error::OutOfMemory`]
+/// if the allocator refuses (an absurd but addressable shape must not abort the process).
+pub(crate) fn try_filled_vec<T: Clone>(shape: &[usize], n: usize, value: T) -> Result<Vec<T>> {
+    let mut v = try_vec_with_capacity(shape, n)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// An empty vector with room for `n` elements of a tensor of shape `shape`, or
+/// [`Error::OutOfMemory`] if the allocator refuses.
+pub(crate) fn try_vec_with_capacity<T>(shape: &[usize], n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        shape: shape.to_vec(),
+        bytes: n.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    Ok(v)
 }
 
 /// Checks that `x` is finite and positive, naming the parameter otherwise.

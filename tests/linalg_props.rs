@@ -2,6 +2,9 @@
 //! `discarded_sq` is the truncation error, QR reconstructs with orthonormal Q, SPD solves have
 //! small residuals. Every property runs in f32 and f64; tolerances scale with eps and size.
 
+// Test helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
 use faer::Mat;
 use proptest::prelude::*;
 use tensorize::linalg::{
@@ -178,7 +181,7 @@ fn check_lstsq<T: Scalar>(m: usize, n: usize, seed: u64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn svd_budget_and_cap(m in 1usize..14, n in 1usize..14, decay in 0.3f64..1.0,

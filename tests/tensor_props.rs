@@ -2,6 +2,9 @@
 //! slice and select with `get`, elementwise arithmetic against loops, norms vs inner products,
 //! and norms of huge and tiny elements. Each property runs in f32 and f64.
 
+// Test helpers panic on failure by design.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use tensorize::{Scalar, Tensor};
 
@@ -134,7 +137,7 @@ fn norm_extremes<T: Scalar>(shape: &[usize], seed: u64, exponent: f64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn reshape_round_trips((shape, seed) in shape_and_seed()) {

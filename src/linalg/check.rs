@@ -18,6 +18,10 @@ pub(crate) fn check_matrix<T: Scalar>(op: &'static str, a: MatRef<'_, T>) -> Res
     if m == 0 || n == 0 {
         return Err(Error::ZeroDimension { shape: vec![m, n] });
     }
+    if fold_entries(a, true, |ok, x| ok & x.is_finite()) {
+        return Ok(());
+    }
+    // Slow path, only on failure: the first offending entry in row-major order.
     for i in 0..m {
         for j in 0..n {
             let x = a[(i, j)];
@@ -50,30 +54,63 @@ pub(crate) fn scratch(req: StackReq, shape: &[usize]) -> Result<MemBuffer> {
 
 /// The largest absolute entry of `a` (0 for an empty matrix).
 pub(crate) fn max_abs<T: Scalar>(a: MatRef<'_, T>) -> T {
-    let mut best = T::zero();
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            best = best.max(a[(i, j)].abs());
-        }
-    }
-    best
+    fold_entries(a, T::zero(), |m, x| m.max(x.abs()))
 }
 
-/// The Frobenius norm of `a`, accumulated in `f64` with scaling so that it neither overflows
-/// nor underflows for any finite `f32`/`f64` input.
-pub(crate) fn frob_norm<T: Scalar>(a: MatRef<'_, T>) -> f64 {
-    let scale = max_abs(a).as_f64();
-    if scale == 0.0 {
-        return 0.0;
+/// Folds `f` over all entries of `a` in memory order, over contiguous slices when `a` is column-
+/// or row-major (several times faster than indexing, or than faer's `norm_max`, measured).
+pub(crate) fn fold_entries<T: Scalar, A: Copy>(
+    a: MatRef<'_, T>,
+    init: A,
+    f: impl Fn(A, T) -> A,
+) -> A {
+    let mut acc = init;
+    let (m, n) = a.shape();
+    if m == 0 || n == 0 {
+        return acc;
     }
-    let mut acc = 0.0f64;
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            let x = a[(i, j)].as_f64() / scale;
-            acc += x * x;
+    let (outer, by_cols) = if a.row_stride() == 1 {
+        (n, true)
+    } else if a.col_stride() == 1 {
+        (m, false)
+    } else {
+        (0, true)
+    };
+    if outer == 0 {
+        for j in 0..n {
+            for i in 0..m {
+                acc = f(acc, a[(i, j)]);
+            }
+        }
+        return acc;
+    }
+    for k in 0..outer {
+        let slice = if by_cols {
+            a.col(k).try_as_col_major().map(|c| c.as_slice())
+        } else {
+            a.row(k).try_as_row_major().map(|r| r.as_slice())
+        };
+        match slice {
+            Some(xs) => acc = xs.iter().fold(acc, |acc, &x| f(acc, x)),
+            None => {
+                let len = if by_cols { m } else { n };
+                for l in 0..len {
+                    let x = if by_cols { a[(l, k)] } else { a[(k, l)] };
+                    acc = f(acc, x);
+                }
+            }
         }
     }
-    scale * acc.sqrt()
+    acc
+}
+
+/// The Frobenius norm of `a` as `f64`; faer's kernel scales internally, so it neither overflows
+/// nor underflows for any finite input.
+pub(crate) fn frob_norm<T: Scalar>(a: MatRef<'_, T>) -> f64 {
+    if a.nrows() == 0 || a.ncols() == 0 {
+        return 0.0;
+    }
+    a.norm_l2().as_f64()
 }
 
 /// A power of two `c` such that `a / c` has entries of magnitude about 1, when `a`'s largest
@@ -93,4 +130,49 @@ pub(crate) fn safe_scale<T: Scalar>(a: MatRef<'_, T>) -> Option<T> {
         return None;
     }
     Some(T::of(2f64.powi(x.log2().round() as i32)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::Mat;
+
+    #[test]
+    fn layouts_agree() {
+        let data: Vec<f64> = (0..12).map(|x| x as f64 - 5.5).collect();
+        let row = MatRef::from_row_major_slice(&data, 3, 4);
+        let col = MatRef::from_column_major_slice(&data, 3, 4);
+        let owned = Mat::from_fn(3, 4, |i, j| row[(i, j)]);
+        let sub = owned.as_ref().submatrix(1, 1, 2, 3).reverse_rows();
+        for m in [row, col, owned.as_ref(), row.transpose(), sub, sub.transpose()] {
+            let want = (0..m.nrows())
+                .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
+                .fold(0.0f64, |a, (i, j)| a.max(m[(i, j)].abs()));
+            assert_eq!(max_abs(m), want);
+            let sum = fold_entries(m, 0.0, |a, x| a + x);
+            let want_sum: f64 = (0..m.nrows())
+                .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
+                .map(|(i, j)| m[(i, j)])
+                .sum();
+            assert!((sum - want_sum).abs() <= 1e-12 * 100.0);
+        }
+    }
+
+    #[test]
+    fn non_finite_position_is_row_major() {
+        let mut data = vec![0.0f32; 12];
+        data[6] = f32::NAN; // row 1, col 2 of a 3 × 4 row-major matrix
+        data[9] = f32::INFINITY;
+        let row = MatRef::from_row_major_slice(&data, 3, 4);
+        assert!(matches!(check_matrix("t", row), Err(Error::NonFinite { position: 6, .. })));
+        // The same buffer read column-major: entry 6 is (0, 2), entry 9 is (0, 3) → position 2.
+        let col = MatRef::from_column_major_slice(&data, 3, 4);
+        assert!(matches!(check_matrix("t", col), Err(Error::NonFinite { position: 2, .. })));
+        assert!(matches!(
+            check_matrix("t", row.transpose()),
+            Err(Error::NonFinite { position: 5, .. })
+        ));
+        let empty = MatRef::from_row_major_slice(&data[..0], 0, 4);
+        assert!(matches!(check_matrix("t", empty), Err(Error::ZeroDimension { .. })));
+    }
 }

@@ -167,8 +167,8 @@ fn cholesky_solve<T: Scalar>(
 /// `A` (`m × n`, tall, wide or rank-deficient) and `B` (`m × k`); `X` is `n × k`.
 ///
 /// Computed from the thin SVD `A = U Σ Vᵀ` as `X = V Σ⁺ Uᵀ B`, where singular values
-/// `s_i ≤ max(m, n)·eps·s_max` are treated as zero (the numerical rank cutoff of LAPACK's
-/// `gelsd` with its default `rcond`).
+/// `s_i ≤ max(m, n)·eps·s_max` are treated as zero (the numerical-rank cutoff of NumPy's
+/// `lstsq` with its default `rcond`).
 ///
 /// ```
 /// use faer::mat;
@@ -349,8 +349,44 @@ mod tests {
         ));
     }
 
+    fn indefinite_and_parallel<T: Scalar>() {
+        // Not PSD (user error): still no error, and the pseudo-inverse solves it.
+        let g = Mat::from_fn(3, 3, |i, j| T::of(if i == j { [2.0, -3.0, 1.0][i] } else { 0.0 }));
+        let b = randn::<T>(3, 2, 8);
+        let (x, how) = solve_spd(g.as_ref(), b.as_ref(), Par::Seq).unwrap();
+        assert_eq!(how, SolveMethod::PseudoInverse);
+        assert!(residual(&g, &x, &b) <= 50.0 * eps::<T>() * fro(&b) * 3.0);
+        // Parallel runs agree with sequential ones.
+        let a = randn::<T>(60, 25, 2);
+        let g = Mat::from_fn(25, 25, |i, j| (0..60).map(|k| a[(k, i)] * a[(k, j)]).sum::<T>());
+        let b = randn::<T>(25, 4, 3);
+        let (x1, _) = solve_spd(g.as_ref(), b.as_ref(), Par::Seq).unwrap();
+        let (x2, _) = solve_spd(g.as_ref(), b.as_ref(), Par::rayon(2)).unwrap();
+        let tol = 1e3 * eps::<T>() * fro(&x1);
+        assert!(fro(&Mat::from_fn(25, 4, |i, j| x1[(i, j)] - x2[(i, j)])) <= tol);
+        let bb = randn::<T>(60, 3, 4);
+        let y1 = lstsq(a.as_ref(), bb.as_ref(), Par::Seq).unwrap();
+        let y2 = lstsq(a.as_ref(), bb.as_ref(), Par::rayon(2)).unwrap();
+        let tol = 1e3 * eps::<T>() * fro(&y1);
+        assert!(fro(&Mat::from_fn(25, 3, |i, j| y1[(i, j)] - y2[(i, j)])) <= tol);
+    }
+
+    fn extreme_scale_lstsq<T: Scalar>() {
+        // Entries ~ 4·sqrt(max): the SVD runs on a rescaled copy.
+        let big = T::of(T::max_value().sqrt().as_f64() * 4.0);
+        let a0 = randn::<T>(6, 3, 12);
+        let a = Mat::from_fn(6, 3, |i, j| a0[(i, j)] * big);
+        let x0 = randn::<T>(3, 1, 13);
+        let b = Mat::from_fn(6, 1, |i, _| (0..3).map(|k| a[(i, k)] * x0[(k, 0)]).sum::<T>());
+        let x = lstsq(a.as_ref(), b.as_ref(), Par::Seq).unwrap();
+        let d = fro(&Mat::from_fn(3, 1, |i, j| x[(i, j)] - x0[(i, j)]));
+        assert!(d <= 1e3 * eps::<T>() * fro(&x0), "{d}");
+    }
+
     #[test]
     fn f64_suite() {
+        indefinite_and_parallel::<f64>();
+        extreme_scale_lstsq::<f64>();
         spd::<f64>();
         singular::<f64>();
         zero::<f64>();
@@ -360,6 +396,8 @@ mod tests {
 
     #[test]
     fn f32_suite() {
+        indefinite_and_parallel::<f32>();
+        extreme_scale_lstsq::<f32>();
         spd::<f32>();
         singular::<f32>();
         zero::<f32>();

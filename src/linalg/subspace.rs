@@ -1,6 +1,6 @@
 //! Leading left singular subspace of a matrix, by SVD or by the Gram matrix `A·Aᵀ` + eigensolver.
 
-use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par};
 
 use super::check::{check_matrix, safe_scale, shape_of};
@@ -31,13 +31,14 @@ pub struct LeftSubspace<T> {
 pub enum SubspaceMethod {
     /// [`Gram`](Self::Gram) for short-fat matrices (`4·m ≤ n`), else [`Svd`](Self::Svd); a Gram
     /// result whose smallest kept singular value is below `GRAM_FALLBACK·sqrt(eps)·s_max`
-    /// (`GRAM_FALLBACK = 10`) is recomputed by SVD, since the Gram route cannot resolve it.
+    /// (`GRAM_FALLBACK = 10`) is recomputed by SVD, since the Gram route cannot resolve it (so is
+    /// one whose eigensolver fails to converge).
     #[default]
     Auto,
     /// Thin SVD of `A` without right singular vectors: accurate to `O(eps·s_max)` in every
     /// singular value; costs `O(m·n·min(m, n))` with a larger constant.
     Svd,
-    /// Eigendecomposition of the `m × m` Gram matrix `G = A·Aᵀ` (one GEMM, `m²n` flops, plus an
+    /// Eigendecomposition of the `m × m` Gram matrix `G = A·Aᵀ` (one triangular GEMM, `m²n` flops, plus an
     /// `O(m³)` eigensolver): `s_i = sqrt(max(λ_i, 0))`. This squares the condition number:
     /// eigenvalues carry an absolute error `≈ eps·s_max²`, so singular values below about
     /// `sqrt(eps)·s_max` are unreliable (and the corresponding vectors arbitrary). Fine for
@@ -88,7 +89,9 @@ pub fn left_subspace<T: Scalar>(
             if m.saturating_mul(4) > n {
                 return by_svd(OP, a, trunc, par);
             }
-            let sub = by_gram(OP, a, trunc, par)?;
+            let Ok(sub) = by_gram(OP, a, trunc, par) else {
+                return by_svd(OP, a, trunc, par);
+            };
             let s_max = sub.full_spectrum.first().map_or(0.0, |x| x.as_f64());
             let s_min = sub.s.last().map_or(0.0, |x| x.as_f64());
             let threshold = GRAM_FALLBACK * T::epsilon().as_f64().sqrt() * s_max;
@@ -133,7 +136,18 @@ fn by_gram<T: Scalar>(
         }
     };
     let mut g = Mat::<T>::zeros(m, m);
-    matmul(g.as_mut(), Accum::Replace, a_used, a_used.transpose(), T::one(), par);
+    // Only the lower triangle is computed (half the flops) — all the eigensolver reads.
+    triangular::matmul(
+        g.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        a_used,
+        BlockStructure::Rectangular,
+        a_used.transpose(),
+        BlockStructure::Rectangular,
+        T::one(),
+        par,
+    );
     let (lambda, v) = sym_eigen_desc_unchecked(op, g.as_ref(), par)?;
     // s_i = sqrt(max(λ_i, 0)); only the first min(m, n) can be nonzero.
     let s: Vec<T> = lambda[..k].iter().map(|&l| l.max(T::zero()).sqrt() * factor).collect();

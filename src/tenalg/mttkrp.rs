@@ -17,8 +17,9 @@ use crate::{Scalar, Tensor};
 /// `factors.len()` must be `x.ndim()`; `factors[k]` is `I_k × R`. `factors[mode]` is not used,
 /// only its column count `R` must match. For an order-1 tensor every column of `M` is `x`.
 ///
-/// This is the clear reference version: it forms the unfolding and the Khatri–Rao product
-/// explicitly and multiplies them with one GEMM (memory `O(∏_{k≠n} I_k · R)`).
+/// This is the clear reference version: it forms the unfolding (a free view for the first and
+/// last modes, a copy otherwise) and the Khatri–Rao product explicitly and multiplies them with
+/// one GEMM (extra memory `O(∏_{k≠n} I_k · R)`).
 ///
 /// ```
 /// use faer::Mat;
@@ -75,9 +76,16 @@ pub fn mttkrp<T: Scalar>(x: &Tensor<T>, factors: &[MatRef<'_, T>], mode: usize) 
         factors.iter().enumerate().filter(|&(k, _)| k != mode).map(|(_, f)| *f).collect();
     let kr =
         if others.is_empty() { Mat::from_fn(1, r, |_, _| T::one()) } else { khatri_rao(&others)? };
-    let xn = unfold(x, mode)?;
-    let (rows, cols) = (shape[mode], x.numel() / shape[mode]);
-    let xm = MatRef::from_row_major_slice(xn.as_slice(), rows, cols);
+    // The first and last modes' unfoldings are strided views of the data; others are copied.
+    let copy;
+    let xm = match x.unfolding_view(mode)? {
+        Some(view) => view,
+        None => {
+            copy = unfold(x, mode)?;
+            MatRef::from_row_major_slice(copy.as_slice(), shape[mode], x.numel() / shape[mode])
+        }
+    };
+    let rows = shape[mode];
     let mut out = Mat::zeros(rows, r);
     let flops = 2.0 * x.numel() as f64 * r as f64;
     matmul(out.as_mut(), Accum::Replace, xm, kr.as_ref(), T::one(), auto_par(flops));

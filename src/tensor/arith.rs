@@ -141,11 +141,10 @@ pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
 pub(crate) fn norm<T: Scalar>(xs: &[T]) -> T {
     let sum_sq = dot(xs, xs);
     let plain = sum_sq.sqrt();
-    if xs.iter().any(|x| !x.is_finite()) {
-        return plain;
-    }
-    // Squares below min_positive / eps lose relative accuracy (subnormal) or vanish.
-    if sum_sq.is_finite() && sum_sq >= T::min_positive_value() / T::epsilon() {
+    // Fast path: no overflow, and squares well above the subnormal range (min_positive / eps).
+    if (sum_sq.is_finite() && sum_sq >= T::min_positive_value() / T::epsilon())
+        || xs.iter().any(|x| !x.is_finite())
+    {
         return plain;
     }
     let m = xs.iter().fold(T::zero(), |m, &x| m.max(x.abs()));

@@ -4,7 +4,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use super::{MultiIndexIter, Tensor};
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, try_vec_with_capacity, Error, Result};
 use crate::Scalar;
 
 /// The random generator behind every seeded constructor (ChaCha12 via rand's `StdRng`).
@@ -19,7 +19,7 @@ impl<T: Scalar> Tensor<T> {
     /// [`Error::ZeroDimension`] / [`Error::SizeOverflow`] for an unusable shape.
     pub fn full(shape: &[usize], value: T) -> Result<Self> {
         let n = checked_numel(shape, std::mem::size_of::<T>())?;
-        Ok(Self::from_parts_unchecked(shape.to_vec(), vec![value; n]))
+        Ok(Self::from_parts_unchecked(shape.to_vec(), try_filled_vec(shape, n, value)?))
     }
 
     /// A tensor of zeros.
@@ -44,7 +44,7 @@ impl<T: Scalar> Tensor<T> {
     /// As [`Tensor::full`].
     pub fn from_fn(shape: &[usize], mut f: impl FnMut(&[usize]) -> T) -> Result<Self> {
         let n = checked_numel(shape, std::mem::size_of::<T>())?;
-        let mut data = Vec::with_capacity(n);
+        let mut data = try_vec_with_capacity(shape, n)?;
         let mut it = MultiIndexIter::new(shape);
         while let Some(idx) = it.next_index() {
             data.push(f(idx));
@@ -66,11 +66,10 @@ impl<T: Scalar> Tensor<T> {
     pub fn random_normal(shape: &[usize], seed: u64) -> Result<Self> {
         let n = checked_numel(shape, std::mem::size_of::<T>())?;
         let mut rng = seeded_rng(seed);
-        let data = (0..n)
-            .map(|_| {
-                T::of(<StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
-            })
-            .collect();
+        let mut data = try_vec_with_capacity(shape, n)?;
+        data.extend((0..n).map(|_| {
+            T::of(<StandardNormal as Distribution<f64>>::sample(&StandardNormal, &mut rng))
+        }));
         Ok(Self::from_parts_unchecked(shape.to_vec(), data))
     }
 
@@ -89,18 +88,18 @@ impl<T: Scalar> Tensor<T> {
         let n = checked_numel(shape, std::mem::size_of::<T>())?;
         let mut rng = seeded_rng(seed);
         let (lo, width) = (low.as_f64(), (high - low).as_f64());
-        let data = (0..n)
-            .map(|_| {
-                let u: f64 = rng.random();
-                // Rounding to f32 can land on `high`; keep the interval half-open.
-                let x = T::of(lo + width * u);
-                if x >= high {
-                    low
-                } else {
-                    x
-                }
-            })
-            .collect();
+        let mut data = try_vec_with_capacity(shape, n)?;
+        data.extend((0..n).map(|_| {
+            let u: f64 = rng.random();
+            // Rounding to f32 can land on `high` (probability ~2⁻²⁴ per sample); map that back
+            // to `low` so the interval stays half-open.
+            let x = T::of(lo + width * u);
+            if x >= high {
+                low
+            } else {
+                x
+            }
+        }));
         Ok(Self::from_parts_unchecked(shape.to_vec(), data))
     }
 }
