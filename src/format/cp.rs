@@ -4,7 +4,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::{rel_error_from_inner, Factorized};
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{check_finite_mat, mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, thread_count, Par};
@@ -214,7 +214,7 @@ impl<T: Scalar> CpTensor<T> {
         let shape = self.shape();
         let numel = checked_numel(&shape, std::mem::size_of::<T>())?;
         let (left, right) = self.split_products()?;
-        let mut data = vec![T::zero(); numel];
+        let mut data = try_filled_vec(&shape, numel, T::zero())?;
         let dst = MatMut::from_row_major_slice_mut(&mut data, left.nrows(), right.nrows());
         matmul_row_split(dst, Accum::Replace, left.as_ref(), right.as_ref().transpose(), par);
         Ok(Tensor::from_parts_unchecked(shape, data))

@@ -18,7 +18,7 @@ use faer::{Accum, Mat, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::gemm::matmul_row_split;
-use crate::error::{Error, Result};
+use crate::error::{try_filled_vec, Error, Result};
 use crate::par::{auto_par, thread_count, Par};
 use crate::{tenalg, Scalar, Tensor};
 
@@ -204,7 +204,7 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
             matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
         } else {
             let len = (a * i_n).checked_mul(rank).ok_or_else(overflow)?;
-            let mut t1 = vec![T::zero(); len];
+            let mut t1 = try_filled_vec(&[len], len, T::zero())?;
             let dst = MatMut::from_row_major_slice_mut(&mut t1, a * i_n, rank);
             matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
             let k_before = SideKr::new(&factors[..mode], rank)?.to_row_major();
@@ -231,7 +231,7 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
             matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
         } else {
             let len = (i_n * b).checked_mul(rank).ok_or_else(overflow)?;
-            let mut t1 = vec![T::zero(); len];
+            let mut t1 = try_filled_vec(&[len], len, T::zero())?;
             let dst = MatMut::from_row_major_slice_mut(&mut t1, i_n * b, rank);
             matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
             let k_after = SideKr::new(&factors[mode + 1..], rank)?.to_row_major();
@@ -267,7 +267,7 @@ pub(crate) fn partial_last<T: Scalar>(
     let rows = x.numel() / i_last;
     let rank = last.ncols();
     let len = rows.checked_mul(rank).ok_or(Error::SizeOverflow { shape: vec![rows, rank] })?;
-    let mut p = vec![T::zero(); len];
+    let mut p = try_filled_vec(&[rows, rank], len, T::zero())?;
     let lhs = MatRef::from_row_major_slice(x.as_slice(), rows, i_last);
     let dst = MatMut::from_row_major_slice_mut(&mut p, rows, rank);
     matmul_row_split(dst, Accum::Replace, lhs, last, par);
