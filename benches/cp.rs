@@ -1,6 +1,6 @@
 //! CP-ALS on a 200×200×200 tensor of CP rank 10 plus 0.1% Gaussian noise: rank 10, 50 sweeps,
-//! tol 0, SVD init, in f64 and f32 (the workload of the TensorLy peer comparison). Also the
-//! fast MTTKRP kernel alone, per mode.
+//! tol 0, SVD init, in f64 and f32; the same from given random factors (as the TensorLy peer
+//! comparison runs it); and the fast MTTKRP kernel alone, per mode.
 //!
 //! Run: `cargo bench --bench cp`.
 
@@ -45,6 +45,21 @@ fn bench_precision<T: Scalar>(c: &mut Criterion) {
     );
     c.bench_function(&format!("cp_als_{}_200x200x200_r10_50it", T::NAME), |b| {
         b.iter(|| black_box(als.fit(black_box(&x)).unwrap_or_else(|e| panic!("{e}"))))
+    });
+    // The peer comparison (benches/peers/peers.py) starts TensorLy from given random factors.
+    let given = CpTensor::from_factors(
+        (0..3)
+            .map(|k| {
+                let t = Tensor::<T>::random_normal(&[N, RANK], 200 + k)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                Mat::from_fn(N, RANK, |i, r| t.as_slice()[i * RANK + r])
+            })
+            .collect(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let als_given = als.clone().init(CpInit::Given(given));
+    c.bench_function(&format!("cp_als_{}_200x200x200_r10_50it_given_init", T::NAME), |b| {
+        b.iter(|| black_box(als_given.fit(black_box(&x)).unwrap_or_else(|e| panic!("{e}"))))
     });
     let factors: Vec<Mat<T>> =
         (0..3).map(|k| Mat::from_fn(N, RANK, |i, r| T::of((i * r + k) as f64).sin())).collect();

@@ -1,5 +1,8 @@
 //! Bad input to CP (CP-ALS parameters, CP tensors, the fast MTTKRP) gives typed errors, never panics.
 
+// Helpers outside #[test] fns are not covered by clippy's allow-unwrap-in-tests.
+#![allow(clippy::unwrap_used)]
+
 use faer::Mat;
 use proptest::prelude::*;
 use tensorize::decomp::{cp_als, CpAls, CpInit};

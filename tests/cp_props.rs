@@ -3,6 +3,9 @@
 //! increases the error, and rank-deficient or degenerate input gives finite factors.
 //! Every property runs in f32 and f64; tolerances scale with eps and size.
 
+// Helpers outside #[test] fns are not covered by clippy's allow-unwrap-in-tests.
+#![allow(clippy::unwrap_used)]
+
 use faer::Mat;
 use proptest::prelude::*;
 use tensorize::decomp::{CpAls, CpInit};
@@ -227,4 +230,29 @@ fn f32_and_f64_fits_agree() {
         r64.rel_error <= 1e-6 && r32.rel_error <= 100.0 * eps::<f32>().sqrt(),
         "{r64:?} {r32:?}"
     );
+}
+
+/// TensorLy's `cp_to_tensor((weights, factors))` on the golden fixtures (tests/fixtures).
+#[test]
+fn to_dense_matches_tensorly_fixture() {
+    let load = |name: &str| {
+        let path = format!("{}/tests/fixtures/{name}.npy", env!("CARGO_MANIFEST_DIR"));
+        tensorize::io::read_npy::<f64>(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let weights = load("cp_weights").into_vec();
+    let factors: Vec<Mat<f64>> = (0..3)
+        .map(|k| {
+            let t = load(&format!("cp_factor{k}"));
+            let (rows, cols) = (t.shape()[0], t.shape()[1]);
+            Mat::from_fn(rows, cols, |i, j| t.as_slice()[i * cols + j])
+        })
+        .collect();
+    let cp = CpTensor::new(weights, factors).unwrap();
+    let theirs = load("cp_dense");
+    let ours = cp.to_dense().unwrap();
+    assert_eq!(ours.shape(), theirs.shape());
+    let tol = 64.0 * f64::EPSILON * (theirs.numel() as f64).sqrt() * theirs.norm().max(1.0);
+    assert!(ours.sub(&theirs).unwrap().norm() <= tol);
+    assert!((cp.norm() - theirs.norm()).abs() <= tol);
+    assert!(cp.rel_error(&theirs).unwrap() <= 1e3 * f64::EPSILON);
 }

@@ -4,7 +4,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::{rel_error_from_inner, Factorized};
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{check_finite_mat, mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, thread_count, Par};
@@ -21,7 +21,7 @@ use rayon::prelude::*;
 /// use faer::mat;
 /// use tensorize::{format::CpTensor, Factorized};
 /// // 2·(a ∘ b): a = [1, 2], b = [1, 0, 1].
-/// let cp = CpTensor::new(vec![2.0], vec![mat![[1.0], [2.0]], mat![[1.0], [0.0], [1.0]]])?;
+/// let cp = CpTensor::new(vec![2.0_f64], vec![mat![[1.0], [2.0]], mat![[1.0], [0.0], [1.0]]])?;
 /// assert_eq!(cp.shape(), vec![2, 3]);
 /// let x = cp.to_dense()?;
 /// assert_eq!(x.as_slice(), &[2.0, 0.0, 2.0, 4.0, 0.0, 4.0]);
@@ -180,7 +180,7 @@ impl<T: Scalar> CpTensor<T> {
     /// ```
     /// use faer::mat;
     /// use tensorize::{format::CpTensor, Factorized, Tensor};
-    /// let cp = CpTensor::from_factors(vec![mat![[1.0, 0.5], [2.0, 1.0]], mat![[1.0, 2.0], [3.0, 0.0]]])?;
+    /// let cp = CpTensor::from_factors(vec![mat![[1.0_f64, 0.5], [2.0, 1.0]], mat![[1.0, 2.0], [3.0, 0.0]]])?;
     /// let x = Tensor::from_vec(&[2, 2], vec![1.0, 2.0, 3.0, 4.0])?;
     /// assert!((cp.inner(&x)? - x.inner(&cp.to_dense()?)?).abs() < 1e-12);
     /// # Ok::<(), tensorize::Error>(())
@@ -214,7 +214,7 @@ impl<T: Scalar> CpTensor<T> {
         let shape = self.shape();
         let numel = checked_numel(&shape, std::mem::size_of::<T>())?;
         let (left, right) = self.split_products()?;
-        let mut data = vec![T::zero(); numel];
+        let mut data = try_filled_vec(&shape, numel, T::zero())?;
         let dst = MatMut::from_row_major_slice_mut(&mut data, left.nrows(), right.nrows());
         matmul_row_split(dst, Accum::Replace, left.as_ref(), right.as_ref().transpose(), par);
         Ok(Tensor::from_parts_unchecked(shape, data))
@@ -247,7 +247,8 @@ impl<T: Scalar> CpTensor<T> {
 
     /// `‖X − X̂‖ / ‖X‖` by an explicit difference, reconstructing `X̂` block of rows by block of
     /// rows (never the whole tensor at once) and summing the squares in f64.
-    pub(crate) fn explicit_rel_error(&self, x: &Tensor<T>, par: Par) -> Result<T> {
+    /// `norm_x` is `‖X‖` (callers usually have it already).
+    pub(crate) fn explicit_rel_error(&self, x: &Tensor<T>, norm_x: T, par: Par) -> Result<T> {
         let (left, right) = self.split_products()?;
         let (rows, cols) = (left.nrows(), right.nrows());
         let block_rows = (EXPLICIT_BLOCK_ELEMS / cols).clamp(1, rows);
@@ -268,7 +269,7 @@ impl<T: Scalar> CpTensor<T> {
         } else {
             (0..blocks).map(block_sum).sum()
         };
-        let nx = x.norm().as_f64();
+        let nx = norm_x.as_f64();
         Ok(T::of(if nx > 0.0 { diff_sq.sqrt() / nx } else { diff_sq.sqrt() }))
     }
 }
@@ -398,7 +399,7 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
         let nx = dense.norm();
         let fast = rel_error_from_inner(nx * nx, self.norm() * self.norm(), inner);
         if fast < explicit_error_threshold::<T>() {
-            return self.explicit_rel_error(dense, par);
+            return self.explicit_rel_error(dense, nx, par);
         }
         Ok(fast)
     }
@@ -448,7 +449,7 @@ mod tests {
                 assert!(dense.sub(&naive).unwrap().norm() <= tol * scale, "{shape:?} r{rank}");
                 assert!((cp.norm() - scale).abs() <= tol * scale, "{shape:?} r{rank}");
                 let x = Tensor::<T>::random_normal(shape, 9).unwrap().add(&naive).unwrap();
-                let explicit = cp.explicit_rel_error(&x, Par::Seq).unwrap();
+                let explicit = cp.explicit_rel_error(&x, x.norm(), Par::Seq).unwrap();
                 let direct = x.sub(&naive).unwrap().norm() / x.norm();
                 assert!((explicit - direct).abs() <= tol, "{shape:?} r{rank}");
                 let fast = cp.rel_error(&x).unwrap();
