@@ -93,6 +93,14 @@ fn degenerate_inputs_do_not_panic() {
     let tiny = Tensor::<f64>::full(&[2, 2, 2], 1e-300).unwrap();
     let (t, _) = tt_svd(&tiny, 1e-3).unwrap();
     assert!(t.rel_error(&tiny).unwrap() <= 1e-3);
+    for v in [1e-30_f32, 1e30] {
+        let x = Tensor::<f32>::random_normal(&[3, 2, 4], 5).unwrap().scale(v);
+        let (t, rep) = tt_svd(&x, 0.0).unwrap();
+        assert!(rep.rel_error <= 1e-5);
+        assert!(t.rel_error(&x).unwrap() <= 1e-5, "{v}");
+        let (r, _) = t.round(1e-3, None).unwrap();
+        assert!(r.rel_error(&x).unwrap() <= 1e-3, "{v}");
+    }
     let big = Tensor::<f64>::full(&[2, 2, 2], 1e300).unwrap();
     let (t, _) = tt_svd(&big, 1e-3).unwrap();
     assert!(t.rel_error(&big).unwrap() <= 1e-3);
