@@ -217,15 +217,6 @@ pub(crate) fn try_vec_with_capacity<T>(shape: &[usize], n: usize) -> Result<Vec<
     Ok(v)
 }
 
-/// Checks that `x` is finite and positive, naming the parameter otherwise.
-pub(crate) fn check_positive(name: &'static str, x: f64) -> Result<()> {
-    if x.is_finite() && x > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter { name, value: x.to_string(), expected: "a finite number > 0" })
-    }
-}
-
 /// Checks that `x` is finite and non-negative, naming the parameter otherwise.
 pub(crate) fn check_non_negative(name: &'static str, x: f64) -> Result<()> {
     if x.is_finite() && x >= 0.0 {

@@ -1,6 +1,8 @@
 //! Replays every committed fuzz seed and regression input through the same library entry points
 //! the fuzz targets call, so plain `cargo test` on stable catches a regression.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::Path;
 
 fn replay(target: &str, run: fn(&[u8])) {

@@ -1,0 +1,121 @@
+//! tensorize's side of `scripts/compare-peers`: runs each workload on the inputs that
+//! `benches/peers/peers.py inputs DIR` wrote and prints `RESULT <workload> median_s=<s> runs=<n>
+//! rel_error=<e>` lines (the same lines the TensorLy side prints).
+//!
+//! Usage: `cargo run --release --example peers -- DIR [RUNS]`
+
+use std::path::Path;
+use std::time::Instant;
+
+use faer::Mat;
+use tensorize::decomp::{CpAls, CpInit, Hooi, Hosvd, TtSvd};
+use tensorize::format::CpTensor;
+use tensorize::io::read_npy;
+use tensorize::{Factorized, Result, Scalar, Tensor};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(dir) = args.get(1) else {
+        eprintln!("usage: peers DIR [RUNS]");
+        std::process::exit(2);
+    };
+    let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let dir = Path::new(dir);
+
+    // Memory first, while the process is fresh.
+    cp_peak_memory(dir)?;
+
+    let x64: Tensor<f64> = read_npy(dir.join("cp_x.npy"))?;
+    cp_workload::<f64>("cp_als_f64", dir, &x64, runs)?;
+    cp_workload::<f32>("cp_als_f32", dir, &x64, runs)?;
+
+    let t: Tensor<f64> = read_npy(dir.join("tucker_x.npy"))?;
+    let ranks = [20, 20, 20];
+    let (secs, (tk, _)) = timed(runs, || Hosvd::new(&ranks).sequential(false).fit(&t))?;
+    report("hosvd", secs, runs, tk.rel_error(&t)?);
+    let (secs, (tk, _)) = timed(runs, || Hosvd::new(&ranks).sequential(true).fit(&t))?;
+    report("st_hosvd", secs, runs, tk.rel_error(&t)?);
+    let (secs, (tk, _)) = timed(runs, || Hooi::new(&ranks).max_iter(10).tol(0.0).fit(&t))?;
+    report("hooi", secs, runs, tk.rel_error(&t)?);
+
+    for src in ["random", "matrix"] {
+        let y: Tensor<f64> = read_npy(dir.join(format!("tt_{src}.npy")))?;
+        for r in [16, 64] {
+            let (secs, (tt, _)) = timed(runs, || TtSvd::new().max_rank(r).fit(&y))?;
+            report(&format!("tt_svd_{src}_r{r}"), secs, runs, tt.rel_error(&y)?);
+        }
+    }
+    Ok(())
+}
+
+/// CP-ALS, rank 10, 50 sweeps, tol 0, from the given initial factors; the error is measured
+/// against the f64 input whatever precision the fit ran in.
+fn cp_workload<T: Scalar>(name: &str, dir: &Path, x64: &Tensor<f64>, runs: usize) -> Result<()> {
+    let x: Tensor<T> =
+        Tensor::from_vec(x64.shape(), x64.as_slice().iter().map(|&v| T::of(v)).collect())?;
+    let init = initial_cp::<T>(dir)?;
+    let fit = || CpAls::new(10).max_iter(50).tol(0.0).init(CpInit::Given(init.clone())).fit(&x);
+    let (secs, (cp, _)) = timed(runs, fit)?;
+    let dense = cp.to_dense()?;
+    let approx: Tensor<f64> =
+        Tensor::from_vec(dense.shape(), dense.as_slice().iter().map(|v| v.as_f64()).collect())?;
+    report(name, secs, runs, approx.sub(x64)?.norm() / x64.norm());
+    Ok(())
+}
+
+fn initial_cp<T: Scalar>(dir: &Path) -> Result<CpTensor<T>> {
+    let factors = (0..3)
+        .map(|k| {
+            let f: Tensor<T> = read_npy(dir.join(format!("cp_init{k}.npy")))?;
+            Ok(f.as_mat()?.to_owned())
+        })
+        .collect::<Result<Vec<Mat<T>>>>()?;
+    CpTensor::from_factors(factors)
+}
+
+/// Peak resident memory during a CP-ALS fit at 200³, rank 10, over the input tensor's bytes
+/// (the input included), from Linux's VmHWM after resetting it.
+fn cp_peak_memory(dir: &Path) -> Result<()> {
+    let baseline = status_kib("VmRSS");
+    let x: Tensor<f64> = read_npy(dir.join("cp_x.npy"))?;
+    let init = initial_cp::<f64>(dir)?;
+    let input_bytes = (x.numel() * std::mem::size_of::<f64>()) as f64;
+    // Writing 5 to clear_refs resets the peak (VmHWM) to the current resident size.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    CpAls::new(10).max_iter(5).tol(0.0).init(CpInit::Given(init)).fit(&x)?;
+    match (reset, baseline, status_kib("VmHWM")) {
+        (true, Some(base), Some(peak)) => {
+            let ratio = (peak.saturating_sub(base) as f64 * 1024.0) / input_bytes;
+            println!("RESULT cp_als_peak_memory median_s=0 runs=1 rel_error=0 peak_over_input={ratio:.3}");
+        }
+        _ => eprintln!("peak memory not measurable here (needs Linux /proc/self)"),
+    }
+    Ok(())
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn timed<R>(runs: usize, mut f: impl FnMut() -> Result<R>) -> Result<(f64, R)> {
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let t0 = Instant::now();
+        last = Some(f()?);
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let result = last.ok_or_else(|| tensorize::Error::InvalidParameter {
+        name: "runs",
+        value: runs.to_string(),
+        expected: "at least 1",
+    })?;
+    Ok((times[times.len() / 2], result))
+}
+
+fn report<T: Scalar>(name: &str, secs: f64, runs: usize, rel_error: T) {
+    println!("RESULT {name} median_s={secs:.6} runs={runs} rel_error={:.6e}", rel_error.as_f64());
+}
