@@ -124,7 +124,7 @@ fn demo_rows(x: &Tensor<f64>) -> Result<Vec<Row>> {
         let ranks = fit.as_ref().map(|(t, _)| format!("{:?}", t.ranks())).unwrap_or_default();
         rows.push(row("TT-SVD", format!("eps {eps}"), ranks, fit, secs)?);
     }
-    for ranks in [[20, 4, 4], [60, 6, 6]] {
+    for ranks in [[16, 4, 4], [36, 6, 6]] {
         let (fit, secs) = timed(|| Hooi::new(&ranks).max_iter(50).tol(1e-8).fit(x));
         rows.push(row("HOOI", "tol 1e-8".into(), format!("{ranks:?}"), fit, secs)?);
     }

@@ -64,7 +64,7 @@ pub(crate) fn leading_basis<T: Scalar>(
         SubspaceMethod::Gram => false,
         _ => rows > cols,
     };
-    if !wants_svd || rank_cap(rule, rows) > cols.min(rows) {
+    if !wants_svd {
         let g = mode_gram(x, mode, par)?;
         // Small dense eigenproblems do not gain from threads (faer's own measurements agree).
         let eig_par = if rows < EIGEN_PARALLEL_MIN { Par::Seq } else { par };
@@ -85,12 +85,36 @@ pub(crate) fn leading_basis<T: Scalar>(
     svd_basis(x, mode, rule, par)
 }
 
-/// The largest rank the rule may ask for.
-fn rank_cap(rule: RankRule, rows: usize) -> usize {
-    match rule {
-        RankRule::Rank(r) => r,
-        RankRule::Energy { max_rank, .. } => max_rank.unwrap_or(rows).min(rows),
+/// Extends the orthonormal columns of `u` (`rows × k`) to `r` orthonormal columns.
+///
+/// A rank above the unfolding's column count asks for directions that hold no energy (their
+/// core slices are zero), so any orthonormal completion serves. This one is deterministic:
+/// standard basis vectors, projected off the columns so far (twice, for stability), taken
+/// when at least half their norm survives — at most `rows` candidates, `O(rows · r²)` work,
+/// instead of a `rows × rows` eigenproblem.
+fn complete_basis<T: Scalar>(u: Mat<T>, r: usize) -> Mat<T> {
+    let rows = u.nrows();
+    let mut cols: Vec<Vec<T>> =
+        (0..u.ncols()).map(|j| (0..rows).map(|i| u[(i, j)]).collect()).collect();
+    for e in 0..rows {
+        if cols.len() >= r {
+            break;
+        }
+        let mut v = vec![T::zero(); rows];
+        v[e] = T::one();
+        for _ in 0..2 {
+            for c in &cols {
+                let d: T = c.iter().zip(&v).map(|(&a, &b)| a * b).sum();
+                v.iter_mut().zip(c).for_each(|(x, &a)| *x -= d * a);
+            }
+        }
+        let norm = v.iter().map(|&x| x * x).sum::<T>().sqrt();
+        if norm > T::of(0.5) {
+            v.iter_mut().for_each(|x| *x /= norm);
+            cols.push(v);
+        }
     }
+    Mat::from_fn(rows, cols.len(), |i, j| cols[j][i])
 }
 
 /// `(r, Σ_{i≥r} s_i)` for squared singular values `sq` (descending): by rank, or the fewest
@@ -133,14 +157,42 @@ fn svd_basis<T: Scalar>(
     let spectrum: Vec<f64> = sub.full_spectrum.iter().map(|s| s.as_f64() * s.as_f64()).collect();
     let top = spectrum.first().copied().unwrap_or(0.0);
     let (r, _) = choose_rank(&spectrum, rule, 8.0 * T::epsilon().as_f64() * top);
-    let r = r.min(sub.u.ncols());
-    let u = Mat::from_fn(view.nrows(), r, |i, j| sub.u[(i, j)]);
+    let kept = r.min(sub.u.ncols());
+    let u = Mat::from_fn(view.nrows(), kept, |i, j| sub.u[(i, j)]);
+    // A fixed rank above the column count: complete the basis (see `complete_basis`).
+    let wanted = match rule {
+        RankRule::Rank(want) => want.min(view.nrows()),
+        RankRule::Energy { .. } => kept,
+    };
+    let u = if wanted > kept { complete_basis(u, wanted) } else { u };
     Ok(ModeBasis { u })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completed_basis_is_orthonormal_and_keeps_the_given_columns() {
+        let x = Tensor::<f64>::random_normal(&[30, 2, 3], 5).unwrap();
+        let basis =
+            leading_basis(&x, 0, RankRule::Rank(10), SubspaceMethod::Auto, Par::Seq).unwrap();
+        let u = basis.u;
+        assert_eq!((u.nrows(), u.ncols()), (30, 10));
+        let gram = u.transpose() * &u;
+        for i in 0..10 {
+            for j in 0..10 {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((gram[(i, j)] - want).abs() < 64.0 * f64::EPSILON * 30.0, "({i},{j})");
+            }
+        }
+        // The first six columns span the unfolding's column space: projecting it loses nothing.
+        let unf = tenalg::unfold(&x, 0).unwrap();
+        let a = unf.as_mat().unwrap();
+        let u6 = u.subcols(0, 6);
+        let residual = a - u6 * (u6.transpose() * a);
+        assert!(residual.norm_l2() < 1e-12 * a.norm_l2());
+    }
 
     #[test]
     fn energy_rule_picks_fewest_vectors_within_budget() {
