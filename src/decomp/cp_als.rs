@@ -1,7 +1,8 @@
 //! CP-ALS: the CP decomposition `X ≈ [[w; U_0, …, U_{N-1}]]` by alternating least squares.
 
-use faer::{Accum, Mat, MatRef};
+use faer::{Mat, MatRef};
 
+use super::subspace::{leading_basis, RankRule};
 use super::FitReport;
 use crate::error::{check_non_negative, checked_numel, Error, Result};
 use crate::format::cp::{
@@ -9,8 +10,8 @@ use crate::format::cp::{
     weighted_column_dots,
 };
 use crate::format::{rel_error_from_inner, CpTensor, Factorized};
-use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{mttkrp_flops, mttkrp_from_partial, mttkrp_unchecked, partial_last};
+use crate::linalg::SubspaceMethod;
 use crate::par::{auto_par, Par};
 use crate::{linalg, Scalar, Tensor};
 
@@ -253,8 +254,11 @@ impl<T: Scalar> CpAls<T> {
             CpInit::Svd => {
                 let mut factors = Vec::with_capacity(shape.len());
                 for (n, &d) in shape.iter().enumerate() {
-                    let (_, vecs) = linalg::sym_eigen_desc(mode_gram(x, n, par).as_ref(), par)?;
-                    let lead = r.min(d).min(vecs.ncols());
+                    // The leading left singular vectors of the unfolding, shared with HOSVD:
+                    // Gram + eigensolver for short-fat unfoldings, a thin SVD for tall ones.
+                    let lead = r.min(d);
+                    let vecs =
+                        leading_basis(x, n, RankRule::Rank(lead), SubspaceMethod::Auto, par)?.u;
                     let extra = if r > lead { Some(uniform(d, r - lead, n)?) } else { None };
                     factors.push(Mat::from_fn(d, r, |i, j| match &extra {
                         Some(e) if j >= lead => e[(i, j - lead)],
@@ -282,49 +286,6 @@ impl<T: Scalar> CpAls<T> {
 /// As [`CpAls::fit`].
 pub fn cp_als<T: Scalar>(x: &Tensor<T>, rank: usize) -> Result<(CpTensor<T>, FitReport)> {
     CpAls::new(rank).fit(x)
-}
-
-/// Below this many columns per block the mode Gram gathers blocks before its GEMM.
-const GRAM_DIRECT_MIN_COLS: usize = 64;
-/// Elements per gathered block of the mode Gram (keeps the scratch small).
-const GRAM_BLOCK_ELEMS: usize = 1 << 18;
-
-/// `X_(n) X_(n)ᵀ` (`I_n × I_n`) without forming the unfolding: with `X` viewed row-major as
-/// `(A, I_n, B)`, it is `Σ_a X[a] X[a]ᵀ` over the contiguous `I_n × B` slabs `X[a]`.
-fn mode_gram<T: Scalar>(x: &Tensor<T>, mode: usize, par: Par) -> Mat<T> {
-    let shape = x.shape();
-    let i_n = shape[mode];
-    let a: usize = shape[..mode].iter().product();
-    let b: usize = shape[mode + 1..].iter().product();
-    let data = x.as_slice();
-    let mut c = Mat::<T>::zeros(i_n, i_n);
-    if b == 1 {
-        let m = MatRef::from_row_major_slice(data, a, i_n);
-        matmul_row_split(c.as_mut(), Accum::Replace, m.transpose(), m, par);
-    } else if a == 1 || b >= GRAM_DIRECT_MIN_COLS {
-        for slab in data.chunks_exact(i_n * b) {
-            let m = MatRef::from_row_major_slice(slab, i_n, b);
-            matmul_row_split(c.as_mut(), Accum::Add, m, m.transpose(), par);
-        }
-    } else {
-        // Short slabs: gather `chunk` of them side by side, Z = [X[a0] … X[a0+chunk-1]].
-        let chunk = (GRAM_BLOCK_ELEMS / (i_n * b)).clamp(1, a);
-        let mut z = vec![T::zero(); i_n * chunk * b];
-        for a0 in (0..a).step_by(chunk) {
-            let n = chunk.min(a - a0);
-            let width = n * b;
-            for al in 0..n {
-                for i in 0..i_n {
-                    let src = ((a0 + al) * i_n + i) * b;
-                    z[i * width + al * b..i * width + (al + 1) * b]
-                        .copy_from_slice(&data[src..src + b]);
-                }
-            }
-            let m = MatRef::from_row_major_slice(&z[..i_n * width], i_n, width);
-            matmul_row_split(c.as_mut(), Accum::Add, m, m.transpose(), par);
-        }
-    }
-    c
 }
 
 /// The state of one CP-ALS run.
@@ -507,27 +468,6 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `X_(n) X_(n)ᵀ` from the explicit unfolding.
-    fn gram_by_unfolding(x: &Tensor<f64>, mode: usize) -> Mat<f64> {
-        let u = crate::tenalg::unfold(x, mode).unwrap();
-        let m = u.as_mat().unwrap();
-        m * m.transpose()
-    }
-
-    #[test]
-    fn mode_gram_matches_unfolding_on_every_path() {
-        for shape in [&[7][..], &[5, 6], &[3, 4, 5], &[4, 3, 70], &[300, 4, 3, 2], &[2, 3, 1, 4]] {
-            let x = Tensor::<f64>::random_normal(shape, 2).unwrap();
-            for mode in 0..shape.len() {
-                for par in [Par::Seq, Par::rayon(2)] {
-                    let g = mode_gram(&x, mode, par);
-                    let r = gram_by_unfolding(&x, mode);
-                    assert!((&g - &r).norm_l2() <= 1e-12 * r.norm_l2(), "{shape:?} mode {mode}");
-                }
-            }
-        }
-    }
 
     fn exact<T: Scalar>(shape: &[usize], rank: usize, seed: u64) -> (Tensor<T>, CpTensor<T>) {
         let factors = shape
