@@ -34,3 +34,8 @@ pub use error::{Error, Result};
 pub use format::Factorized;
 pub use scalar::Scalar;
 pub use tensor::Tensor;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

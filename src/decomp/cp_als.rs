@@ -407,7 +407,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         // The explicit pass is only paid for when the value decides something: the stopping
         // rule (tol > 0) or the line search. With tol = 0 the history keeps the fast values.
         let decisive = self.params.tol > 0.0 || self.params.line_search;
-        if decisive && fast < explicit_error_threshold::<T>() {
+        if decisive && fast < explicit_error_threshold::<T>(self.x.numel()) {
             return self.explicit_error(&self.weights, &self.factors);
         }
         Ok(fast)
@@ -438,7 +438,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         let m = mttkrp_unchecked(self.x, &Self::views(&f), 0, self.par)?;
         let inner = weighted_column_dots(m.as_ref(), f[0].as_ref(), &w);
         let mut trial = rel_error_from_inner(self.norm_x_sq, norm_sq_from_grams(&grams, &w), inner);
-        if trial < explicit_error_threshold::<T>() {
+        if trial < explicit_error_threshold::<T>(self.x.numel()) {
             trial = self.explicit_error(&w, &f)?;
         }
         if trial.is_finite() && trial < error {
@@ -454,7 +454,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     /// value is too small to trust (see [`explicit_error_threshold`]; normally already done).
     fn finish(self, error: T, mut report: FitReport) -> Result<(CpTensor<T>, FitReport)> {
         let mut error = error;
-        if error < explicit_error_threshold::<T>() {
+        if error < explicit_error_threshold::<T>(self.x.numel()) {
             error = self.explicit_error(&self.weights, &self.factors)?;
             if let Some(last) = report.history.last_mut() {
                 *last = error.as_f64();

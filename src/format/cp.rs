@@ -350,11 +350,11 @@ pub(crate) fn normalize_columns<T: Scalar>(mut u: MatMut<'_, T>) -> Vec<T> {
         .collect()
 }
 
-/// Below this relative error the fast formula `‖X‖² − 2⟨X, X̂⟩ + ‖X̂‖²` has lost most of its
-/// digits to cancellation (its rounding error is about `eps · ‖X‖²`), so the error is
-/// recomputed from an explicit difference: `8 · sqrt(eps)` (≈ 1.2e-7 in f64, ≈ 2.8e-3 in f32).
-pub(crate) fn explicit_error_threshold<T: Scalar>() -> T {
-    T::of(8.0) * T::epsilon().sqrt()
+/// Below this relative error the Gram-based error formula has lost its digits to
+/// cancellation and is recomputed from an explicit difference; see
+/// [`cancellation_floor`](crate::format::cancellation_floor).
+pub(crate) fn explicit_error_threshold<T: Scalar>(numel: usize) -> T {
+    crate::format::cancellation_floor::<T>(numel)
 }
 
 impl<T: Scalar> Factorized<T> for CpTensor<T> {
@@ -398,7 +398,7 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
         let inner = self.inner_unchecked(dense, par)?;
         let nx = dense.norm();
         let fast = rel_error_from_inner(nx * nx, self.norm() * self.norm(), inner);
-        if fast < explicit_error_threshold::<T>() {
+        if fast < explicit_error_threshold::<T>(dense.numel()) {
             return self.explicit_rel_error(dense, nx, par);
         }
         Ok(fast)

@@ -293,7 +293,7 @@ impl<T: Scalar> TtTensor<T> {
         }
         let inner = self.inner_dense_with(x, par)?;
         let rel = rel_error_from_inner(nx * nx, ny * ny, inner);
-        if !rel.is_finite() || rel < T::of(8.0) * T::epsilon().sqrt() {
+        if !rel.is_finite() || rel < crate::format::cancellation_floor::<T>(x.numel()) {
             return explicit();
         }
         Ok(rel)
