@@ -1,8 +1,10 @@
 //! Real data sets for examples, tests and benches: where they are found, and their loaders.
 
 mod digits;
+mod mnist_cnn;
 
 pub use digits::{load_digits, parse_digits_csv, Digits};
+pub use mnist_cnn::{MnistCnn, MNIST_CNN_FILE};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,91 @@
+//! The pretrained MNIST CNN of `../shared/data/models/mnist_cnn.safetensors` (PyTorch layout, f32):
+//! conv 1→32 3×3, conv 32→64 3×3, linear 3136→128, linear 128→10 (421,642 parameters).
+
+use super::find_data_file;
+use crate::error::{Error, Result};
+use crate::io::read_safetensors;
+use crate::{Scalar, Tensor};
+
+/// The four layers' weights and biases, in PyTorch layout (conv `[out, in, kh, kw]`, linear `[out, in]`).
+#[derive(Clone, Debug)]
+pub struct MnistCnn<T> {
+    /// `features.0.weight`, `[32, 1, 3, 3]`.
+    pub conv1_weight: Tensor<T>,
+    /// `features.0.bias`, `[32]`.
+    pub conv1_bias: Tensor<T>,
+    /// `features.3.weight`, `[64, 32, 3, 3]`.
+    pub conv2_weight: Tensor<T>,
+    /// `features.3.bias`, `[64]`.
+    pub conv2_bias: Tensor<T>,
+    /// `classifier.0.weight`, `[128, 3136]`.
+    pub fc1_weight: Tensor<T>,
+    /// `classifier.0.bias`, `[128]`.
+    pub fc1_bias: Tensor<T>,
+    /// `classifier.2.weight`, `[10, 128]`.
+    pub fc2_weight: Tensor<T>,
+    /// `classifier.2.bias`, `[10]`.
+    pub fc2_bias: Tensor<T>,
+}
+
+/// The file name under the data folders (see [`super::data_dirs`]).
+pub const MNIST_CNN_FILE: &str = "models/mnist_cnn.safetensors";
+
+impl<T: Scalar> MnistCnn<T> {
+    /// Loads the pretrained network from [`MNIST_CNN_FILE`], checking every tensor's shape.
+    ///
+    /// ```
+    /// let cnn = tensorize::data::MnistCnn::<f32>::load()?;
+    /// assert_eq!(cnn.conv2_weight.shape(), &[64, 32, 3, 3]);
+    /// assert_eq!(cnn.num_params(), 421_642);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file is not found (the message says where it was looked for);
+    /// [`Error::Format`] if a tensor is missing or has another shape.
+    pub fn load() -> Result<Self> {
+        let path = find_data_file(MNIST_CNN_FILE)?;
+        let mut tensors = read_safetensors::<T>(&path)?;
+        let mut take = |name: &str, shape: &[usize]| -> Result<Tensor<T>> {
+            let at = tensors.iter().position(|(n, _)| n == name).ok_or_else(|| Error::Format {
+                format: "safetensors",
+                detail: format!("{}: no tensor named {name:?}", path.display()),
+            })?;
+            let (_, t) = tensors.swap_remove(at);
+            if t.shape() != shape {
+                return Err(Error::Format {
+                    format: "safetensors",
+                    detail: format!("{name} has shape {:?}, expected {shape:?}", t.shape()),
+                });
+            }
+            Ok(t)
+        };
+        Ok(MnistCnn {
+            conv1_weight: take("features.0.weight", &[32, 1, 3, 3])?,
+            conv1_bias: take("features.0.bias", &[32])?,
+            conv2_weight: take("features.3.weight", &[64, 32, 3, 3])?,
+            conv2_bias: take("features.3.bias", &[64])?,
+            fc1_weight: take("classifier.0.weight", &[128, 3136])?,
+            fc1_bias: take("classifier.0.bias", &[128])?,
+            fc2_weight: take("classifier.2.weight", &[10, 128])?,
+            fc2_bias: take("classifier.2.bias", &[10])?,
+        })
+    }
+
+    /// Total number of parameters (weights and biases).
+    pub fn num_params(&self) -> usize {
+        [
+            &self.conv1_weight,
+            &self.conv1_bias,
+            &self.conv2_weight,
+            &self.conv2_bias,
+            &self.fc1_weight,
+            &self.fc1_bias,
+            &self.fc2_weight,
+            &self.fc2_bias,
+        ]
+        .iter()
+        .map(|t| t.numel())
+        .sum()
+    }
+}

@@ -1,0 +1,18 @@
+//! The real data files of ../shared/data (present in CI): the pretrained MNIST CNN loads with the
+//! documented shapes and parameter count.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use tensorize::data::MnistCnn;
+
+#[test]
+fn pretrained_cnn_loads_with_documented_shapes() {
+    let cnn = MnistCnn::<f32>::load().unwrap();
+    assert_eq!(cnn.num_params(), 421_642);
+    assert_eq!(cnn.fc1_weight.shape(), &[128, 3136]);
+    // Trained weights: finite, not all zero, and small.
+    let w = &cnn.conv2_weight;
+    assert!(w.is_finite());
+    assert!(w.norm() > 0.0 && w.max_abs() < 10.0, "norm {} max {}", w.norm(), w.max_abs());
+    let as_f64 = MnistCnn::<f64>::load().unwrap();
+    assert_eq!(as_f64.fc2_bias.as_slice()[3] as f32, cnn.fc2_bias.as_slice()[3]);
+}
