@@ -9,7 +9,7 @@
 
 use faer::Mat;
 
-use crate::io::{npy_bytes, parse_npy};
+use crate::io::{npy_bytes, parse_npy, parse_safetensors, safetensors_bytes};
 use crate::{tenalg, Tensor};
 
 /// Reads small integers from fuzz bytes; yields zeros once the bytes run out.
@@ -67,6 +67,22 @@ pub fn npy(data: &[u8]) {
         assert!(back.as_slice().iter().zip(x.as_slice()).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
     let _ = parse_npy::<f32>(data);
+}
+
+/// safetensors parsing on arbitrary bytes; whatever parses must survive a write/read round trip.
+pub fn safetensors(data: &[u8]) {
+    if let Ok(tensors) = parse_safetensors::<f64>(data) {
+        let named: Vec<(&str, &Tensor<f64>)> =
+            tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let bytes = safetensors_bytes(&named).expect("parsed tensors have distinct names");
+        let back = parse_safetensors::<f64>(&bytes).expect("round trip of parsed safetensors");
+        assert_eq!(back.len(), tensors.len());
+        for ((n1, a), (n2, b)) in back.iter().zip(&tensors) {
+            assert_eq!((n1, a.shape()), (n2, b.shape()));
+            assert!(a.as_slice().iter().zip(b.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+    let _ = parse_safetensors::<f32>(data);
 }
 
 /// Drives the shape-handling API (construction, reshape, permute, select, slice, indexing)

@@ -28,3 +28,8 @@ fn npy_seeds() {
 fn shape_api_seeds() {
     replay("shape_api", tensorize::fuzzing::shape_api);
 }
+
+#[test]
+fn safetensors_seeds() {
+    replay("safetensors", tensorize::fuzzing::safetensors);
+}
