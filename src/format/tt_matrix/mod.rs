@@ -4,6 +4,8 @@
 mod dense;
 mod ops;
 
+pub(crate) use dense::check_modes;
+
 use crate::error::{checked_numel, Error, Result};
 use crate::format::TtTensor;
 use crate::{Scalar, Tensor};

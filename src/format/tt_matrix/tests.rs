@@ -1,5 +1,7 @@
 //! Unit tests of the TT-matrix format against naive element formulas.
 
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
+
 use crate::decomp::TtSvd;
 use crate::format::TtMatrix;
 use crate::{Scalar, Tensor};

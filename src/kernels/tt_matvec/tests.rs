@@ -1,5 +1,7 @@
 //! Differential tests: the batched kernel against naive loops over `W[i, j]` from `TtMatrix::get`.
 
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
+
 use super::*;
 
 fn random_tt<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], seed: u64) -> TtMatrix<T> {
