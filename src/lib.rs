@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod io;
 pub mod kernels;
 pub mod linalg;
+pub mod nn;
 pub mod par;
 pub mod scalar;
 pub mod tenalg;

@@ -3,11 +3,13 @@
 pub mod cp;
 pub(crate) mod partial_tucker;
 pub mod tt;
+pub mod tt_matrix;
 pub(crate) mod tucker;
 
 pub use cp::CpTensor;
 pub use partial_tucker::PartialTucker;
 pub use tt::TtTensor;
+pub use tt_matrix::TtMatrix;
 pub use tucker::TuckerTensor;
 
 use crate::{Result, Scalar, Tensor};

@@ -1,7 +1,10 @@
 //! Hot paths tuned beyond the reference implementations in [`crate::tenalg`].
-//! [`mttkrp`]: the matricized-tensor-times-Khatri–Rao product without forming the full Khatri–Rao product.
+//! [`mttkrp`]: the matricized-tensor-times-Khatri–Rao product without forming the full Khatri–Rao product;
+//! [`tt_matvec`]: batched TT-matrix × dense products.
 
 pub(crate) mod gemm;
 pub mod mttkrp;
+pub mod tt_matvec;
 
 pub use mttkrp::{mttkrp_fast, mttkrp_fast_with};
+pub use tt_matvec::{TtDirection, TtMatvecPlan, TtMatvecWorkspace, TtOp};

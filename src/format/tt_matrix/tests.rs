@@ -1,0 +1,70 @@
+//! Unit tests of the TT-matrix format against naive element formulas.
+
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
+
+use crate::decomp::TtSvd;
+use crate::format::TtMatrix;
+use crate::{Scalar, Tensor};
+
+fn random_tt<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], seed: u64) -> TtMatrix<T> {
+    let cores = (0..m.len())
+        .map(|k| Tensor::random_normal(&[r[k], m[k], n[k], r[k + 1]], seed + k as u64).unwrap())
+        .collect();
+    TtMatrix::new(cores).unwrap()
+}
+
+#[test]
+fn to_dense_matches_get() {
+    let w = random_tt::<f64>(&[2, 1, 3], &[3, 2, 2], &[1, 2, 3, 1], 1);
+    let dense = w.to_dense().unwrap();
+    assert_eq!(dense.shape(), &[6, 12]);
+    for i in 0..6 {
+        for j in 0..12 {
+            // The element formula: product of core slices with i, j split row-major.
+            let (i1, i3) = (i / 3, i % 3);
+            let (j1, j2, j3) = (j / 4, (j / 2) % 2, j % 2);
+            let mut want = 0.0;
+            for a in 0..2 {
+                for b in 0..3 {
+                    want += w.cores()[0].get(&[0, i1, j1, a]).unwrap()
+                        * w.cores()[1].get(&[a, 0, j2, b]).unwrap()
+                        * w.cores()[2].get(&[b, i3, j3, 0]).unwrap();
+                }
+            }
+            assert!((dense.get(&[i, j]).unwrap() - want).abs() < 1e-12);
+            assert!((w.get(i, j).unwrap() - want).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn from_dense_roundtrip_exact_and_truncated() {
+    let w = Tensor::<f64>::random_normal(&[12, 8], 3).unwrap();
+    let (tt, rep) = TtMatrix::from_dense(&w, &[2, 3, 2], &[2, 2, 2], &TtSvd::new()).unwrap();
+    assert!(rep.rel_error < 1e-12);
+    assert!(tt.to_dense().unwrap().sub(&w).unwrap().norm() < 1e-12 * w.norm());
+    let (t2, rep2) =
+        TtMatrix::from_dense(&w, &[2, 3, 2], &[2, 2, 2], &TtSvd::new().max_rank(2)).unwrap();
+    assert!(t2.max_rank() <= 2);
+    let err = t2.to_dense().unwrap().sub(&w).unwrap().norm() / w.norm();
+    assert!((err - rep2.rel_error).abs() < 1e-10);
+    assert!((t2.rel_error(&w).unwrap() - err).abs() < 1e-6);
+}
+
+#[test]
+fn transpose_matmul_add_against_dense() {
+    let a = random_tt::<f64>(&[2, 3], &[3, 2], &[1, 2, 1], 4);
+    let b = random_tt::<f64>(&[3, 2], &[1, 4], &[1, 3, 1], 7);
+    let (da, db) = (a.to_dense().unwrap(), b.to_dense().unwrap());
+    let prod = a.matmul(&b).unwrap().to_dense().unwrap();
+    let want = Tensor::from_mat((da.as_mat().unwrap() * db.as_mat().unwrap()).as_ref()).unwrap();
+    assert!(prod.sub(&want).unwrap().norm() < 1e-12 * want.norm());
+    let at = a.transpose().to_dense().unwrap();
+    let want_t = da.permute_modes(&[1, 0]).unwrap();
+    assert_eq!(at, want_t);
+    assert_eq!(a.transpose().transpose(), a);
+    let a2 = random_tt::<f64>(&[2, 3], &[3, 2], &[1, 3, 1], 9);
+    let sum = a.add(&a2).unwrap().to_dense().unwrap();
+    let want_s = da.add(&a2.to_dense().unwrap()).unwrap();
+    assert!(sum.sub(&want_s).unwrap().norm() < 1e-12 * want_s.norm());
+}

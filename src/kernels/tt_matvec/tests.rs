@@ -1,0 +1,143 @@
+//! Differential tests: the batched kernel against naive loops over `W[i, j]` from `TtMatrix::get`.
+
+#![allow(clippy::needless_range_loop, clippy::type_complexity)]
+
+use super::*;
+
+fn random_tt<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], seed: u64) -> TtMatrix<T> {
+    let d = m.len();
+    let cores = (0..d)
+        .map(|k| Tensor::random_normal(&[r[k], m[k], n[k], r[k + 1]], seed + k as u64).unwrap())
+        .collect();
+    TtMatrix::new(cores).unwrap()
+}
+
+/// `W` entry by entry from the naive element formula.
+fn naive_dense<T: Scalar>(w: &TtMatrix<T>) -> Vec<T> {
+    let (rows, cols) = (w.nrows(), w.ncols());
+    let mut v = Vec::with_capacity(rows * cols);
+    for i in 0..rows {
+        for j in 0..cols {
+            v.push(w.get(i, j).unwrap());
+        }
+    }
+    v
+}
+
+fn check<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], batch: usize, seed: u64) {
+    let w = random_tt::<T>(m, n, r, seed);
+    let (rows, cols) = (w.nrows(), w.ncols());
+    let dense = naive_dense(&w);
+    let x = Tensor::<T>::random_normal(&[batch, cols], seed + 100).unwrap();
+    let yt = Tensor::<T>::random_normal(&[batch, rows], seed + 200).unwrap();
+    let scale: f64 = r.iter().map(|&v| v as f64).product::<f64>().sqrt();
+    for (op, input, len_out) in [(TtOp::Normal, &x, rows), (TtOp::Transpose, &yt, cols)] {
+        let len_in = input.shape()[1];
+        let mut want = vec![T::zero(); batch * len_out];
+        for b in 0..batch {
+            for o in 0..len_out {
+                let mut s = T::zero();
+                for c in 0..len_in {
+                    let wv = match op {
+                        TtOp::Normal => dense[o * cols + c],
+                        TtOp::Transpose => dense[c * cols + o],
+                    };
+                    s += wv * input.as_slice()[b * len_in + c];
+                }
+                want[b * len_out + o] = s;
+            }
+        }
+        let wn: f64 = want.iter().map(|v| v.as_f64().powi(2)).sum::<f64>().sqrt();
+        let tol = 50.0 * T::epsilon().as_f64() * ((batch * len_in * len_out) as f64).sqrt() * scale;
+        for dir in [TtDirection::LeftToRight, TtDirection::RightToLeft] {
+            let plan = TtMatvecPlan::with_direction(&w, op, dir);
+            for par in [Par::Seq, Par::rayon(2)] {
+                let mut out = Tensor::zeros(&[batch, len_out]).unwrap();
+                let mut ws = TtMatvecWorkspace::new();
+                plan.apply_into(input, &mut out, &mut ws, par).unwrap();
+                // A second call reuses the workspace and must give the same result.
+                let first = out.clone();
+                plan.apply_into(input, &mut out, &mut ws, par).unwrap();
+                assert_eq!(first, out);
+                let err: f64 = out
+                    .as_slice()
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a.as_f64() - b.as_f64()).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                assert!(
+                    err <= tol * wn.max(1.0),
+                    "{op:?} {dir:?} m={m:?} n={n:?} r={r:?} B={batch}: err {err} > {}",
+                    tol * wn.max(1.0)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn matches_naive_on_varied_shapes() {
+    let cases: &[(&[usize], &[usize], &[usize], usize)] = &[
+        (&[3], &[4], &[1, 1], 2),
+        (&[2, 3], &[3, 2], &[1, 2, 1], 1),
+        (&[2, 3], &[3, 2], &[1, 4, 1], 5),
+        (&[1, 3, 2], &[2, 1, 3], &[1, 2, 3, 1], 4),
+        (&[2, 2, 2], &[3, 3, 3], &[1, 1, 1, 1], 3),
+        (&[4, 1, 2, 3], &[2, 3, 1, 2], &[1, 3, 2, 2, 1], 7),
+        (&[1, 1], &[1, 1], &[1, 2, 1], 3),
+        (&[2, 3, 2], &[2, 2, 2], &[1, 5, 3, 1], 9),
+    ];
+    for (s, &(m, n, r, b)) in cases.iter().enumerate() {
+        check::<f64>(m, n, r, b, 10 * s as u64);
+        check::<f32>(m, n, r, b, 10 * s as u64 + 1);
+    }
+}
+
+#[test]
+fn chooses_the_cheaper_direction() {
+    // Large row modes at the end and column modes at the front favour one order.
+    let w = random_tt::<f64>(&[1, 2, 8], &[8, 2, 1], &[1, 4, 4, 1], 1);
+    let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight);
+    let r = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::RightToLeft);
+    let best = TtMatvecPlan::new(&w, TtOp::Normal);
+    assert!(l.flops(1) != r.flops(1));
+    assert_eq!(best.flops(1), l.flops(1).min(r.flops(1)));
+}
+
+#[test]
+fn flops_formula_for_a_uniform_case() {
+    // 2 cores, m = n = 4, rank 3: left to right 2·(4·1·4·3) + 2·(4·4·3·4·1) per sample.
+    let w = random_tt::<f64>(&[4, 4], &[4, 4], &[1, 3, 1], 2);
+    let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight);
+    assert_eq!(l.flops(1), 2.0 * (4.0 * 4.0 * 12.0) + 2.0 * (4.0 * 12.0 * 4.0));
+}
+
+#[test]
+fn backward_matches_finite_differences_of_a_linear_form() {
+    // f(W, x) = <dy, W x> is linear in each core and in x: gradients are exact differences.
+    let (m, n, r) = ([2usize, 3, 2], [3usize, 2, 2], [1usize, 2, 3, 1]);
+    let w = random_tt::<f64>(&m, &n, &r, 5);
+    let x = Tensor::<f64>::random_normal(&[3, 12], 6).unwrap();
+    let dy = Tensor::<f64>::random_normal(&[3, 12], 7).unwrap();
+    for dir in [TtDirection::LeftToRight, TtDirection::RightToLeft] {
+        let plan = TtMatvecPlan::with_direction(&w, TtOp::Normal, dir);
+        let (_, rec) = plan.forward_record(&x, Par::Seq).unwrap();
+        let (dx, dcores) = plan.backward(&rec, dy.as_slice(), 3, Par::Seq);
+        let f = |w: &TtMatrix<f64>, x: &Tensor<f64>| w.matvec_batch(x).unwrap().inner(&dy).unwrap();
+        let base = f(&w, &x);
+        for p in 0..x.numel() {
+            let mut xp = x.clone();
+            xp.as_mut_slice()[p] += 1.0;
+            assert!((f(&w, &xp) - base - dx[p]).abs() < 1e-10 * (1.0 + base.abs()));
+        }
+        for (k, dc) in dcores.iter().enumerate() {
+            for p in 0..dc.len() {
+                let mut cores = w.cores().to_vec();
+                cores[k].as_mut_slice()[p] += 1.0;
+                let wp = TtMatrix::new(cores).unwrap();
+                assert!((f(&wp, &x) - base - dc[p]).abs() < 1e-10 * (1.0 + base.abs()));
+            }
+        }
+    }
+}

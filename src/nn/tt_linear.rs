@@ -1,0 +1,311 @@
+//! The TT-layer (Novikov et al. 2015): a fully connected layer `y = W x + b` whose weight is a
+//! TT-matrix, with a forward pass, a backward pass for the input, every core and the bias, a
+//! Glorot-style initialization and compression of pretrained dense weights.
+
+use crate::decomp::{FitReport, TtSvd};
+use crate::error::{Error, Result};
+use crate::format::tt_matrix::check_modes;
+use crate::format::TtMatrix;
+use crate::kernels::TtMatvecPlan;
+use crate::par::{auto_par, Par};
+use crate::tensor::arith::check_finite_slice;
+use crate::{Scalar, Tensor};
+
+/// A fully connected layer `y_b = W x_b + b` for a batch `X` (`B × N`, one sample per row) with
+/// `W ∈ R^{M×N}` a [`TtMatrix`] (`in_features = N`, `out_features = M`) and bias `b ∈ R^M`.
+///
+/// Only the cores and the bias are parameters: `Σ_k r_{k-1} m_k n_k r_k + M` numbers instead
+/// of `M·N + M`. The products run through the batched kernel [`TtMatvecPlan`].
+///
+/// ```
+/// use tensorize::nn::TtLinear;
+/// use tensorize::Tensor;
+/// let layer = TtLinear::<f32>::glorot(&[4, 4, 4], &[4, 8, 4], &[4, 4], 7)?;   // 128 → 64
+/// assert_eq!((layer.in_features(), layer.out_features()), (128, 64));
+/// let x = Tensor::<f32>::random_normal(&[32, 128], 1)?;
+/// let y = layer.forward(&x)?;
+/// assert_eq!(y.shape(), &[32, 64]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TtLinear<T> {
+    weight: TtMatrix<T>,
+    bias: Vec<T>,
+}
+
+/// What [`TtLinear::backward`] needs from the forward pass: the plan (with the cores it used)
+/// and the input of every core contraction.
+#[derive(Clone, Debug)]
+pub struct TtLinearCache<T> {
+    plan: TtMatvecPlan<T>,
+    recorded: Vec<Vec<T>>,
+    batch: usize,
+}
+
+/// The gradients of a scalar loss `L` with respect to the layer's input and parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TtLinearGrads<T> {
+    /// `∂L/∂X = dY · W` (`B × N`).
+    pub input: Tensor<T>,
+    /// `∂L/∂G_k`, each of the core's shape `r_{k-1} × m_k × n_k × r_k`.
+    pub cores: Vec<Tensor<T>>,
+    /// `∂L/∂b = Σ_b dY[b, :]` (length `M`).
+    pub bias: Vec<T>,
+}
+
+impl<T: Scalar> TtLinear<T> {
+    /// A layer from its weight and bias.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `bias.len() ≠ M`; [`Error::NonFinite`] for a NaN/Inf bias.
+    pub fn new(weight: TtMatrix<T>, bias: Vec<T>) -> Result<Self> {
+        if bias.len() != weight.nrows() {
+            return Err(Error::ShapeMismatch {
+                op: "TtLinear::new",
+                left: vec![weight.nrows(), weight.ncols()],
+                right: vec![bias.len()],
+                detail: "the bias needs one entry per output feature (M)".into(),
+            });
+        }
+        check_finite_slice("TtLinear::new", &bias)?;
+        Ok(Self { weight, bias })
+    }
+
+    /// A layer with random cores and zero bias, scaled so that every entry of the reconstructed
+    /// `W` has variance `2 / (M + N)` (Glorot).
+    ///
+    /// An entry `W[i, j] = Σ_{a_1…a_{d-1}} G_1[1, i_1, j_1, a_1] ⋯ G_d[a_{d-1}, i_d, j_d, 1]` is a
+    /// sum of `∏_{k=1}^{d-1} r_k` products of `d` independent zero-mean core entries of variance
+    /// `v`, uncorrelated with each other, so `Var W[i, j] = v^d ∏ r_k`; the cores are drawn
+    /// `N(0, v)` with `v = (2 / ((M + N) ∏ r_k))^{1/d}`. `ranks` lists the `d − 1` inner ranks.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for modes of different lengths or containing 0;
+    /// [`Error::InvalidRank`] unless `ranks` has `d − 1` entries, all `≥ 1`;
+    /// [`Error::SizeOverflow`] if the sizes overflow.
+    pub fn glorot(
+        row_modes: &[usize],
+        col_modes: &[usize],
+        ranks: &[usize],
+        seed: u64,
+    ) -> Result<Self> {
+        const OP: &str = "TtLinear::glorot";
+        let overflow =
+            || Error::SizeOverflow { shape: row_modes.iter().chain(col_modes).copied().collect() };
+        let prod = |m: &[usize]| m.iter().try_fold(1usize, |a, &x| a.checked_mul(x));
+        let rows = prod(row_modes).ok_or_else(overflow)?;
+        let cols = prod(col_modes).ok_or_else(overflow)?;
+        check_modes(OP, rows, cols, row_modes, col_modes)?;
+        let d = row_modes.len();
+        if ranks.len() != d - 1 || ranks.contains(&0) {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: ranks.to_vec(),
+                shape: row_modes.iter().chain(col_modes).copied().collect(),
+                detail: format!("give the {} inner TT ranks r_1..r_{{d-1}}, each >= 1", d - 1),
+            });
+        }
+        let rank_prod: f64 = ranks.iter().map(|&r| r as f64).product();
+        let target = 2.0 / (rows as f64 + cols as f64);
+        let std = (target / rank_prod).powf(1.0 / d as f64).sqrt();
+        let full: Vec<usize> = [1].iter().chain(ranks).chain(&[1]).copied().collect();
+        let mut cores = Vec::with_capacity(d);
+        for k in 0..d {
+            let s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64);
+            let g =
+                Tensor::<T>::random_normal(&[full[k], row_modes[k], col_modes[k], full[k + 1]], s)?;
+            cores.push(g.scale(T::of(std)));
+        }
+        Ok(Self { weight: TtMatrix::new(cores)?, bias: vec![T::zero(); rows] })
+    }
+
+    /// Compresses a pretrained dense layer: `weight` is `[out, in] = M × N` (PyTorch layout),
+    /// `bias` has length `M`; the weight goes through [`TtMatrix::from_dense`] with `params`.
+    ///
+    /// ```
+    /// use tensorize::decomp::TtSvd;
+    /// use tensorize::nn::TtLinear;
+    /// use tensorize::Tensor;
+    /// let w = Tensor::<f64>::random_normal(&[6, 8], 1)?;
+    /// let (layer, report) = TtLinear::from_dense(&w, &[0.5; 6], &[2, 3], &[2, 4], &TtSvd::new())?;
+    /// assert!(report.rel_error < 1e-12);
+    /// let x = Tensor::<f64>::random_normal(&[2, 8], 2)?;
+    /// let dense = x.as_mat()? * w.as_mat()?.transpose();
+    /// let y = layer.forward(&x)?;
+    /// assert!((y.get(&[1, 4])? - dense[(1, 4)] - 0.5).abs() < 1e-12);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`TtMatrix::from_dense`] and [`TtLinear::new`].
+    pub fn from_dense(
+        weight: &Tensor<T>,
+        bias: &[T],
+        row_modes: &[usize],
+        col_modes: &[usize],
+        params: &TtSvd,
+    ) -> Result<(Self, FitReport)> {
+        let (w, report) = TtMatrix::from_dense(weight, row_modes, col_modes, params)?;
+        Ok((Self::new(w, bias.to_vec())?, report))
+    }
+
+    /// The TT-matrix weight `W` (`M × N`).
+    pub fn weight(&self) -> &TtMatrix<T> {
+        &self.weight
+    }
+
+    /// The bias `b` (length `M`).
+    pub fn bias(&self) -> &[T] {
+        &self.bias
+    }
+
+    /// `N`.
+    pub fn in_features(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// `M`.
+    pub fn out_features(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// The number of trainable numbers: the cores plus the bias.
+    pub fn num_params(&self) -> usize {
+        self.weight.num_params() + self.bias.len()
+    }
+
+    /// Consumes the layer, returning `(W, b)`.
+    pub fn into_parts(self) -> (TtMatrix<T>, Vec<T>) {
+        (self.weight, self.bias)
+    }
+
+    /// `Y = X Wᵀ + 1 bᵀ`: `y_b = W x_b + b` for every row of `x` (`B × N` → `B × M`).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `x` is not `B × N`; [`Error::NonFinite`] for NaN/Inf input.
+    pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let plan = self.weight.matvec_plan();
+        let b = x.shape().first().copied().unwrap_or(0);
+        let mut y = plan.apply_with(x, auto_par(plan.flops(b)))?;
+        self.add_bias(&mut y);
+        Ok(y)
+    }
+
+    /// [`TtLinear::forward`] that also returns what [`TtLinear::backward`] needs (the input of
+    /// every core contraction: about `Σ_k B · rows_k · cin_k` numbers).
+    ///
+    /// # Errors
+    /// As [`TtLinear::forward`].
+    pub fn forward_train(&self, x: &Tensor<T>) -> Result<(Tensor<T>, TtLinearCache<T>)> {
+        let plan = self.weight.matvec_plan();
+        let batch = x.shape().first().copied().unwrap_or(0);
+        let (mut y, recorded) = plan.forward_record(x, auto_par(plan.flops(batch)))?;
+        self.add_bias(&mut y);
+        Ok((y, TtLinearCache { plan, recorded, batch }))
+    }
+
+    /// Gradients from `dy = ∂L/∂Y` (`B × M`), by running the contraction steps backwards: each
+    /// step is a GEMM `S_k = P_k C_k`, so `∂L/∂C_k = P_kᵀ ∂L/∂S_k` and
+    /// `∂L/∂P_k = ∂L/∂S_k C_kᵀ`, and the copies between steps are undone.
+    ///
+    /// ```
+    /// use tensorize::nn::TtLinear;
+    /// use tensorize::Tensor;
+    /// let layer = TtLinear::<f64>::glorot(&[2, 3], &[3, 2], &[2], 1)?;
+    /// let x = Tensor::<f64>::random_normal(&[4, 6], 2)?;
+    /// let (y, cache) = layer.forward_train(&x)?;
+    /// let grads = layer.backward(&cache, &y)?;        // L = ½‖Y‖², so dY = Y
+    /// assert_eq!(grads.input.shape(), &[4, 6]);
+    /// assert_eq!(grads.cores[1].shape(), layer.weight().cores()[1].shape());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `dy` is not `B × M` for the batch of the cached forward pass;
+    /// [`Error::NonFinite`] for NaN/Inf in `dy`.
+    pub fn backward(&self, cache: &TtLinearCache<T>, dy: &Tensor<T>) -> Result<TtLinearGrads<T>> {
+        self.backward_with(cache, dy, auto_par(3.0 * cache.plan.flops(cache.batch)))
+    }
+
+    /// [`TtLinear::backward`] with explicit parallelism.
+    ///
+    /// # Errors
+    /// As [`TtLinear::backward`].
+    pub fn backward_with(
+        &self,
+        cache: &TtLinearCache<T>,
+        dy: &Tensor<T>,
+        par: Par,
+    ) -> Result<TtLinearGrads<T>> {
+        let (b, m) = (cache.batch, cache.plan.output_len());
+        if dy.shape() != [b, m] || m != self.out_features() {
+            return Err(Error::ShapeMismatch {
+                op: "TtLinear::backward",
+                left: vec![b, m],
+                right: dy.shape().to_vec(),
+                detail: "dY must be batch × out_features of the cached forward pass".into(),
+            });
+        }
+        dy.check_finite("TtLinear::backward")?;
+        let (dx, dcores) = cache.plan.backward(&cache.recorded, dy.as_slice(), b, par);
+        let mut bias = vec![T::zero(); m];
+        for row in dy.as_slice().chunks_exact(m) {
+            for (g, &v) in bias.iter_mut().zip(row) {
+                *g += v;
+            }
+        }
+        let cores = dcores
+            .into_iter()
+            .zip(self.weight.cores())
+            .map(|(g, c)| Tensor::from_vec(c.shape(), g))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TtLinearGrads { input: Tensor::from_vec(&[b, self.in_features()], dx)?, cores, bias })
+    }
+
+    /// Plain gradient descent: `G_k ← G_k − lr ∂L/∂G_k`, `b ← b − lr ∂L/∂b`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the gradients do not fit the layer; [`Error::NonFinite`] if
+    /// `lr` or the updated parameters are not finite (the layer is then left unchanged).
+    pub fn sgd_step(&mut self, grads: &TtLinearGrads<T>, lr: T) -> Result<()> {
+        let fits = grads.bias.len() == self.bias.len()
+            && grads.cores.len() == self.weight.ndim()
+            && grads.cores.iter().zip(self.weight.cores()).all(|(g, c)| g.shape() == c.shape());
+        if !fits {
+            return Err(Error::ShapeMismatch {
+                op: "TtLinear::sgd_step",
+                left: self.weight.cores().iter().flat_map(|c| c.shape().to_vec()).collect(),
+                right: grads.cores.iter().flat_map(|c| c.shape().to_vec()).collect(),
+                detail: "one gradient per core, of the core's shape, and one per bias entry".into(),
+            });
+        }
+        if !lr.is_finite() {
+            return Err(Error::NonFinite {
+                op: "TtLinear::sgd_step",
+                position: 0,
+                value: lr.as_f64(),
+            });
+        }
+        let mut cores = self.weight.cores().to_vec();
+        for (c, g) in cores.iter_mut().zip(&grads.cores) {
+            c.axpy(-lr, g)?;
+        }
+        let bias: Vec<T> = self.bias.iter().zip(&grads.bias).map(|(&b, &g)| b - lr * g).collect();
+        check_finite_slice("TtLinear::sgd_step", &bias)?;
+        self.weight = TtMatrix::new(cores)?;
+        self.bias = bias;
+        Ok(())
+    }
+
+    fn add_bias(&self, y: &mut Tensor<T>) {
+        let m = self.bias.len();
+        for row in y.as_mut_slice().chunks_exact_mut(m) {
+            for (v, &b) in row.iter_mut().zip(&self.bias) {
+                *v += b;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
