@@ -25,9 +25,11 @@ pub mod io;
 pub mod kernels;
 pub mod linalg;
 pub mod par;
+pub mod rank;
 pub mod scalar;
 pub mod tenalg;
 pub mod tensor;
+pub mod tensorization;
 
 pub use decomp::FitReport;
 pub use error::{Error, Result};
