@@ -26,9 +26,11 @@ pub mod kernels;
 pub mod linalg;
 pub mod nn;
 pub mod par;
+pub mod rank;
 pub mod scalar;
 pub mod tenalg;
 pub mod tensor;
+pub mod tensorization;
 
 pub use decomp::FitReport;
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! Factorized tensor formats (CP, Tucker, tensor-train) and the contract they share, [`Factorized`].
 
 pub mod cp;
+mod params;
 pub(crate) mod partial_tucker;
 pub mod tt;
 pub mod tt_matrix;

@@ -1,0 +1,195 @@
+//! Parameter counts of the formats from a shape and ranks alone (no data): planning a
+//! compression before decomposing. Each equals `num_params()` of a decomposition of that size.
+
+use super::{CpTensor, PartialTucker, TtTensor};
+use crate::error::{Error, Result};
+
+fn overflow(shape: &[usize]) -> Error {
+    Error::SizeOverflow { shape: shape.to_vec() }
+}
+
+fn checked_sum_of_products<'a>(
+    shape: &[usize],
+    mut terms: impl Iterator<Item = &'a [usize]>,
+) -> Result<usize> {
+    terms.try_fold(0usize, |acc, t| {
+        let p =
+            t.iter().try_fold(1usize, |a, &x| a.checked_mul(x)).ok_or_else(|| overflow(shape))?;
+        acc.checked_add(p).ok_or_else(|| overflow(shape))
+    })
+}
+
+fn check_shape(op: &'static str, shape: &[usize]) -> Result<()> {
+    if shape.is_empty() {
+        return Err(Error::InvalidModes {
+            op,
+            modes: vec![],
+            ndim: 0,
+            detail: "the shape needs at least one mode".into(),
+        });
+    }
+    if shape.contains(&0) {
+        return Err(Error::ZeroDimension { shape: shape.to_vec() });
+    }
+    Ok(())
+}
+
+impl<T> CpTensor<T> {
+    /// The parameters of a rank-`rank` CP tensor of shape `shape`: `Σ_k I_k · R + R`
+    /// (factors plus weights), as [`Factorized::num_params`](super::Factorized::num_params).
+    ///
+    /// ```
+    /// use tensorize::format::CpTensor;
+    /// assert_eq!(CpTensor::<f64>::params_for(&[9, 16, 16], 5)?, 5 * 41 + 5);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] for an empty shape, [`Error::ZeroDimension`],
+    /// [`Error::InvalidRank`] for rank 0, [`Error::SizeOverflow`].
+    pub fn params_for(shape: &[usize], rank: usize) -> Result<usize> {
+        const OP: &str = "CpTensor::params_for";
+        check_shape(OP, shape)?;
+        if rank == 0 {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: vec![0],
+                shape: shape.to_vec(),
+                detail: "the CP rank must be at least 1".into(),
+            });
+        }
+        let rows = shape
+            .iter()
+            .try_fold(1usize, |a, &x| a.checked_add(x))
+            .ok_or_else(|| overflow(shape))?;
+        rows.checked_mul(rank).ok_or_else(|| overflow(shape))
+    }
+}
+
+impl<T> PartialTucker<T> {
+    /// The parameters of a partial Tucker tensor of shape `shape` decomposed on `modes` with
+    /// `ranks[j]` for `modes[j]`: `∏_k c_k + Σ_j I_{m_j} r_{m_j}` where the core dimension
+    /// `c_k` is `r_k` on decomposed modes and `I_k` elsewhere, as
+    /// [`Factorized::num_params`](super::Factorized::num_params).
+    ///
+    /// ```
+    /// use tensorize::format::PartialTucker;
+    /// // Tucker-2 of a [16, 8, 3, 3] kernel with ranks (4, 2): core 4·2·3·3, factors 16·4 + 8·2.
+    /// assert_eq!(PartialTucker::<f64>::params_for(&[16, 8, 3, 3], &[0, 1], &[4, 2])?, 72 + 80);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless `modes` are distinct, increasing and in range;
+    /// [`Error::InvalidRank`] unless there is one rank per mode with `1 ≤ r ≤ I`;
+    /// [`Error::ZeroDimension`], [`Error::SizeOverflow`].
+    pub fn params_for(shape: &[usize], modes: &[usize], ranks: &[usize]) -> Result<usize> {
+        const OP: &str = "PartialTucker::params_for";
+        check_shape(OP, shape)?;
+        super::partial_tucker::check_modes(OP, modes, shape.len())?;
+        if ranks.len() != modes.len()
+            || modes.iter().zip(ranks).any(|(&m, &r)| r == 0 || r > shape[m])
+        {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: ranks.to_vec(),
+                shape: shape.to_vec(),
+                detail: format!("need one rank 1 ≤ r ≤ I per decomposed mode {modes:?}"),
+            });
+        }
+        let mut core = shape.to_vec();
+        for (&m, &r) in modes.iter().zip(ranks) {
+            core[m] = r;
+        }
+        let factors: Vec<[usize; 2]> =
+            modes.iter().zip(ranks).map(|(&m, &r)| [shape[m], r]).collect();
+        let core_n = checked_sum_of_products(shape, std::iter::once(core.as_slice()))?;
+        let fac_n = checked_sum_of_products(shape, factors.iter().map(|f| f.as_slice()))?;
+        core_n.checked_add(fac_n).ok_or_else(|| overflow(shape))
+    }
+}
+
+impl<T> TtTensor<T> {
+    /// The parameters of a TT tensor of shape `n_1 × … × n_d` with internal ranks
+    /// `ranks = [r_1, …, r_{d−1}]` (boundary ranks 1 implied): `Σ_k r_{k−1} n_k r_k`, as
+    /// [`Factorized::num_params`](super::Factorized::num_params).
+    ///
+    /// ```
+    /// use tensorize::format::TtTensor;
+    /// // [16, 3, 3, 16] with ranks 4: 16·4 + 4·3·4 + 4·3·4 + 4·16.
+    /// assert_eq!(TtTensor::<f64>::params_for(&[16, 3, 3, 16], &[4, 4, 4])?, 224);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] for an empty shape, [`Error::ZeroDimension`],
+    /// [`Error::InvalidRank`] unless there are `d − 1` ranks, all `≥ 1`;
+    /// [`Error::SizeOverflow`].
+    pub fn params_for(shape: &[usize], ranks: &[usize]) -> Result<usize> {
+        const OP: &str = "TtTensor::params_for";
+        check_shape(OP, shape)?;
+        if ranks.len() + 1 != shape.len() || ranks.contains(&0) {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: ranks.to_vec(),
+                shape: shape.to_vec(),
+                detail: format!(
+                    "a {}-way train needs {} internal ranks, all ≥ 1",
+                    shape.len(),
+                    shape.len() - 1
+                ),
+            });
+        }
+        let full: Vec<usize> =
+            std::iter::once(1).chain(ranks.iter().copied()).chain(std::iter::once(1)).collect();
+        let cores: Vec<[usize; 3]> =
+            (0..shape.len()).map(|k| [full[k], shape[k], full[k + 1]]).collect();
+        checked_sum_of_products(shape, cores.iter().map(|c| c.as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decomp::{cp_als, partial_tucker, tt_svd_rank};
+    use crate::format::{CpTensor, Factorized, PartialTucker, TtTensor};
+    use crate::Tensor;
+
+    #[test]
+    fn counts_equal_num_params_of_real_decompositions() {
+        let x = Tensor::<f64>::random_normal(&[5, 4, 3, 2], 1).unwrap();
+        for rank in [1, 3, 7] {
+            let (cp, _) = cp_als(&x, rank).unwrap();
+            assert_eq!(CpTensor::<f64>::params_for(x.shape(), rank).unwrap(), cp.num_params());
+        }
+        for (modes, ranks) in [
+            (vec![0, 1], vec![2, 3]),
+            (vec![1, 3], vec![4, 1]),
+            (vec![0, 1, 2, 3], vec![5, 4, 3, 2]),
+        ] {
+            let (t, _) = partial_tucker(&x, &modes, &ranks).unwrap();
+            assert_eq!(
+                PartialTucker::<f64>::params_for(x.shape(), &modes, &ranks).unwrap(),
+                t.num_params()
+            );
+        }
+        for cap in [1, 2, 5, 100] {
+            let (tt, _) = tt_svd_rank(&x, cap).unwrap();
+            let r = tt.ranks();
+            assert_eq!(
+                TtTensor::<f64>::params_for(x.shape(), &r[1..r.len() - 1]).unwrap(),
+                tt.num_params()
+            );
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert!(CpTensor::<f32>::params_for(&[3, 0], 2).is_err());
+        assert!(CpTensor::<f32>::params_for(&[3, 2], 0).is_err());
+        assert!(CpTensor::<f32>::params_for(&[usize::MAX, 2], 2).is_err());
+        assert!(PartialTucker::<f32>::params_for(&[3, 2], &[1, 0], &[1, 1]).is_err());
+        assert!(PartialTucker::<f32>::params_for(&[3, 2], &[0], &[4]).is_err());
+        assert!(TtTensor::<f32>::params_for(&[3, 2, 2], &[2]).is_err());
+        assert!(TtTensor::<f32>::params_for(&[], &[]).is_err());
+    }
+}

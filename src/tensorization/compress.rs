@@ -1,0 +1,315 @@
+//! Compressing a real weight: decompose it as a [`Plan`] says, reconstruct it in its original
+//! shape, and report the parameters, Frobenius and spectrum errors ([`CompressedWeight`]).
+
+use crate::decomp::{CpAls, FitReport, PartialHooi, TtSvd};
+use crate::error::Result;
+use crate::format::{CpTensor, Factorized, PartialTucker, TtTensor};
+use crate::par::Par;
+use crate::tensorization::low_rank::LowRank;
+use crate::tensorization::spectrum::spectrum_error_with;
+use crate::tensorization::weights::{plan, plan_ranks, Kind, Layout, Method, Plan, WeightShape};
+use crate::{Scalar, Tensor};
+
+/// The decomposition of a compressed weight, in the format its [`Method`] produces (of the
+/// reshaped tensor [`Plan::shape`], not of the weight itself).
+#[derive(Clone, Debug)]
+pub enum WeightFormat<T> {
+    /// SVD: `L·Rᵀ` of the `[out, in·kh·kw]` matrix.
+    LowRank(LowRank<T>),
+    /// CP and r-CP.
+    Cp(CpTensor<T>),
+    /// Tucker-2 and r-TK.
+    Tucker(PartialTucker<T>),
+    /// TT and r-TT.
+    Tt(TtTensor<T>),
+}
+
+impl<T: Scalar> WeightFormat<T> {
+    /// The format as a [`Factorized`] trait object.
+    pub fn as_factorized(&self) -> &dyn Factorized<T> {
+        match self {
+            WeightFormat::LowRank(f) => f,
+            WeightFormat::Cp(f) => f,
+            WeightFormat::Tucker(f) => f,
+            WeightFormat::Tt(f) => f,
+        }
+    }
+
+    /// The stored parameters.
+    pub fn num_params(&self) -> usize {
+        self.as_factorized().num_params()
+    }
+}
+
+/// How much to keep: a fraction of the parameters, or explicit ranks (see [`plan_ranks`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Budget {
+    /// Keep a fraction `ρ ∈ (0, 1]` of the parameters (ranks from [`plan`]).
+    Ratio(f64),
+    /// Explicit ranks in the [`Plan::ranks`] convention, or one uniform rank.
+    Ranks(Vec<usize>),
+}
+
+/// Parameters of weight compression; build with [`Compress::new`], run with
+/// [`Compress::fit`] (or plan only, with [`Compress::plan`]).
+///
+/// ```
+/// use tensorize::tensorization::{Compress, Method};
+/// use tensorize::Tensor;
+/// let w = Tensor::<f64>::random_normal(&[16, 8, 3, 3], 0)?;
+/// let c = Compress::new(Method::RTucker { factors: 2 }).ratio(0.2).fit(&w)?;
+/// assert!(c.plan().realized_ratio <= 0.2);
+/// assert_eq!(c.num_params(), c.plan().params);
+/// assert_eq!(c.reconstruct()?.shape(), w.shape());
+/// assert!(c.rel_error() < 1.0 && c.spectrum_error() < 1.0);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Compress {
+    method: Method,
+    budget: Budget,
+    seed: u64,
+    max_iter: Option<usize>,
+    tol: Option<f64>,
+    top_k: Option<usize>,
+    par: Option<Par>,
+}
+
+impl Compress {
+    /// Compression with `method`, keeping 10% of the parameters by default; seed 0, the
+    /// iteration defaults of [`CpAls`] / [`PartialHooi`], all singular values in the
+    /// spectrum error, automatic parallelism.
+    pub fn new(method: Method) -> Self {
+        Self {
+            method,
+            budget: Budget::Ratio(0.1),
+            seed: 0,
+            max_iter: None,
+            tol: None,
+            top_k: None,
+            par: None,
+        }
+    }
+
+    /// Keep a fraction `ratio ∈ (0, 1]` of the parameters.
+    pub fn ratio(mut self, ratio: f64) -> Self {
+        self.budget = Budget::Ratio(ratio);
+        self
+    }
+
+    /// Explicit ranks (see [`plan_ranks`]).
+    pub fn ranks(mut self, ranks: &[usize]) -> Self {
+        self.budget = Budget::Ranks(ranks.to_vec());
+        self
+    }
+
+    /// The seed of CP-ALS's random parts (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The maximal CP-ALS / HOOI sweeps (default: theirs).
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.max_iter = Some(n);
+        self
+    }
+
+    /// The CP-ALS / HOOI stopping tolerance (default: theirs).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = Some(tol);
+        self
+    }
+
+    /// Compare the `k` largest singular values in the spectrum error (default: all).
+    pub fn spectrum_top_k(mut self, k: usize) -> Self {
+        self.top_k = Some(k);
+        self
+    }
+
+    /// Explicit parallelism for the decomposition and the spectra.
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = Some(par);
+        self
+    }
+
+    /// The plan for a weight of shape `w` (no data needed).
+    ///
+    /// # Errors
+    /// As [`plan`] / [`plan_ranks`].
+    pub fn plan(&self, w: &WeightShape) -> Result<Plan> {
+        match &self.budget {
+            Budget::Ratio(r) => plan(w, self.method, *r),
+            Budget::Ranks(r) => plan_ranks(w, self.method, r),
+        }
+    }
+
+    /// Compresses `w` (`[out, in]` or `[out, in, kh, kw]`); `w` is not modified.
+    ///
+    /// # Errors
+    /// Errors of [`WeightShape::of`] and [`Compress::plan`]; [`crate::Error::NonFinite`] for
+    /// NaN/Inf in `w`; errors of the decompositions.
+    pub fn fit<T: Scalar>(&self, w: &Tensor<T>) -> Result<CompressedWeight<T>> {
+        let shape = WeightShape::of(w)?;
+        w.check_finite("compress")?;
+        let plan = self.plan(&shape)?;
+        let layout = Layout::new(&shape, self.method)?;
+        let x = w
+            .clone()
+            .reshape(&layout.split)?
+            .permute_modes(&layout.perm)?
+            .reshape(&layout.shape)?;
+        let (format, report) = self.decompose(&x, &layout, &plan)?;
+        let mut out =
+            CompressedWeight { plan, format, report, layout, rel_error: 0.0, spectrum_error: 0.0 };
+        let w_hat = out.reconstruct()?;
+        let nw = w.norm().as_f64();
+        let diff = w_hat.sub(w)?.norm().as_f64();
+        out.rel_error = if nw > 0.0 { diff / nw } else { diff };
+        let par = self
+            .par
+            .unwrap_or_else(|| crate::par::auto_par(8.0 * (w.numel() * shape.out()) as f64));
+        out.spectrum_error = spectrum_error_with(w, &w_hat, self.top_k, par)?;
+        Ok(out)
+    }
+
+    fn decompose<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        layout: &Layout,
+        plan: &Plan,
+    ) -> Result<(WeightFormat<T>, FitReport)> {
+        Ok(match layout.kind {
+            Kind::LowRank => {
+                let lr = match self.par {
+                    Some(par) => LowRank::from_matrix_with(x, plan.ranks[0], par)?,
+                    None => LowRank::from_matrix(x, plan.ranks[0])?,
+                };
+                let rel = lr.rel_error(x)?.as_f64();
+                (WeightFormat::LowRank(lr), FitReport::one_pass(rel))
+            }
+            Kind::Cp => {
+                let mut als = CpAls::new(plan.ranks[0]).seed(self.seed);
+                if let Some(n) = self.max_iter {
+                    als = als.max_iter(n);
+                }
+                if let Some(t) = self.tol {
+                    als = als.tol(t);
+                }
+                if let Some(p) = self.par {
+                    als = als.par(p);
+                }
+                let (cp, report) = als.fit(x)?;
+                (WeightFormat::Cp(cp), report)
+            }
+            Kind::Tucker => {
+                let mut hooi = PartialHooi::new(&layout.tucker_modes, &plan.ranks).seed(self.seed);
+                if let Some(n) = self.max_iter {
+                    hooi = hooi.max_iter(n);
+                }
+                if let Some(t) = self.tol {
+                    hooi = hooi.tol(t);
+                }
+                if let Some(p) = self.par {
+                    hooi = hooi.par(p);
+                }
+                let (t, report) = hooi.fit(x)?;
+                (WeightFormat::Tucker(t), report)
+            }
+            Kind::Tt => {
+                let mut svd = TtSvd::new();
+                if !plan.ranks.is_empty() {
+                    svd = svd.max_ranks(&plan.ranks);
+                }
+                if let Some(p) = self.par {
+                    svd = svd.par(p);
+                }
+                let (tt, report) = svd.fit(x)?;
+                (WeightFormat::Tt(tt), report)
+            }
+        })
+    }
+}
+
+/// Compresses `w` with `method` to a fraction `ratio` of its parameters, default options:
+/// `Compress::new(method).ratio(ratio).fit(w)`.
+///
+/// ```
+/// use tensorize::tensorization::{compress, Method};
+/// use tensorize::Tensor;
+/// let w = Tensor::<f32>::random_normal(&[32, 64], 3)?;
+/// let c = compress(&w, Method::Svd, 0.25)?;
+/// assert_eq!(c.plan().ranks, vec![5]); // ⌊0.25·2048/96⌋
+/// assert_eq!(c.num_params(), 5 * 96);
+/// assert!(c.rel_error() < 1.0);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`Compress::fit`].
+pub fn compress<T: Scalar>(
+    w: &Tensor<T>,
+    method: Method,
+    ratio: f64,
+) -> Result<CompressedWeight<T>> {
+    Compress::new(method).ratio(ratio).fit(w)
+}
+
+/// A compressed weight: its plan, the decomposition, the fit report and the errors of the
+/// reconstruction `Ŵ` against the weight `W`:
+/// `rel_error = ‖W − Ŵ‖_F / ‖W‖_F` and the spectrum error of
+/// [`spectrum_error`](super::spectrum_error).
+#[derive(Clone, Debug)]
+pub struct CompressedWeight<T> {
+    plan: Plan,
+    format: WeightFormat<T>,
+    report: FitReport,
+    layout: Layout,
+    rel_error: f64,
+    spectrum_error: f64,
+}
+
+impl<T: Scalar> CompressedWeight<T> {
+    /// The plan (ranks, parameters, nominal and realized ratio).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The decomposition of the reshaped tensor.
+    pub fn format(&self) -> &WeightFormat<T> {
+        &self.format
+    }
+
+    /// The decomposition's fit report (on the reshaped tensor).
+    pub fn report(&self) -> &FitReport {
+        &self.report
+    }
+
+    /// The stored parameters (equal to `plan().params` for generic weights).
+    pub fn num_params(&self) -> usize {
+        self.format.num_params()
+    }
+
+    /// `‖W − Ŵ‖_F / ‖W‖_F`.
+    pub fn rel_error(&self) -> f64 {
+        self.rel_error
+    }
+
+    /// The spectrum error of `Ŵ` against `W` (see [`spectrum_error`](super::spectrum_error)).
+    pub fn spectrum_error(&self) -> f64 {
+        self.spectrum_error
+    }
+
+    /// `Ŵ` in the weight's own shape: the decomposition densified, then the reshapes and the
+    /// permutation undone.
+    ///
+    /// # Errors
+    /// [`crate::Error::SizeOverflow`] / [`crate::Error::OutOfMemory`] if it cannot be allocated.
+    pub fn reconstruct(&self) -> Result<Tensor<T>> {
+        let dense = self.format.as_factorized().to_dense()?;
+        dense
+            .reshape(&self.layout.permuted_shape())?
+            .permute_modes(&self.layout.inverse_perm())?
+            .reshape(&self.layout.original)
+    }
+}

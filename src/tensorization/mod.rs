@@ -1,0 +1,18 @@
+//! Tensorizing weights into high-order tensors, and random-shuffle embedding: dimension
+//! factorization, plain and tensorized (TSPC) decompositions of linear/conv weights.
+
+pub mod factorize;
+
+pub use factorize::{
+    check_factors, deal_balanced, deal_round_robin, factorize_balanced, factorize_round_robin,
+    matrix_modes, prime_factors,
+};
+pub mod compress;
+pub mod low_rank;
+pub mod spectrum;
+pub mod weights;
+
+pub use compress::{compress, Budget, Compress, CompressedWeight, WeightFormat};
+pub use low_rank::LowRank;
+pub use spectrum::{spectrum_error, spectrum_error_with, weight_spectrum};
+pub use weights::{plan, plan_ranks, Method, Plan, WeightShape, DEFAULT_FACTORS};

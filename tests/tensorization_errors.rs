@@ -1,0 +1,82 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Typed errors of tensorization: impossible factorizations, bad ratios, ranks and shapes.
+
+use tensorize::rank::tspc;
+use tensorize::tensorization::{
+    check_factors, compress, factorize_balanced, factorize_round_robin, matrix_modes, plan,
+    plan_ranks, spectrum_error, Compress, Method, WeightShape,
+};
+use tensorize::{Error, Tensor};
+
+#[test]
+fn impossible_factorizations() {
+    assert!(matches!(factorize_balanced(13, 2), Err(Error::InvalidParameter { name: "d", .. })));
+    assert!(matches!(factorize_round_robin(8, 4), Err(Error::InvalidParameter { name: "d", .. })));
+    assert!(matches!(factorize_balanced(0, 2), Err(Error::InvalidParameter { name: "n", .. })));
+    assert!(matches!(factorize_round_robin(8, 0), Err(Error::InvalidParameter { name: "d", .. })));
+    assert!(matches!(matrix_modes(7, 64, 2, false), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(check_factors(12, &[2, 3]), Err(Error::InvalidParameter { .. })));
+    assert!(check_factors(12, &[]).is_err());
+    assert!(check_factors(12, &[0, 12]).is_err());
+    assert!(check_factors(usize::MAX, &[usize::MAX, 2]).is_err());
+    let msg = factorize_balanced(13, 2).unwrap_err().to_string();
+    assert!(msg.contains("13"), "{msg}");
+}
+
+#[test]
+fn bad_ratios() {
+    let w = WeightShape::Conv { out: 8, input: 8, kh: 3, kw: 3 };
+    for ratio in [0.0, -1.0, 1.01, f64::NAN, f64::INFINITY] {
+        for method in Method::all(2) {
+            assert!(matches!(
+                plan(&w, method, ratio),
+                Err(Error::InvalidParameter { name: "ratio", .. })
+            ));
+        }
+        assert!(tspc::tt_rank(ratio, 8, 8, 3, 3).is_err());
+    }
+}
+
+#[test]
+fn bad_shapes() {
+    assert!(matches!(WeightShape::from_dims(&[3, 4, 5]), Err(Error::InvalidModes { .. })));
+    assert!(matches!(WeightShape::from_dims(&[3, 0]), Err(Error::ZeroDimension { .. })));
+    assert!(matches!(
+        WeightShape::from_dims(&[usize::MAX, 3, 3, 3]),
+        Err(Error::SizeOverflow { .. })
+    ));
+    let w = Tensor::<f64>::random_normal(&[2, 3, 4], 0).unwrap();
+    assert!(matches!(compress(&w, Method::Svd, 0.5), Err(Error::InvalidModes { .. })));
+    let w = WeightShape::Linear { out: 4, input: 4 };
+    assert!(matches!(
+        plan(&w, Method::RCp { factors: 0 }, 0.5),
+        Err(Error::InvalidParameter { name: "d", .. })
+    ));
+}
+
+#[test]
+fn bad_ranks() {
+    let w = WeightShape::Conv { out: 8, input: 4, kh: 3, kw: 3 };
+    assert!(matches!(plan_ranks(&w, Method::Cp, &[]), Err(Error::InvalidRank { .. })));
+    assert!(matches!(plan_ranks(&w, Method::Tt, &[0]), Err(Error::InvalidRank { .. })));
+    assert!(matches!(plan_ranks(&w, Method::Tucker2, &[9, 4]), Err(Error::InvalidRank { .. })));
+    assert!(matches!(plan_ranks(&w, Method::Tucker2, &[2, 2, 2]), Err(Error::InvalidRank { .. })));
+    assert!(matches!(plan_ranks(&w, Method::Cp, &[10_000]), Err(Error::InvalidRank { .. })));
+    // Uniform ranks are clipped instead.
+    assert_eq!(plan_ranks(&w, Method::Tucker2, &[100]).unwrap().ranks, vec![8, 4]);
+}
+
+#[test]
+fn non_finite_weights_and_mismatched_spectra() {
+    let mut w = Tensor::<f32>::random_normal(&[4, 4, 3, 3], 0).unwrap();
+    w.set(&[1, 2, 0, 1], f32::NAN).unwrap();
+    for method in Method::all(2) {
+        assert!(matches!(compress(&w, method, 0.5), Err(Error::NonFinite { .. })));
+    }
+    let a = Tensor::<f64>::random_normal(&[4, 6], 0).unwrap();
+    let b = Tensor::<f64>::random_normal(&[6, 4], 0).unwrap();
+    assert!(matches!(spectrum_error(&a, &b, None), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(spectrum_error(&a, &a, Some(0)), Err(Error::InvalidRank { .. })));
+    let c = Compress::new(Method::Svd).ranks(&[0]);
+    assert!(matches!(c.fit(&a), Err(Error::InvalidRank { .. })));
+}

@@ -1,0 +1,205 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Properties of tensorization: factorizations multiply back, every method reconstructs a
+//! weight exactly at ample rank, planned parameters equal the decomposition's, tensorized
+//! plans stay within budget, spectrum error 0 for exact reconstructions (f32 and f64).
+
+use proptest::prelude::*;
+use tensorize::tensorization::{
+    compress, deal_round_robin, factorize_balanced, factorize_round_robin, plan, spectrum_error,
+    Compress, Method, WeightShape,
+};
+use tensorize::{Scalar, Tensor};
+
+fn tol<T: Scalar>(c: f64, numel: usize) -> f64 {
+    c * T::epsilon().as_f64() * (numel as f64).sqrt()
+}
+
+/// Ranks at which each method is exact for the given weight shape.
+fn ample(w: &WeightShape, method: Method) -> Vec<usize> {
+    let p = w.numel().unwrap();
+    let pl = plan(w, method, 1.0).unwrap();
+    match method {
+        // CP of [I_0, …]: rank ∏ of all modes but the largest makes the first ALS solve exact.
+        Method::Cp | Method::RCp { .. } => {
+            let mx = *pl.shape.iter().max().unwrap();
+            vec![(p / mx).max(1)]
+        }
+        _ => vec![p],
+    }
+}
+
+fn exact_reconstruction<T: Scalar>(dims: &[usize], seed: u64) {
+    let w = Tensor::<T>::random_normal(dims, seed).unwrap();
+    let shape = WeightShape::from_dims(dims).unwrap();
+    for method in Method::all(2) {
+        let c = Compress::new(method)
+            .ranks(&ample(&shape, method))
+            .tol(0.0)
+            .max_iter(50)
+            .fit(&w)
+            .unwrap();
+        let w_hat = c.reconstruct().unwrap();
+        assert_eq!(w_hat.shape(), w.shape());
+        // CP-ALS solves least-squares systems: allow their conditioning a larger constant.
+        let c_tol = if matches!(method, Method::Cp | Method::RCp { .. }) { 1e4 } else { 100.0 };
+        let bound = tol::<T>(c_tol, w.numel());
+        let direct = w_hat.sub(&w).unwrap().norm().as_f64() / w.norm().as_f64();
+        assert!(direct <= bound, "{} on {dims:?}: rel error {direct} > {bound}", method.name());
+        assert!(c.rel_error() <= bound, "{}: {}", method.name(), c.rel_error());
+        assert!(
+            c.spectrum_error() <= bound,
+            "{} on {dims:?}: spectrum error {}",
+            method.name(),
+            c.spectrum_error()
+        );
+        assert_eq!(c.num_params(), c.plan().params, "{} on {dims:?}", method.name());
+        // The input is untouched.
+        assert_eq!(w, Tensor::<T>::random_normal(dims, seed).unwrap());
+    }
+}
+
+#[test]
+fn every_method_is_exact_at_ample_rank_f64() {
+    exact_reconstruction::<f64>(&[4, 6, 3, 3], 1);
+    exact_reconstruction::<f64>(&[8, 6], 2);
+    exact_reconstruction::<f64>(&[6, 4, 1, 1], 3);
+    exact_reconstruction::<f64>(&[4, 3, 3, 2], 4);
+}
+
+#[test]
+fn every_method_is_exact_at_ample_rank_f32() {
+    exact_reconstruction::<f32>(&[4, 6, 3, 3], 5);
+    exact_reconstruction::<f32>(&[8, 6], 6);
+}
+
+#[test]
+fn round_robin_examples_and_tspc_channel_splits() {
+    assert_eq!(factorize_round_robin(64, 3).unwrap(), vec![4, 4, 4]);
+    assert_eq!(factorize_round_robin(32, 3).unwrap(), vec![4, 4, 2]);
+    assert_eq!(factorize_round_robin(16, 3).unwrap(), vec![4, 2, 2]);
+    let p = plan(
+        &WeightShape::Conv { out: 64, input: 32, kh: 3, kw: 3 },
+        Method::RCp { factors: 3 },
+        0.1,
+    )
+    .unwrap();
+    assert_eq!((p.out_factors.clone(), p.in_factors.clone()), (vec![4, 4, 4], vec![4, 4, 2]));
+    assert_eq!(p.shape, vec![9, 16, 16, 8]);
+    let p = plan(
+        &WeightShape::Conv { out: 64, input: 32, kh: 3, kw: 3 },
+        Method::RTucker { factors: 3 },
+        0.1,
+    )
+    .unwrap();
+    assert_eq!(p.shape, vec![3, 3, 4, 4, 2, 4, 4, 4]);
+    assert_eq!(p.ranks.len(), 6);
+}
+
+/// A hand-indexed check of the r-TT layout: entry (i_1 o_1, i_2 o_2, h w) of the decomposed
+/// tensor is W[o, i, h, w] with o = o_1·out_2 + o_2 and i = i_1·in_2 + i_2.
+#[test]
+fn tensorized_layout_matches_naive_indexing() {
+    let dims = [6, 4, 3, 2];
+    let w = Tensor::<f64>::from_fn(&dims, |ix| {
+        (ix[0] * 1000 + ix[1] * 100 + ix[2] * 10 + ix[3]) as f64
+    })
+    .unwrap();
+    let c = Compress::new(Method::RTt { factors: 2 }).ranks(&[1000]).fit(&w).unwrap();
+    let p = c.plan();
+    let (of, inf) = (&p.out_factors, &p.in_factors);
+    assert_eq!((of.clone(), inf.clone()), (vec![2, 3], vec![2, 2]));
+    assert_eq!(p.shape, vec![4, 6, 6]);
+    let tensorize::tensorization::WeightFormat::Tt(tt) = c.format() else {
+        panic!("r-TT gives a TT")
+    };
+    let dense = tensorize::Factorized::to_dense(tt).unwrap();
+    for o in 0..6 {
+        for i in 0..4 {
+            for h in 0..3 {
+                for ww in 0..2 {
+                    let (o1, o2) = (o / of[1], o % of[1]);
+                    let (i1, i2) = (i / inf[1], i % inf[1]);
+                    let idx = [i1 * of[0] + o1, i2 * of[1] + o2, h * 2 + ww];
+                    let got = dense.get(&idx).unwrap();
+                    let want = w.get(&[o, i, h, ww]).unwrap();
+                    assert!(
+                        (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                        "{idx:?}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn method_strategy() -> impl Strategy<Value = Method> {
+    (0usize..7, 1usize..4).prop_map(|(m, l)| Method::all(l)[m])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn factorizations_multiply_back(n in 1usize..5000, d in 1usize..6) {
+        let rr = deal_round_robin(n, d).unwrap();
+        prop_assert_eq!(rr.len(), d);
+        prop_assert_eq!(rr.iter().product::<usize>(), n);
+        if let Ok(b) = factorize_balanced(n, d) {
+            prop_assert_eq!(b.iter().product::<usize>(), n);
+            prop_assert!(b.iter().all(|&x| x > 1 || n == 1));
+        }
+        if let Ok(r) = factorize_round_robin(n, d) {
+            prop_assert_eq!(r, rr);
+        }
+    }
+
+    #[test]
+    fn planned_params_equal_compressed_params(
+        out in 1usize..10, input in 1usize..10, k in prop::sample::select(vec![1usize, 2, 3]),
+        method in method_strategy(), ratio in 0.05f64..=1.0, seed in 0u64..1000,
+    ) {
+        let w = Tensor::<f64>::random_normal(&[out, input, k, k], seed).unwrap();
+        let c = Compress::new(method).ratio(ratio).max_iter(5).fit(&w).unwrap();
+        prop_assert_eq!(c.num_params(), c.plan().params);
+        let w_hat = c.reconstruct().unwrap();
+        prop_assert_eq!(w_hat.shape(), w.shape());
+        prop_assert!(c.rel_error().is_finite() && c.spectrum_error().is_finite());
+        let p = c.plan();
+        prop_assert_eq!(p.realized_ratio, p.params as f64 / p.original_params as f64);
+    }
+
+    #[test]
+    fn tensorized_plans_stay_within_budget(
+        out in prop::sample::select(vec![3usize, 10, 16, 32, 64, 128]),
+        input in prop::sample::select(vec![3usize, 16, 32, 64, 3136]),
+        k in prop::sample::select(vec![1usize, 3]), l in 1usize..5, ratio in 0.01f64..=1.0,
+    ) {
+        let w = WeightShape::Conv { out, input, kh: k, kw: k };
+        for method in [Method::RCp { factors: l }, Method::RTucker { factors: l }, Method::RTt { factors: l }] {
+            let p = plan(&w, method, ratio).unwrap();
+            let minimal = p.ranks.iter().all(|&r| r == 1);
+            prop_assert!(p.realized_ratio <= ratio || minimal, "{:?}: {} > {}", method, p.realized_ratio, ratio);
+        }
+    }
+}
+
+#[test]
+fn spectrum_error_is_zero_for_exact_and_scale_invariant() {
+    let w = Tensor::<f32>::random_normal(&[8, 5, 3, 3], 9).unwrap();
+    assert!(spectrum_error(&w, &w, None).unwrap() <= tol::<f32>(10.0, w.numel()));
+    let doubled = w.scale(2.0);
+    let e = spectrum_error(&w, &doubled, None).unwrap();
+    assert!((e - 1.0).abs() <= tol::<f32>(100.0, w.numel()));
+}
+
+#[test]
+fn lower_budget_never_lowers_the_error_of_svd() {
+    let w = Tensor::<f64>::random_normal(&[32, 48], 4).unwrap();
+    let mut last = 0.0;
+    for ratio in [1.0, 0.5, 0.2, 0.1, 0.05] {
+        let c = compress(&w, Method::Svd, ratio).unwrap();
+        assert!(c.rel_error() + tol::<f64>(10.0, w.numel()) >= last);
+        last = c.rel_error();
+    }
+    assert!(last > 0.1);
+}
