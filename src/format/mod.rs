@@ -1,12 +1,14 @@
-//! Factorized tensor formats (CP, Tucker, tensor-train) and the contract they share, [`Factorized`].
+//! Factorized tensor formats (CP, Tucker, tensor-train, tensor-ring) and the contract they share, [`Factorized`].
 
 pub mod cp;
 pub(crate) mod partial_tucker;
+pub mod tr;
 pub mod tt;
 pub(crate) mod tucker;
 
 pub use cp::CpTensor;
 pub use partial_tucker::PartialTucker;
+pub use tr::TrTensor;
 pub use tt::TtTensor;
 pub use tucker::TuckerTensor;
 
