@@ -21,7 +21,10 @@ pub enum FirstRank {
     #[default]
     Auto,
     /// This `r_0` (at least 1); `r_1 = ⌈R / r_0⌉`, so that `r_0 r_1 ≥ R` keeps the error
-    /// guarantee, capped by the rank cap and by `r_0 r_1 ≤ min(n_1, ∏_{k>1} n_k)`.
+    /// guarantee, capped by the rank cap and by `r_0 r_1 ≤ min(n_1, ∏_{k>1} n_k)`. When one of
+    /// these caps binds (e.g. `n_1 = 3`, `R = 3`, `r_0 = 2` gives `r_1 = 1`), fewer than `R`
+    /// singular triplets are kept and, as with any rank cap, the ε guarantee can fail; the
+    /// [`FitReport`] still reports the achieved error.
     Fixed(usize),
 }
 
