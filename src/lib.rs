@@ -28,6 +28,7 @@ pub mod par;
 pub mod scalar;
 pub mod tenalg;
 pub mod tensor;
+pub mod tensorization;
 
 pub use decomp::FitReport;
 pub use error::{Error, Result};
