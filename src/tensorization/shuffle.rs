@@ -20,8 +20,13 @@ pub enum ShuffleKind {
     /// An independent permutation `σ_k` of the index set `{0, …, n_k − 1}` of each mode:
     /// `Y[i_1, …, i_d] = X[σ_1(i_1), …, σ_d(i_d)]`. This is our reading of "within-mode"
     /// shuffling (the paper's granularity could not be established): it reorders the slices of
-    /// every mode, so all multilinear (Tucker/CP) ranks are kept, while the TT/TR ranks of a
-    /// reshaped kernel change only through the order of its indices.
+    /// every mode, i.e. applies a permutation matrix `P_k` in each mode. Unfolding ranks and
+    /// singular values are unchanged, and TT-SVD (like HOSVD) is equivariant under such
+    /// per-mode orthogonal maps, so **the TT-SVD error of a within-mode shuffle equals the
+    /// unshuffled one exactly** (measured on a real 64×32×3×3 kernel: identical to 4 digits at
+    /// every budget). TR-SVD differs slightly, because its split of the first SVD's columns into
+    /// `(r_0, r_1)` pairs is not invariant to the signs of singular vectors. The option matters
+    /// when the tensor is later reshaped so that modes are split or merged.
     WithinModes,
 }
 
