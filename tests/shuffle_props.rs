@@ -149,3 +149,19 @@ fn within_modes_keeps_unfolding_ranks() {
     let (whole, _) = rstd_tt(&x, ShuffleKind::Whole, 5, &TtSvd::new().eps(1e-10)).unwrap();
     assert!(whole.inner().max_rank() > 2, "{:?}", whole.inner().ranks());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// TT-SVD is equivariant under per-mode permutations: a within-mode shuffle changes
+    /// neither the ranks nor the error at a fixed rank cap.
+    #[test]
+    fn within_modes_shuffle_leaves_tt_svd_error_unchanged(shape in prop::collection::vec(2usize..=4, 2..=4), seed in any::<u64>(), cap in 1usize..=3) {
+        let x = Tensor::<f64>::random_normal(&shape, seed).unwrap();
+        let p = TtSvd::new().max_rank(cap);
+        let (plain, rep) = p.fit(&x).unwrap();
+        let (shuffled, srep) = rstd_tt(&x, ShuffleKind::WithinModes, seed ^ 3, &p).unwrap();
+        prop_assert_eq!(plain.ranks(), shuffled.inner().ranks());
+        prop_assert!((rep.rel_error - srep.rel_error).abs() <= 1e-10, "{} {}", rep.rel_error, srep.rel_error);
+    }
+}

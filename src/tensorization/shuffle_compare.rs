@@ -186,3 +186,31 @@ fn uniform_rank_for_budget(shape: &[usize], budget: usize, format: RstdFormat) -
     }
     Ok(best)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On random data the predicted count is the actual one, and the chosen cap is the largest
+    /// that fits: one more would exceed the budget.
+    #[test]
+    fn predicted_params_are_actual_and_cap_is_tight() {
+        for shape in [vec![4usize, 5, 6], vec![3, 3, 3, 3], vec![8, 2, 5]] {
+            let x = Tensor::<f64>::random_normal(&shape, 1).unwrap();
+            for r in 1..=6 {
+                let tt = TtSvd::new().max_rank(r).fit(&x).unwrap().0;
+                assert_eq!(predicted_params(&shape, r, RstdFormat::Tt).unwrap(), tt.num_params());
+                let tr = TrSvd::new().max_rank(r).fit(&x).unwrap().0;
+                assert_eq!(predicted_params(&shape, r, RstdFormat::Tr).unwrap(), tr.num_params());
+            }
+            for format in [RstdFormat::Tt, RstdFormat::Tr] {
+                let budget = x.numel() / 3;
+                let cap = uniform_rank_for_budget(&shape, budget, format).unwrap();
+                assert!(predicted_params(&shape, cap, format).unwrap() <= budget);
+                let next = predicted_params(&shape, cap + 1, format).unwrap();
+                let top = predicted_params(&shape, x.numel(), format).unwrap();
+                assert!(next > budget || next == top, "{shape:?} {format:?} cap {cap}");
+            }
+        }
+    }
+}
