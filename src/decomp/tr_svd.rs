@@ -224,13 +224,22 @@ impl TrSvd {
         // Steps 2 … d−1: TT-SVD sweeps on C, the trailing r_0 riding along in the columns.
         let mut r_prev = r1;
         let mut spare: Vec<T> = Vec::new();
+        // As in TT-SVD: once a step keeps singular values below ~10·sqrt(eps)·s_max (where the
+        // Gram route of Auto is not accurate and falls back to the SVD), the later remainders
+        // usually need the SVD too, so skip the wasted Gram product.
+        let mut method = SubspaceMethod::Auto;
         for &n in &shape[1..d - 1] {
             let rows = r_prev * n;
             cols /= n;
             let a = MatRef::from_row_major_slice(&rem[..rows * cols], rows, cols);
             let trunc = Truncation { max_rank: Some(cap), max_error: Some(delta) };
             let par = par_for(2.0 * (rows * cols) as f64 * rows.min(cols) as f64);
-            let sub = left_subspace(a, &trunc, SubspaceMethod::Auto, par)?;
+            let sub = left_subspace(a, &trunc, method, par)?;
+            let s_max = sub.full_spectrum.first().map_or(0.0, |v| v.as_f64());
+            let s_min = sub.s.last().map_or(0.0, |v| v.as_f64());
+            if s_min < 10.0 * T::epsilon().as_f64().sqrt() * s_max {
+                method = SubspaceMethod::Svd;
+            }
             discarded += sub.discarded_sq.as_f64();
             let r = sub.u.ncols();
             spare.resize(r * cols, T::zero());
