@@ -15,6 +15,13 @@
 //! - Heavy functions take an explicit [`par::Par`]; the plain variants pick one with [`par::auto_par`].
 //!
 //! See `docs/conventions.md` for a worked example.
+//!
+//! ## Formats and decompositions (selection)
+//! - Tensor ring: [`format::TrTensor`], `X[i] = trace(G_1[:, i_1, :] ⋯ G_d[:, i_d, :])` with
+//!   `r_d = r_0`, fitted by TR-SVD ([`decomp::TrSvd`], `‖X − X̂‖ ≤ ε‖X‖`).
+//! - Random-shuffle embedding (RsTD): [`tensorization::Shuffle`] `π`, and
+//!   [`tensorization::Shuffled`] `X ≈ π⁻¹(TD(π(X)))` by TT or TR ([`tensorization::rstd_tt`],
+//!   [`tensorization::rstd_tr`]); the permutation is regenerated from its seed and costs no parameters.
 
 pub mod data;
 pub mod decomp;

@@ -1,14 +1,16 @@
-//! Factorized tensor formats (CP, Tucker, tensor-train) and the contract they share, [`Factorized`].
+//! Factorized tensor formats (CP, Tucker, tensor-train, tensor-ring) and the contract they share, [`Factorized`].
 
 pub mod cp;
 mod params;
 pub(crate) mod partial_tucker;
+pub mod tr;
 pub mod tt;
 pub mod tt_matrix;
 pub(crate) mod tucker;
 
 pub use cp::CpTensor;
 pub use partial_tucker::PartialTucker;
+pub use tr::TrTensor;
 pub use tt::TtTensor;
 pub use tt_matrix::TtMatrix;
 pub use tucker::TuckerTensor;

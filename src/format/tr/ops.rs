@@ -1,0 +1,242 @@
+//! Tensor-ring reductions without densifying: the norm from transfer matrices, the inner product
+//! with a dense tensor, and the relative error built from both.
+
+use faer::{Accum, MatMut, MatRef};
+
+use super::TrTensor;
+use crate::error::{Error, Result};
+use crate::format::tt::{core_dims, gemm, zeroed};
+use crate::format::{cancellation_floor, rel_error_from_inner, Factorized};
+use crate::par::{auto_par, Par};
+use crate::{Scalar, Tensor};
+
+impl<T: Scalar> TrTensor<T> {
+    /// Rough flop count of the transfer-matrix contraction, for [`auto_par`].
+    pub(crate) fn transfer_flops(&self) -> f64 {
+        let r0 = self.cores[0].shape()[0] as f64;
+        self.cores
+            .iter()
+            .map(|c| {
+                let [a, n, b] = core_dims(c);
+                4.0 * r0 * r0 * (a * n * b) as f64 * a.max(b) as f64
+            })
+            .sum()
+    }
+
+    /// `‖X‖_F` with explicit parallelism `par`, without densifying.
+    ///
+    /// `‖X‖_F² = Σ_i trace(P_i)²` with `P_i = G_1[:, i_1, :] ⋯ G_d[:, i_d, :]`, which is
+    /// `trace(E_1 E_2 ⋯ E_d)` for the transfer matrices
+    /// `E_k = Σ_{i} G_k[:, i, :] ⊗ G_k[:, i, :]` (`r_{k-1}² × r_k²`). They are contracted from the
+    /// left without being formed: the running product `M_k = E_1 ⋯ E_k` is `r_0²` blocks
+    /// `B_p` (`r_k × r_k`, one per pair `p = (a, a')` of ring indices), updated as
+    /// `B_p ← Σ_i G_k[:, i, :]ᵀ B_p G_k[:, i, :]` by two GEMMs, and the result is
+    /// `Σ_{a, a'} B_{(a, a')}[a, a']`. Cost `O(r_0² Σ_k n_k r³)`; nothing of size `∏ n_k` is
+    /// formed. Each core is divided by its largest entry before use and `M_k` by its largest entry
+    /// after every core (the scales are summed as logarithms), so large or small cores do not
+    /// overflow or underflow the intermediate products.
+    ///
+    /// ```
+    /// use tensorize::format::TrTensor;
+    /// use tensorize::{Factorized, Tensor};
+    /// let cores = vec![
+    ///     Tensor::<f64>::random_normal(&[2, 3, 3], 1)?,
+    ///     Tensor::random_normal(&[3, 4, 2], 2)?,
+    /// ];
+    /// let tr = TrTensor::new(cores)?;
+    /// assert!((tr.norm() - tr.to_dense()?.norm()).abs() < 1e-12 * tr.norm());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    pub fn norm_with(&self, par: Par) -> T {
+        let r0 = self.cores[0].shape()[0];
+        let pairs = r0 * r0;
+        // m holds B_p for p = (a, a') row-major: pairs blocks of r × r, initially e_a e_{a'}ᵀ.
+        let mut m = vec![T::zero(); pairs * r0 * r0];
+        for a in 0..r0 {
+            for b in 0..r0 {
+                m[(a * r0 + b) * r0 * r0 + a * r0 + b] = T::one();
+            }
+        }
+        let mut log_scale = 0.0f64;
+        for core in &self.cores {
+            let [ra, n, rb] = core_dims(core);
+            // Each core enters quadratically: normalize it by its largest entry first.
+            let g = core.max_abs();
+            let scaled;
+            let data = if g > T::zero() && g != T::one() {
+                log_scale += 2.0 * g.as_f64().ln();
+                scaled = core.scale(T::one() / g);
+                scaled.as_slice()
+            } else {
+                core.as_slice()
+            };
+            // T[(p, b), (i, c')] = Σ_{b'} B_p[b, b'] G[b', i, c'].
+            let mut t = vec![T::zero(); pairs * ra * n * rb];
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut t, pairs * ra, n * rb),
+                MatRef::from_row_major_slice(&m, pairs * ra, ra),
+                MatRef::from_row_major_slice(data, ra, n * rb),
+                Accum::Replace,
+                par,
+            );
+            // B_p ← G^{L}ᵀ · T_p with T_p viewed as (r_{k-1} n) × r_k.
+            let gl = MatRef::from_row_major_slice(data, ra * n, rb);
+            let mut next = vec![T::zero(); pairs * rb * rb];
+            for p in 0..pairs {
+                let tp = &t[p * ra * n * rb..(p + 1) * ra * n * rb];
+                gemm(
+                    MatMut::from_row_major_slice_mut(
+                        &mut next[p * rb * rb..(p + 1) * rb * rb],
+                        rb,
+                        rb,
+                    ),
+                    gl.transpose(),
+                    MatRef::from_row_major_slice(tp, ra * n, rb),
+                    Accum::Replace,
+                    Par::Seq,
+                );
+            }
+            let s = next.iter().fold(T::zero(), |acc, v| acc.max(v.abs()));
+            if s > T::zero() && s.is_finite() {
+                next.iter_mut().for_each(|v| *v /= s);
+                log_scale += s.as_f64().ln();
+            }
+            m = next;
+        }
+        let mut sum = T::zero();
+        for a in 0..r0 {
+            for b in 0..r0 {
+                sum += m[(a * r0 + b) * r0 * r0 + a * r0 + b];
+            }
+        }
+        let sum = sum.max(T::zero()).as_f64();
+        T::of(sum.sqrt() * (0.5 * log_scale).exp())
+    }
+
+    /// `⟨X, self⟩` for a dense `X` of the same shape, without densifying `self`.
+    ///
+    /// `⟨X, TR⟩ = Σ_a ⟨X, TT_a⟩` where `TT_a` is the open chain
+    /// `G_1[a, :, :] · G_2 ⋯ G_{d-1} · G_d[:, :, a]` (a tensor train). Each is contracted into
+    /// `X` one mode at a time from the left as for [`TtTensor::inner_dense`](crate::format::TtTensor::inner_dense):
+    /// `W_1 = G_1[a]ᵀ X^{(n_1 × rest)}`, then `W_k = (G_k^{L})ᵀ W_{k-1}` with `W_{k-1}` viewed
+    /// as `(r_{k-1} n_k) × rest`, and finally `Σ_{b, i} G_d[b, i, a] W_{d-1}[b, i]`:
+    /// `O(r_0 · r · numel(X))` operations.
+    ///
+    /// ```
+    /// use tensorize::format::TrTensor;
+    /// use tensorize::{Factorized, Tensor};
+    /// let tr = TrTensor::new(vec![
+    ///     Tensor::<f64>::random_normal(&[2, 3, 3], 1)?,
+    ///     Tensor::random_normal(&[3, 4, 2], 2)?,
+    /// ])?;
+    /// let x = Tensor::random_normal(&[3, 4], 3)?;
+    /// let dense = tr.to_dense()?.inner(&x)?;
+    /// assert!((tr.inner_dense(&x)? - dense).abs() < 1e-12 * tr.norm() * x.norm());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ.
+    pub fn inner_dense(&self, x: &Tensor<T>) -> Result<T> {
+        let r0 = self.cores[0].shape()[0] as f64;
+        self.inner_dense_with(x, auto_par(2.0 * x.numel() as f64 * self.max_rank() as f64 * r0))
+    }
+
+    /// [`TrTensor::inner_dense`] with explicit parallelism `par`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ.
+    pub fn inner_dense_with(&self, x: &Tensor<T>, par: Par) -> Result<T> {
+        self.check_same_shape("TrTensor::inner_dense", x)?;
+        let d = self.cores.len();
+        let [r0, n1, r1] = core_dims(&self.cores[0]);
+        let xs = x.as_slice();
+        if d == 1 {
+            let g = self.cores[0].as_slice();
+            return Ok((0..n1)
+                .map(|i| xs[i] * (0..r0).map(|a| g[(a * n1 + i) * r0 + a]).sum::<T>())
+                .sum());
+        }
+        let last = &self.cores[d - 1];
+        let [rl, nl, _] = core_dims(last);
+        let mut total = T::zero();
+        for a in 0..r0 {
+            let mut rest = x.numel() / n1;
+            let g1 = &self.cores[0].as_slice()[a * n1 * r1..(a + 1) * n1 * r1];
+            let mut w = zeroed(&[r1, rest], r1, rest)?;
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut w, r1, rest),
+                MatRef::from_row_major_slice(g1, n1, r1).transpose(),
+                MatRef::from_row_major_slice(xs, n1, rest),
+                Accum::Replace,
+                par,
+            );
+            for core in &self.cores[1..d - 1] {
+                let [ra, n, rb] = core_dims(core);
+                rest /= n;
+                let mut next = zeroed(&[rb, rest], rb, rest)?;
+                gemm(
+                    MatMut::from_row_major_slice_mut(&mut next, rb, rest),
+                    MatRef::from_row_major_slice(core.as_slice(), ra * n, rb).transpose(),
+                    MatRef::from_row_major_slice(&w, ra * n, rest),
+                    Accum::Replace,
+                    par,
+                );
+                w = next;
+            }
+            debug_assert_eq!(w.len(), rl * nl);
+            let gl = last.as_slice();
+            for (j, &wv) in w.iter().enumerate() {
+                total += gl[j * r0 + a] * wv;
+            }
+        }
+        Ok(total)
+    }
+
+    /// `‖X − self‖_F / ‖X‖_F` with explicit parallelism `par`, computed without densifying
+    /// where that is accurate.
+    ///
+    /// Uses `‖X − Y‖² = ‖X‖² + ‖Y‖² − 2⟨X, Y⟩` with `⟨X, Y⟩` from
+    /// [`TrTensor::inner_dense_with`] and `‖Y‖` from [`TrTensor::norm_with`]. Below the
+    /// cancellation floor `8 · sqrt(eps · sqrt(numel))` the three terms have no correct digits
+    /// left, so the error is then recomputed from the explicit difference `X − to_dense(self)`
+    /// (one allocation of `X`'s size); likewise when `‖X‖` or `‖self‖` is so far from 1 that the
+    /// products could overflow or underflow.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ; [`Error::SizeOverflow`] /
+    /// [`Error::OutOfMemory`] if an intermediate cannot be allocated.
+    pub fn rel_error_with(&self, x: &Tensor<T>, par: Par) -> Result<T> {
+        self.check_same_shape("TrTensor::rel_error", x)?;
+        let nx = x.norm();
+        let ny = self.norm_with(par);
+        let explicit = || -> Result<T> {
+            let diff = x.sub(&self.to_dense_with(par)?)?;
+            Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() })
+        };
+        let (lo, hi) =
+            (T::min_positive_value().sqrt() * T::of(1e3), T::max_value().sqrt() * T::of(1e-3));
+        if !(nx >= lo && nx <= hi && ny >= lo && ny <= hi) {
+            return explicit();
+        }
+        let inner = self.inner_dense_with(x, par)?;
+        let rel = rel_error_from_inner(nx * nx, ny * ny, inner);
+        if !rel.is_finite() || rel < cancellation_floor::<T>(x.numel()) {
+            return explicit();
+        }
+        Ok(rel)
+    }
+
+    fn check_same_shape(&self, op: &'static str, x: &Tensor<T>) -> Result<()> {
+        let shape = Factorized::shape(self);
+        if x.shape() != shape.as_slice() {
+            return Err(Error::ShapeMismatch {
+                op,
+                left: shape,
+                right: x.shape().to_vec(),
+                detail: "the dense tensor must have the tensor ring's shape".into(),
+            });
+        }
+        Ok(())
+    }
+}
