@@ -4,6 +4,7 @@
 //! `$TENSORIZE_DATA`) say so and are skipped when it is missing.
 
 mod novikov;
+mod rstd;
 mod tspc;
 
 use std::fmt::Write as _;
@@ -37,6 +38,11 @@ fn main() -> Result<()> {
                 "tspc_mnist_cnn",
                 "TSPC — errors on the pretrained MNIST CNN".into(),
                 tspc::mnist_cnn_table(cnn)?,
+            ));
+            sections.push((
+                "rstd_mnist_cnn",
+                "RsTD — shuffled vs unshuffled TT/TR on the pretrained MNIST CNN".into(),
+                rstd::table(cnn)?,
             ));
         }
         Err(e) => eprintln!("skipping the MNIST CNN tables: {e}"),
