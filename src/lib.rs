@@ -15,6 +15,12 @@
 //! - Heavy functions take an explicit [`par::Par`]; the plain variants pick one with [`par::auto_par`].
 //!
 //! See `docs/conventions.md` for a worked example.
+//!
+//! ## Tensorization
+//! [`tensorization`] compresses a linear `[out, in]` or conv `[out, in, kh, kw]` weight by a plain
+//! (SVD, CP, Tucker-2, TT) or TSPC-tensorized (r-CP, r-TK, r-TT) decomposition: `plan` from the
+//! shape alone (ranks from [`rank::tspc`]), `compress` to reconstruct and measure Frobenius and
+//! spectrum errors.
 
 pub mod data;
 pub mod decomp;

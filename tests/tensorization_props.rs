@@ -203,3 +203,45 @@ fn lower_budget_never_lowers_the_error_of_svd() {
     }
     assert!(last > 0.1);
 }
+
+/// TSPC ResNet-32 (CIFAR-10): the 30 3×3 block convs (widths 16/32/64, the first of stages 2
+/// and 3 halving the input) and the 3 1×1 projections, planned from shapes at 5/10/20%.
+#[test]
+fn resnet32_plans_from_shapes() {
+    let mut convs = Vec::new();
+    for (stage, &c) in [16usize, 32, 64].iter().enumerate() {
+        for j in 0..10 {
+            let input = if stage > 0 && j == 0 { c / 2 } else { c };
+            convs.push(WeightShape::Conv { out: c, input, kh: 3, kw: 3 });
+        }
+    }
+    let projections = [(16, 16), (32, 16), (64, 32)].map(|(out, input)| WeightShape::Conv {
+        out,
+        input,
+        kh: 1,
+        kw: 1,
+    });
+    let total: usize = convs.iter().map(|w| w.numel().unwrap()).sum();
+    assert_eq!(total, 9 * (10 * 256 + 1024 * 9 + 512 + 4096 * 9 + 2048));
+    for ratio in [0.05, 0.1, 0.2] {
+        for method in Method::all(3) {
+            let params: usize = convs.iter().map(|w| plan(w, method, ratio).unwrap().params).sum();
+            let realized = params as f64 / total as f64;
+            // Every method lands within a factor 10 of the nominal ratio on this network (uniform
+            // r-TK ranks are coarse: one more rank multiplies the core by 2^6).
+            assert!(
+                realized > ratio / 10.0 && realized < 3.0 * ratio,
+                "{}: {realized}",
+                method.name()
+            );
+            if method.is_tensorized() {
+                assert!(realized <= ratio, "{}: {realized} > {ratio}", method.name());
+            }
+        }
+        for w in &projections {
+            let p = plan(w, Method::Svd, ratio).unwrap();
+            assert!(p.realized_ratio <= ratio);
+            assert!(!p.to_string().is_empty());
+        }
+    }
+}

@@ -127,7 +127,7 @@ fn balanced(primes: &[usize], d: usize) -> Vec<usize> {
 /// use tensorize::tensorization::factorize_round_robin;
 /// assert_eq!(factorize_round_robin(64, 3)?, vec![4, 4, 4]);
 /// assert_eq!(factorize_round_robin(32, 3)?, vec![4, 4, 2]);
-/// assert_eq!(factorize_round_robin(12, 2)?, vec![4, 3]);
+/// assert_eq!(factorize_round_robin(12, 2)?, vec![6, 2]); // primes 2, 2, 3 dealt 0, 1, 0
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///

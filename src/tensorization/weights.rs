@@ -612,3 +612,23 @@ pub fn plan_ranks(w: &WeightShape, method: Method, ranks: &[usize]) -> Result<Pl
     }
     finish(w, method, &layout, ranks, None)
 }
+
+impl std::fmt::Display for Plan {
+    /// One line: method, decomposed shape, ranks, parameters, realized and nominal ratio.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {:?}: ranks {:?}, {} / {} parameters ({:.2}%",
+            self.method.name(),
+            self.shape,
+            self.ranks,
+            self.params,
+            self.original_params,
+            100.0 * self.realized_ratio
+        )?;
+        match self.nominal_ratio {
+            Some(r) => write!(f, ", nominal {:.2}%)", 100.0 * r),
+            None => write!(f, ", explicit ranks)"),
+        }
+    }
+}
