@@ -240,7 +240,8 @@ fn resnet32_plans_from_shapes() {
         }
         for w in &projections {
             let p = plan(w, Method::Svd, ratio).unwrap();
-            assert!(p.realized_ratio <= ratio);
+            // At least rank 1: a 16 × 16 projection at 5% keeps 32 of 256 parameters.
+            assert!(p.realized_ratio <= ratio || p.ranks == vec![1]);
             assert!(!p.to_string().is_empty());
         }
     }
