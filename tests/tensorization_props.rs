@@ -246,3 +246,39 @@ fn resnet32_plans_from_shapes() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Filling the budget never lowers a rank nor breaks the budget, and leaves no single rank
+    /// that could still be raised within it.
+    #[test]
+    fn filled_plans_dominate_uniform_ones(
+        out in prop::sample::select(vec![3usize, 10, 16, 32, 64]),
+        input in prop::sample::select(vec![3usize, 16, 32, 64, 200]),
+        k in prop::sample::select(vec![1usize, 3]), m in 0usize..7, l in 1usize..4,
+        ratio in 0.01f64..=1.0,
+    ) {
+        let w = WeightShape::Conv { out, input, kh: k, kw: k };
+        let method = Method::all(l)[m];
+        let (u, f) = (plan(&w, method, ratio).unwrap(), tensorize::tensorization::plan_filled(&w, method, ratio).unwrap());
+        prop_assert_eq!(u.ranks.len(), f.ranks.len());
+        prop_assert!(u.ranks.iter().zip(&f.ranks).all(|(a, b)| a <= b));
+        prop_assert!(f.params >= u.params);
+        prop_assert!(f.realized_ratio <= ratio || f.ranks == u.ranks);
+        let c = Compress::new(method).ratio(ratio).fill_budget(true).max_iter(3);
+        prop_assert_eq!(c.plan(&w).unwrap(), f);
+    }
+}
+
+#[test]
+fn filled_r_tucker_compresses_exactly_as_planned() {
+    let w = Tensor::<f32>::random_normal(&[16, 8, 3, 3], 2).unwrap();
+    let c =
+        Compress::new(Method::RTucker { factors: 2 }).ratio(0.3).fill_budget(true).fit(&w).unwrap();
+    assert_eq!(c.num_params(), c.plan().params);
+    assert!(c.plan().realized_ratio <= 0.3);
+    let u = Compress::new(Method::RTucker { factors: 2 }).ratio(0.3).fit(&w).unwrap();
+    assert!(c.plan().params >= u.plan().params);
+    assert!(c.rel_error() <= u.rel_error() + tol::<f32>(100.0, w.numel()));
+}

@@ -15,4 +15,4 @@ pub mod weights;
 pub use compress::{compress, Budget, Compress, CompressedWeight, WeightFormat};
 pub use low_rank::LowRank;
 pub use spectrum::{spectrum_error, spectrum_error_with, weight_spectrum};
-pub use weights::{plan, plan_ranks, Method, Plan, WeightShape, DEFAULT_FACTORS};
+pub use weights::{plan, plan_filled, plan_ranks, Method, Plan, WeightShape, DEFAULT_FACTORS};

@@ -554,6 +554,52 @@ pub fn plan(w: &WeightShape, method: Method, ratio: f64) -> Result<Plan> {
     finish(w, method, &layout, ranks, Some(ratio))
 }
 
+/// As [`plan`], then spends the budget left over by the uniform rank: ranks are raised by
+/// one, cycling over the modes (Tucker) or bonds (TT, and the single rank of SVD/CP), as
+/// long as the parameters stay within `ρP` and the ranks stay valid for the format. Useful
+/// for r-TK, where one more uniform rank multiplies the core by `2^{2L}` and the uniform rule
+/// can leave most of the budget unused. The ranks are no longer uniform.
+///
+/// ```
+/// use tensorize::tensorization::{plan, plan_filled, Method, WeightShape};
+/// let w = WeightShape::Conv { out: 64, input: 32, kh: 3, kw: 3 };
+/// let m = Method::RTucker { factors: 3 };
+/// let (uniform, filled) = (plan(&w, m, 0.2)?, plan_filled(&w, m, 0.2)?);
+/// assert!(uniform.params < filled.params && filled.realized_ratio <= 0.2);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_filled(w: &WeightShape, method: Method, ratio: f64) -> Result<Plan> {
+    let start = plan(w, method, ratio)?;
+    let layout = Layout::new(w, method)?;
+    let budget = ratio * start.original_params as f64;
+    let s = &layout.shape;
+    let valid = |r: &[usize]| match layout.kind {
+        Kind::LowRank => r[0] <= s[0].min(s[1]),
+        Kind::Cp => r[0] <= start.original_params,
+        Kind::Tucker => tucker_ranks(s, &layout.tucker_modes, r) == r,
+        Kind::Tt => tt_svd_ranks(s, r) == r,
+    };
+    let mut ranks = start.ranks.clone();
+    loop {
+        let mut raised = false;
+        for j in 0..ranks.len() {
+            let mut cand = ranks.clone();
+            cand[j] += 1;
+            if valid(&cand) && params_of(&layout, &cand)? as f64 <= budget {
+                ranks = cand;
+                raised = true;
+            }
+        }
+        if !raised {
+            break;
+        }
+    }
+    finish(w, method, &layout, ranks, Some(ratio))
+}
+
 /// Plans compressing a weight of shape `w` with `method` and explicit `ranks`, in the
 /// [`Plan::ranks`] convention, or one number for a uniform rank (clipped to what the format
 /// allows: `min(M, N)` for SVD, the mode sizes for Tucker, the unfolding ranks for TT).
