@@ -175,10 +175,14 @@ proptest! {
         k in prop::sample::select(vec![1usize, 3]), l in 1usize..5, ratio in 0.01f64..=1.0,
     ) {
         let w = WeightShape::Conv { out, input, kh: k, kw: k };
-        for method in [Method::RCp { factors: l }, Method::RTucker { factors: l }, Method::RTt { factors: l }] {
+        let methods = [Method::RCp { factors: l }, Method::RTucker { factors: l }, Method::RTt { factors: l }];
+        for method in methods {
             let p = plan(&w, method, ratio).unwrap();
             let minimal = p.ranks.iter().all(|&r| r == 1);
-            prop_assert!(p.realized_ratio <= ratio || minimal, "{:?}: {} > {}", method, p.realized_ratio, ratio);
+            prop_assert!(
+                p.realized_ratio <= ratio || minimal,
+                "{:?}: {} > {}", method, p.realized_ratio, ratio
+            );
         }
     }
 }
@@ -261,7 +265,8 @@ proptest! {
     ) {
         let w = WeightShape::Conv { out, input, kh: k, kw: k };
         let method = Method::all(l)[m];
-        let (u, f) = (plan(&w, method, ratio).unwrap(), tensorize::tensorization::plan_filled(&w, method, ratio).unwrap());
+        let u = plan(&w, method, ratio).unwrap();
+        let f = tensorize::tensorization::plan_filled(&w, method, ratio).unwrap();
         prop_assert_eq!(u.ranks.len(), f.ranks.len());
         prop_assert!(u.ranks.iter().zip(&f.ranks).all(|(a, b)| a <= b));
         prop_assert!(f.params >= u.params);

@@ -113,7 +113,9 @@ impl Compress {
         self
     }
 
-    /// The maximal CP-ALS / HOOI sweeps (default: theirs).
+    /// The maximal CP-ALS / HOOI sweeps (default: theirs, 200 for CP-ALS). r-CP at high rank
+    /// is the slow method (a 128 × 3136 weight at 20%, rank 227: about 40 s in the test
+    /// profile); lower this for quick tables.
     pub fn max_iter(mut self, n: usize) -> Self {
         self.max_iter = Some(n);
         self
