@@ -678,3 +678,65 @@ impl std::fmt::Display for Plan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    fn tensorized(w: &Tensor<f64>, method: Method) -> (Layout, Tensor<f64>) {
+        let layout = Layout::new(&WeightShape::of(w).unwrap(), method).unwrap();
+        let x = w
+            .clone()
+            .reshape(&layout.split)
+            .unwrap()
+            .permute_modes(&layout.perm)
+            .unwrap()
+            .reshape(&layout.shape)
+            .unwrap();
+        (layout, x)
+    }
+
+    /// r-CP and r-TK layouts against hand-written index maps (o = o_1·out_2 + o_2, i likewise).
+    #[test]
+    fn tensorized_layouts_match_naive_index_maps() {
+        let w = Tensor::<f64>::random_normal(&[6, 4, 3, 2], 3).unwrap();
+        let (l, x) = tensorized(&w, Method::RCp { factors: 2 });
+        assert_eq!((l.out_factors.clone(), l.in_factors.clone()), (vec![2, 3], vec![2, 2]));
+        assert_eq!(x.shape(), &[6, 4, 6]);
+        let (y_l, y) = tensorized(&w, Method::RTucker { factors: 2 });
+        assert_eq!(y.shape(), &[3, 2, 2, 2, 2, 3]);
+        assert_eq!(y_l.tucker_modes, vec![2, 3, 4, 5]);
+        for o in 0..6 {
+            for i in 0..4 {
+                for h in 0..3 {
+                    for v in 0..2 {
+                        let want = w.get(&[o, i, h, v]).unwrap();
+                        let (o1, o2, i1, i2) = (o / 3, o % 3, i / 2, i % 2);
+                        let cp_ix = [h * 2 + v, i1 * 2 + o1, i2 * 3 + o2];
+                        assert_eq!(x.get(&cp_ix).unwrap(), want);
+                        assert_eq!(y.get(&[h, v, i1, i2, o1, o2]).unwrap(), want);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn size_one_modes_are_dropped_and_round_trip() {
+        // 3 input channels over 3 factors: [3, 1, 1]; merged modes of size 1 disappear.
+        let w = Tensor::<f64>::random_normal(&[2, 3, 3, 3], 1).unwrap();
+        for method in Method::all(3) {
+            let (l, x) = tensorized(&w, method);
+            assert!(l.shape.iter().all(|&d| d > 1), "{method:?}: {:?}", l.shape);
+            let back = x
+                .reshape(&l.permuted_shape())
+                .unwrap()
+                .permute_modes(&l.inverse_perm())
+                .unwrap()
+                .reshape(&l.original)
+                .unwrap();
+            assert_eq!(back, w, "{method:?}");
+        }
+    }
+}
