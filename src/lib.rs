@@ -22,6 +22,12 @@
 //! - Random-shuffle embedding (RsTD): [`tensorization::Shuffle`] `π`, and
 //!   [`tensorization::Shuffled`] `X ≈ π⁻¹(TD(π(X)))` by TT or TR ([`tensorization::rstd_tt`],
 //!   [`tensorization::rstd_tr`]); the permutation is regenerated from its seed and costs no parameters.
+//!
+//! ## Tensorization
+//! [`tensorization`] compresses a linear `[out, in]` or conv `[out, in, kh, kw]` weight by a plain
+//! (SVD, CP, Tucker-2, TT) or TSPC-tensorized (r-CP, r-TK, r-TT) decomposition: `plan` from the
+//! shape alone (ranks from [`rank::tspc`]), `compress` to reconstruct and measure Frobenius and
+//! spectrum errors.
 
 pub mod data;
 pub mod decomp;

@@ -14,6 +14,9 @@ fn impossible_factorizations() {
     assert!(matches!(factorize_round_robin(8, 4), Err(Error::InvalidParameter { name: "d", .. })));
     assert!(matches!(factorize_balanced(0, 2), Err(Error::InvalidParameter { name: "n", .. })));
     assert!(matches!(factorize_round_robin(8, 0), Err(Error::InvalidParameter { name: "d", .. })));
+    assert!(tensorize::tensorization::deal_round_robin(8, usize::MAX).is_err());
+    assert!(tensorize::tensorization::deal_balanced(8, 65).is_err());
+    assert!(tensorize::tensorization::deal_balanced(8, 64).is_ok());
     assert!(matches!(matrix_modes(7, 64, 2, false), Err(Error::InvalidParameter { .. })));
     assert!(matches!(check_factors(12, &[2, 3]), Err(Error::InvalidParameter { .. })));
     assert!(check_factors(12, &[]).is_err());
@@ -52,6 +55,7 @@ fn bad_shapes() {
         plan(&w, Method::RCp { factors: 0 }, 0.5),
         Err(Error::InvalidParameter { name: "d", .. })
     ));
+    assert!(plan(&w, Method::RTt { factors: usize::MAX }, 0.5).is_err());
 }
 
 #[test]

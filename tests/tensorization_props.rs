@@ -175,10 +175,14 @@ proptest! {
         k in prop::sample::select(vec![1usize, 3]), l in 1usize..5, ratio in 0.01f64..=1.0,
     ) {
         let w = WeightShape::Conv { out, input, kh: k, kw: k };
-        for method in [Method::RCp { factors: l }, Method::RTucker { factors: l }, Method::RTt { factors: l }] {
+        let methods = [Method::RCp { factors: l }, Method::RTucker { factors: l }, Method::RTt { factors: l }];
+        for method in methods {
             let p = plan(&w, method, ratio).unwrap();
             let minimal = p.ranks.iter().all(|&r| r == 1);
-            prop_assert!(p.realized_ratio <= ratio || minimal, "{:?}: {} > {}", method, p.realized_ratio, ratio);
+            prop_assert!(
+                p.realized_ratio <= ratio || minimal,
+                "{:?}: {} > {}", method, p.realized_ratio, ratio
+            );
         }
     }
 }
@@ -202,4 +206,84 @@ fn lower_budget_never_lowers_the_error_of_svd() {
         last = c.rel_error();
     }
     assert!(last > 0.1);
+}
+
+/// TSPC ResNet-32 (CIFAR-10): the 30 3×3 block convs (widths 16/32/64, the first of stages 2
+/// and 3 halving the input) and the 3 1×1 projections, planned from shapes at 5/10/20%.
+#[test]
+fn resnet32_plans_from_shapes() {
+    let mut convs = Vec::new();
+    for (stage, &c) in [16usize, 32, 64].iter().enumerate() {
+        for j in 0..10 {
+            let input = if stage > 0 && j == 0 { c / 2 } else { c };
+            convs.push(WeightShape::Conv { out: c, input, kh: 3, kw: 3 });
+        }
+    }
+    let projections = [(16, 16), (32, 16), (64, 32)].map(|(out, input)| WeightShape::Conv {
+        out,
+        input,
+        kh: 1,
+        kw: 1,
+    });
+    let total: usize = convs.iter().map(|w| w.numel().unwrap()).sum();
+    assert_eq!(total, 9 * (10 * 256 + 1024 * 9 + 512 + 4096 * 9 + 2048));
+    for ratio in [0.05, 0.1, 0.2] {
+        for method in Method::all(3) {
+            let params: usize = convs.iter().map(|w| plan(w, method, ratio).unwrap().params).sum();
+            let realized = params as f64 / total as f64;
+            // Every method lands within a factor 10 of the nominal ratio on this network (uniform
+            // r-TK ranks are coarse: one more rank multiplies the core by 2^6).
+            assert!(
+                realized > ratio / 10.0 && realized < 3.0 * ratio,
+                "{}: {realized}",
+                method.name()
+            );
+            if method.is_tensorized() {
+                assert!(realized <= ratio, "{}: {realized} > {ratio}", method.name());
+            }
+        }
+        for w in &projections {
+            let p = plan(w, Method::Svd, ratio).unwrap();
+            // At least rank 1: a 16 × 16 projection at 5% keeps 32 of 256 parameters.
+            assert!(p.realized_ratio <= ratio || p.ranks == vec![1]);
+            assert!(!p.to_string().is_empty());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Filling the budget never lowers a rank nor breaks the budget, and leaves no single rank
+    /// that could still be raised within it.
+    #[test]
+    fn filled_plans_dominate_uniform_ones(
+        out in prop::sample::select(vec![3usize, 10, 16, 32, 64]),
+        input in prop::sample::select(vec![3usize, 16, 32, 64, 200]),
+        k in prop::sample::select(vec![1usize, 3]), m in 0usize..7, l in 1usize..4,
+        ratio in 0.01f64..=1.0,
+    ) {
+        let w = WeightShape::Conv { out, input, kh: k, kw: k };
+        let method = Method::all(l)[m];
+        let u = plan(&w, method, ratio).unwrap();
+        let f = tensorize::tensorization::plan_filled(&w, method, ratio).unwrap();
+        prop_assert_eq!(u.ranks.len(), f.ranks.len());
+        prop_assert!(u.ranks.iter().zip(&f.ranks).all(|(a, b)| a <= b));
+        prop_assert!(f.params >= u.params);
+        prop_assert!(f.realized_ratio <= ratio || f.ranks == u.ranks);
+        let c = Compress::new(method).ratio(ratio).fill_budget(true).max_iter(3);
+        prop_assert_eq!(c.plan(&w).unwrap(), f);
+    }
+}
+
+#[test]
+fn filled_r_tucker_compresses_exactly_as_planned() {
+    let w = Tensor::<f32>::random_normal(&[16, 8, 3, 3], 2).unwrap();
+    let c =
+        Compress::new(Method::RTucker { factors: 2 }).ratio(0.3).fill_budget(true).fit(&w).unwrap();
+    assert_eq!(c.num_params(), c.plan().params);
+    assert!(c.plan().realized_ratio <= 0.3);
+    let u = Compress::new(Method::RTucker { factors: 2 }).ratio(0.3).fit(&w).unwrap();
+    assert!(c.plan().params >= u.plan().params);
+    assert!(c.rel_error() <= u.rel_error() + tol::<f32>(100.0, w.numel()));
 }

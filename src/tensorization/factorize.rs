@@ -29,7 +29,10 @@ pub fn prime_factors(n: usize) -> Vec<usize> {
     out
 }
 
-/// Checks `n ≥ 1` and `d ≥ 1`; returns the prime factors of `n`.
+/// The largest number of factors accepted (a `usize` has at most 64 prime factors).
+pub const MAX_FACTORS: usize = usize::BITS as usize;
+
+/// Checks `n ≥ 1` and `1 ≤ d ≤ MAX_FACTORS`; returns the prime factors of `n`.
 fn checked_primes(n: usize, d: usize) -> Result<Vec<usize>> {
     if n == 0 {
         return Err(Error::InvalidParameter {
@@ -38,11 +41,11 @@ fn checked_primes(n: usize, d: usize) -> Result<Vec<usize>> {
             expected: "a size of at least 1",
         });
     }
-    if d == 0 {
+    if d == 0 || d > MAX_FACTORS {
         return Err(Error::InvalidParameter {
             name: "d",
-            value: "0".into(),
-            expected: "at least one factor",
+            value: d.to_string(),
+            expected: "between 1 and 64 factors (a usize has at most 64 prime factors)",
         });
     }
     Ok(prime_factors(n))
@@ -81,8 +84,8 @@ fn require_enough_primes(n: usize, d: usize, primes: &[usize]) -> Result<()> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `n = 0`, `d = 0`, or `n` with fewer than `d` prime factors
-/// (counted with multiplicity); use [`deal_balanced`] to pad with ones instead.
+/// [`Error::InvalidParameter`] for `n = 0`, `d = 0` or `d > 64`, or `n` with fewer than `d`
+/// prime factors (counted with multiplicity); use [`deal_balanced`] to pad with ones instead.
 pub fn factorize_balanced(n: usize, d: usize) -> Result<Vec<usize>> {
     let primes = checked_primes(n, d)?;
     require_enough_primes(n, d, &primes)?;
@@ -99,7 +102,7 @@ pub fn factorize_balanced(n: usize, d: usize) -> Result<Vec<usize>> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `n = 0` or `d = 0`.
+/// [`Error::InvalidParameter`] for `n = 0`, `d = 0` or `d > 64`.
 pub fn deal_balanced(n: usize, d: usize) -> Result<Vec<usize>> {
     Ok(balanced(&checked_primes(n, d)?, d))
 }
@@ -127,13 +130,13 @@ fn balanced(primes: &[usize], d: usize) -> Vec<usize> {
 /// use tensorize::tensorization::factorize_round_robin;
 /// assert_eq!(factorize_round_robin(64, 3)?, vec![4, 4, 4]);
 /// assert_eq!(factorize_round_robin(32, 3)?, vec![4, 4, 2]);
-/// assert_eq!(factorize_round_robin(12, 2)?, vec![4, 3]);
+/// assert_eq!(factorize_round_robin(12, 2)?, vec![6, 2]); // primes 2, 2, 3 dealt 0, 1, 0
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `n = 0`, `d = 0`, or `n` with fewer than `d` prime factors;
-/// use [`deal_round_robin`] to pad with ones instead.
+/// [`Error::InvalidParameter`] for `n = 0`, `d = 0` or `d > 64`, or `n` with fewer than `d`
+/// prime factors; use [`deal_round_robin`] to pad with ones instead.
 pub fn factorize_round_robin(n: usize, d: usize) -> Result<Vec<usize>> {
     let primes = checked_primes(n, d)?;
     require_enough_primes(n, d, &primes)?;
@@ -151,7 +154,7 @@ pub fn factorize_round_robin(n: usize, d: usize) -> Result<Vec<usize>> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for `n = 0` or `d = 0`.
+/// [`Error::InvalidParameter`] for `n = 0`, `d = 0` or `d > 64`.
 pub fn deal_round_robin(n: usize, d: usize) -> Result<Vec<usize>> {
     Ok(round_robin(&checked_primes(n, d)?, d))
 }

@@ -18,4 +18,4 @@ pub use low_rank::LowRank;
 pub use shuffle::{rstd_tr, rstd_tt, Shuffle, ShuffleKind, Shuffled};
 pub use shuffle_compare::{compare_shuffled, CompareBudget, CompareRow, RstdFormat};
 pub use spectrum::{spectrum_error, spectrum_error_with, weight_spectrum};
-pub use weights::{plan, plan_ranks, Method, Plan, WeightShape, DEFAULT_FACTORS};
+pub use weights::{plan, plan_filled, plan_ranks, Method, Plan, WeightShape, DEFAULT_FACTORS};

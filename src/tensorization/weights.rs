@@ -554,6 +554,52 @@ pub fn plan(w: &WeightShape, method: Method, ratio: f64) -> Result<Plan> {
     finish(w, method, &layout, ranks, Some(ratio))
 }
 
+/// As [`plan`], then spends the budget left over by the uniform rank: ranks are raised by
+/// one, cycling over the modes (Tucker) or bonds (TT, and the single rank of SVD/CP), as
+/// long as the parameters stay within `ρP` and the ranks stay valid for the format. Useful
+/// for r-TK, where one more uniform rank multiplies the core by `2^{2L}` and the uniform rule
+/// can leave most of the budget unused. The ranks are no longer uniform.
+///
+/// ```
+/// use tensorize::tensorization::{plan, plan_filled, Method, WeightShape};
+/// let w = WeightShape::Conv { out: 64, input: 32, kh: 3, kw: 3 };
+/// let m = Method::RTucker { factors: 3 };
+/// let (uniform, filled) = (plan(&w, m, 0.2)?, plan_filled(&w, m, 0.2)?);
+/// assert!(uniform.params < filled.params && filled.realized_ratio <= 0.2);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_filled(w: &WeightShape, method: Method, ratio: f64) -> Result<Plan> {
+    let start = plan(w, method, ratio)?;
+    let layout = Layout::new(w, method)?;
+    let budget = ratio * start.original_params as f64;
+    let s = &layout.shape;
+    let valid = |r: &[usize]| match layout.kind {
+        Kind::LowRank => r[0] <= s[0].min(s[1]),
+        Kind::Cp => r[0] <= start.original_params,
+        Kind::Tucker => tucker_ranks(s, &layout.tucker_modes, r) == r,
+        Kind::Tt => tt_svd_ranks(s, r) == r,
+    };
+    let mut ranks = start.ranks.clone();
+    loop {
+        let mut raised = false;
+        for j in 0..ranks.len() {
+            let mut cand = ranks.clone();
+            cand[j] += 1;
+            if valid(&cand) && params_of(&layout, &cand)? as f64 <= budget {
+                ranks = cand;
+                raised = true;
+            }
+        }
+        if !raised {
+            break;
+        }
+    }
+    finish(w, method, &layout, ranks, Some(ratio))
+}
+
 /// Plans compressing a weight of shape `w` with `method` and explicit `ranks`, in the
 /// [`Plan::ranks`] convention, or one number for a uniform rank (clipped to what the format
 /// allows: `min(M, N)` for SVD, the mode sizes for Tucker, the unfolding ranks for TT).
@@ -611,4 +657,86 @@ pub fn plan_ranks(w: &WeightShape, method: Method, ranks: &[usize]) -> Result<Pl
         )));
     }
     finish(w, method, &layout, ranks, None)
+}
+
+impl std::fmt::Display for Plan {
+    /// One line: method, decomposed shape, ranks, parameters, realized and nominal ratio.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {:?}: ranks {:?}, {} / {} parameters ({:.2}%",
+            self.method.name(),
+            self.shape,
+            self.ranks,
+            self.params,
+            self.original_params,
+            100.0 * self.realized_ratio
+        )?;
+        match self.nominal_ratio {
+            Some(r) => write!(f, ", nominal {:.2}%)", 100.0 * r),
+            None => write!(f, ", explicit ranks)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    fn tensorized(w: &Tensor<f64>, method: Method) -> (Layout, Tensor<f64>) {
+        let layout = Layout::new(&WeightShape::of(w).unwrap(), method).unwrap();
+        let x = w
+            .clone()
+            .reshape(&layout.split)
+            .unwrap()
+            .permute_modes(&layout.perm)
+            .unwrap()
+            .reshape(&layout.shape)
+            .unwrap();
+        (layout, x)
+    }
+
+    /// r-CP and r-TK layouts against hand-written index maps (o = o_1·out_2 + o_2, i likewise).
+    #[test]
+    fn tensorized_layouts_match_naive_index_maps() {
+        let w = Tensor::<f64>::random_normal(&[6, 4, 3, 2], 3).unwrap();
+        let (l, x) = tensorized(&w, Method::RCp { factors: 2 });
+        assert_eq!((l.out_factors.clone(), l.in_factors.clone()), (vec![2, 3], vec![2, 2]));
+        assert_eq!(x.shape(), &[6, 4, 6]);
+        let (y_l, y) = tensorized(&w, Method::RTucker { factors: 2 });
+        assert_eq!(y.shape(), &[3, 2, 2, 2, 2, 3]);
+        assert_eq!(y_l.tucker_modes, vec![2, 3, 4, 5]);
+        for o in 0..6 {
+            for i in 0..4 {
+                for h in 0..3 {
+                    for v in 0..2 {
+                        let want = w.get(&[o, i, h, v]).unwrap();
+                        let (o1, o2, i1, i2) = (o / 3, o % 3, i / 2, i % 2);
+                        let cp_ix = [h * 2 + v, i1 * 2 + o1, i2 * 3 + o2];
+                        assert_eq!(x.get(&cp_ix).unwrap(), want);
+                        assert_eq!(y.get(&[h, v, i1, i2, o1, o2]).unwrap(), want);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn size_one_modes_are_dropped_and_round_trip() {
+        // 3 input channels over 3 factors: [3, 1, 1]; merged modes of size 1 disappear.
+        let w = Tensor::<f64>::random_normal(&[2, 3, 3, 3], 1).unwrap();
+        for method in Method::all(3) {
+            let (l, x) = tensorized(&w, method);
+            assert!(l.shape.iter().all(|&d| d > 1), "{method:?}: {:?}", l.shape);
+            let back = x
+                .reshape(&l.permuted_shape())
+                .unwrap()
+                .permute_modes(&l.inverse_perm())
+                .unwrap()
+                .reshape(&l.original)
+                .unwrap();
+            assert_eq!(back, w, "{method:?}");
+        }
+    }
 }
