@@ -2,7 +2,9 @@
 //! (CIFAR-10 widths), and the errors of each method on the pretrained MNIST CNN's layers.
 
 use tensorize::data::MnistCnn;
-use tensorize::tensorization::{plan, Compress, Method, WeightShape, DEFAULT_FACTORS};
+use tensorize::tensorization::{
+    plan, plan_filled, Compress, Method, Plan, WeightShape, DEFAULT_FACTORS,
+};
 use tensorize::Result;
 
 /// The fractions of the original parameters the paper targets.
@@ -26,6 +28,25 @@ pub fn resnet32() -> Vec<(WeightShape, usize)> {
     ]
 }
 
+/// The methods of the tables: the six of TSPC with uniform ranks, plus r-TK with its budget
+/// filled mode by mode (uniform r-TK ranks leave most of the budget unused).
+fn variants() -> Vec<(String, Method, bool)> {
+    let mut v: Vec<(String, Method, bool)> = Method::all(DEFAULT_FACTORS)
+        .into_iter()
+        .map(|m| (m.name().to_string(), m, false))
+        .collect();
+    v.push(("r-TK (filled)".into(), Method::RTucker { factors: DEFAULT_FACTORS }, true));
+    v
+}
+
+fn plan_of(w: &WeightShape, method: Method, filled: bool, ratio: f64) -> Result<Plan> {
+    if filled {
+        plan_filled(w, method, ratio)
+    } else {
+        plan(w, method, ratio)
+    }
+}
+
 /// Realized parameters of every method on ResNet-32's compressed layers at each ratio. 1×1
 /// projections are compressed by SVD whatever the method (as in TSPC); the tensorized methods deal
 /// channel factors round-robin into `DEFAULT_FACTORS` factors.
@@ -33,7 +54,6 @@ pub fn resnet32_table() -> Result<String> {
     let layers = resnet32();
     let original: usize =
         layers.iter().map(|(w, n)| w.numel().map(|p| p * n)).sum::<Result<_>>()?;
-    let methods = Method::all(DEFAULT_FACTORS);
     let mut out = format!(
         "Original: {original} parameters in the 30 3×3 convs and 3 1×1 projections.\n\n| method |"
     );
@@ -43,13 +63,16 @@ pub fn resnet32_table() -> Result<String> {
     out += "\n|---|";
     out += &"---:|".repeat(RATIOS.len());
     out += "\n";
-    for method in methods.into_iter().filter(|m| *m != Method::Svd) {
-        out += &format!("| {} |", method.name());
+    for (name, method, filled) in variants().into_iter().filter(|v| v.1 != Method::Svd) {
+        out += &format!("| {name} |");
         for ratio in RATIOS {
             let mut total = 0;
             for (w, count) in &layers {
-                let m = if w.kernel() == (1, 1) { Method::Svd } else { method };
-                total += plan(w, m, ratio)?.params * count;
+                total += if w.kernel() == (1, 1) {
+                    plan(w, Method::Svd, ratio)?.params * count
+                } else {
+                    plan_of(w, method, filled, ratio)?.params * count
+                };
             }
             out += &format!(" {total} ({:.2}%) |", 100.0 * total as f64 / original as f64);
         }
@@ -67,13 +90,13 @@ pub fn mnist_cnn_table(cnn: &MnistCnn<f32>) -> Result<String> {
     );
     for (label, w) in [("conv 64×32×3×3", &cnn.conv2_weight), ("linear 128×3136", &cnn.fc1_weight)]
     {
-        for method in Method::all(DEFAULT_FACTORS) {
+        for (name, method, filled) in variants() {
             for ratio in RATIOS {
-                let c = Compress::new(method).ratio(ratio).seed(0).fit(w)?;
+                let c = Compress::new(method).ratio(ratio).fill_budget(filled).seed(0).fit(w)?;
                 let p = c.plan();
                 out += &format!(
                     "| {label} | {} | {:.0}% | {:?} | {} ({:.2}%) | {:.4} | {:.4} |\n",
-                    method.name(),
+                    name,
                     ratio * 100.0,
                     p.ranks,
                     p.params,
