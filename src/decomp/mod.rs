@@ -5,6 +5,7 @@ mod gram;
 mod hooi;
 mod hosvd;
 mod subspace;
+mod sweep_input;
 mod tr_svd;
 mod tt_svd;
 

@@ -3,6 +3,7 @@
 
 use faer::{Accum, MatMut, MatRef};
 
+use super::sweep_input::sweep_input;
 use crate::decomp::FitReport;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::tt::{gemm, to_row_major};
@@ -159,23 +160,12 @@ impl TrSvd {
         let shape = x.shape().to_vec();
         let d = shape.len();
         let cap = self.validate(&shape)?;
-        let nx = x.norm();
-        if !nx.is_finite() {
-            x.check_finite("tr_svd")?;
-        }
+        let input = sweep_input(x, "tr_svd")?;
         if d == 1 {
             let core = Tensor::from_parts_unchecked(vec![1, shape[0], 1], x.as_slice().to_vec());
             return Ok((TrTensor::from_cores_unchecked(vec![core]), FitReport::one_pass(0.0)));
         }
-        // Far from 1 in magnitude the SVD/Gram kernels can overflow or underflow: work on X/‖X‖
-        // then and put ‖X‖ back into the last core.
-        let safe = nx >= T::min_positive_value().sqrt() * T::of(1e3)
-            && nx <= T::max_value().sqrt() * T::of(1e-3);
-        let scaled = if safe || nx == T::zero() { None } else { Some(x.scale(T::one() / nx)) };
-        let (x, factor, norm) = match &scaled {
-            Some(s) => (s, nx, s.norm().as_f64()),
-            None => (x, T::one(), nx.as_f64()),
-        };
+        let (x, factor, norm) = (input.tensor.as_ref(), input.factor, input.norm);
         let df = d as f64;
         let delta1 = 2f64.sqrt() * self.eps * norm / df.sqrt();
         let delta = self.eps * norm / df.sqrt();

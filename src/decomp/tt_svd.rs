@@ -3,6 +3,7 @@
 
 use faer::{Accum, MatMut, MatRef};
 
+use super::sweep_input::sweep_input;
 use crate::decomp::FitReport;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::tt::{gemm, to_row_major, TtTensor};
@@ -106,24 +107,12 @@ impl TtSvd {
         let shape = x.shape().to_vec();
         let d = shape.len();
         let caps = self.validate(&shape)?;
-        // One pass for both: the (overflow-safe) norm is finite iff every element is.
-        let nx = x.norm();
-        if !nx.is_finite() {
-            x.check_finite("tt_svd")?;
-        }
+        let input = sweep_input(x, "tt_svd")?;
         if d == 1 {
             let core = Tensor::from_parts_unchecked(vec![1, shape[0], 1], x.as_slice().to_vec());
             return Ok((TtTensor::from_cores_unchecked(vec![core]), FitReport::one_pass(0.0)));
         }
-        // Far from 1 in magnitude the SVD/Gram kernels can overflow or underflow: work on X/‖X‖
-        // then and put ‖X‖ back into the last core.
-        let safe = nx >= T::min_positive_value().sqrt() * T::of(1e3)
-            && nx <= T::max_value().sqrt() * T::of(1e-3);
-        let scaled = if safe || nx == T::zero() { None } else { Some(x.scale(T::one() / nx)) };
-        let (x, factor, norm) = match &scaled {
-            Some(s) => (s, nx, s.norm().as_f64()),
-            None => (x, T::one(), nx.as_f64()),
-        };
+        let (x, factor, norm) = (input.tensor.as_ref(), input.factor, input.norm);
         let delta = self.eps * norm / ((d - 1) as f64).sqrt();
         let mut cores = Vec::with_capacity(d);
         // Ping-pong buffers for the remainder: `rem` holds the current one, `spare` takes the next.

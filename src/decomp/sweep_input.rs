@@ -1,0 +1,36 @@
+//! The input of a sequential SVD sweep (TT-SVD, TR-SVD): checked, and normalized when its norm is
+//! so far from 1 that the SVD/Gram kernels could overflow or underflow.
+
+use std::borrow::Cow;
+
+use crate::error::Result;
+use crate::{Scalar, Tensor};
+
+/// `x` ready for a sweep: `tensor` is `x` or `x / ‖x‖`, `factor` what to multiply the last core by
+/// to undo that (1 when unscaled), `norm` the Frobenius norm of `tensor`.
+pub(crate) struct SweepInput<'a, T: Scalar> {
+    pub tensor: Cow<'a, Tensor<T>>,
+    pub factor: T,
+    pub norm: f64,
+}
+
+/// Checks `x` for NaN/Inf (named after `op`) and normalizes it when `‖x‖` is within a factor
+/// 1e3 of the square root of the smallest positive or of the largest finite value.
+pub(crate) fn sweep_input<'a, T: Scalar>(
+    x: &'a Tensor<T>,
+    op: &'static str,
+) -> Result<SweepInput<'a, T>> {
+    // One pass for both: the (overflow-safe) norm is finite iff every element is.
+    let nx = x.norm();
+    if !nx.is_finite() {
+        x.check_finite(op)?;
+    }
+    let safe = nx >= T::min_positive_value().sqrt() * T::of(1e3)
+        && nx <= T::max_value().sqrt() * T::of(1e-3);
+    if safe || nx == T::zero() {
+        return Ok(SweepInput { tensor: Cow::Borrowed(x), factor: T::one(), norm: nx.as_f64() });
+    }
+    let scaled = x.scale(T::one() / nx);
+    let norm = scaled.norm().as_f64();
+    Ok(SweepInput { tensor: Cow::Owned(scaled), factor: nx, norm })
+}
