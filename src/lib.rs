@@ -25,6 +25,7 @@ pub mod io;
 pub mod kernels;
 pub mod linalg;
 pub mod par;
+pub mod rank;
 pub mod scalar;
 pub mod tenalg;
 pub mod tensor;

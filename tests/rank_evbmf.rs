@@ -1,0 +1,112 @@
+//! EVBMF and the weakened VBMF rank on the test vectors of shared/notes/papers.md §5.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use faer::Mat;
+use tensorize::rank::{evbmf, evbmf_from_spectrum, evbmf_tau_bar, weakened_rank};
+use tensorize::Scalar;
+
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (-53f64).exp2()
+    }
+}
+
+/// Y (L×M) = Σ_{k<R} 3(R−k)·sin(0.37(i+1)(k+1))·cos(0.23(j+1)(k+1)) + σ_n·√3·(2u_ij − 1).
+fn test_matrix<T: Scalar>(l: usize, m: usize, r: usize, sigma_n: f64) -> Mat<T> {
+    let mut rng = SplitMix64(42);
+    let mut y = Mat::<T>::zeros(l, m);
+    for i in 0..l {
+        for j in 0..m {
+            let mut v = 0.0;
+            for k in 0..r {
+                let (i1, j1, k1) = ((i + 1) as f64, (j + 1) as f64, (k + 1) as f64);
+                v += 3.0 * (r - k) as f64 * (0.37 * i1 * k1).sin() * (0.23 * j1 * k1).cos();
+            }
+            v += sigma_n * 3f64.sqrt() * (2.0 * rng.uniform() - 1.0);
+            y[(i, j)] = T::of(v);
+        }
+    }
+    y
+}
+
+#[test]
+fn splitmix_first_uniforms() {
+    let mut rng = SplitMix64(42);
+    assert_eq!(rng.uniform(), 0.7415648787718233);
+    assert_eq!(rng.uniform(), 0.1599103928769201);
+    assert_eq!(rng.uniform(), 0.27860113025513866);
+}
+
+#[test]
+fn tau_bar_solves_its_equation() {
+    for &alpha in &[1.0, 0.4, 64.0 / 576.0, 0.01] {
+        let t = evbmf_tau_bar(alpha);
+        let psi = (t + 1.0).ln() + alpha * (t / alpha + 1.0).ln() - t;
+        assert!(psi.abs() < 1e-12, "alpha {alpha}: psi {psi}");
+    }
+    assert!((evbmf_tau_bar(1.0) - 2.5129).abs() < 1e-4);
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
+
+fn case_20x50<T: Scalar>(tol: f64) {
+    let y = test_matrix::<T>(20, 50, 3, 1.0);
+    for yy in [y.as_ref(), y.transpose()] {
+        let e = evbmf(yy).unwrap();
+        assert_eq!(e.rank, 3);
+        let s2 = e.sigma2.as_f64();
+        assert!(rel(s2, 1.08111) < 1e-4 + tol, "{} sigma2 {s2}", T::NAME);
+        for (s, want) in e.spectrum.iter().zip([137.6837, 97.6145, 48.816, 10.2437]) {
+            assert!(rel(s.as_f64(), want) < 1e-5 + tol, "{} s {s} vs {want}", T::NAME);
+        }
+        for (s, want) in e.shrunk.iter().zip([137.1336, 96.8379, 47.2554]) {
+            assert!(rel(s.as_f64(), want) < 1e-5 + tol, "{} shrunk {s} vs {want}", T::NAME);
+        }
+        assert!(e.threshold.as_f64() < 48.816 && e.threshold.as_f64() > 10.2437);
+        assert_eq!(weakened_rank(20, e.rank, 0.8, 8).unwrap(), 8);
+    }
+}
+
+#[test]
+fn evbmf_20x50_f64() {
+    case_20x50::<f64>(0.0);
+}
+
+#[test]
+fn evbmf_20x50_f32() {
+    // f32 input rounding and an f32 SVD: errors of a few eps·sqrt(numel).
+    case_20x50::<f32>(50.0 * f32::EPSILON as f64 * 1000f64.sqrt());
+}
+
+fn case_64x576<T: Scalar>(sigma_n: f64, want_sigma2: f64, tol: f64) -> usize {
+    let y = test_matrix::<T>(64, 576, 5, sigma_n);
+    let e = evbmf(y.as_ref()).unwrap();
+    assert_eq!(e.rank, 5, "{} sigma_n {sigma_n}", T::NAME);
+    let s2 = e.sigma2.as_f64();
+    assert!(rel(s2, want_sigma2) < 1e-4 + tol, "{} sigma2 {s2} vs {want_sigma2}", T::NAME);
+    // The spectrum route gives the same answer.
+    let again = evbmf_from_spectrum(&e.spectrum, 64, 576).unwrap();
+    assert_eq!(again, e);
+    e.rank
+}
+
+#[test]
+fn evbmf_64x576() {
+    let tol32 = 50.0 * f32::EPSILON as f64 * (64.0f64 * 576.0).sqrt();
+    let r = case_64x576::<f64>(1.0, 0.992677, 0.0);
+    assert_eq!(weakened_rank(64, r, 0.8, 8).unwrap(), 16);
+    case_64x576::<f64>(4.0, 15.8856, 0.0);
+    case_64x576::<f32>(1.0, 0.992677, tol32);
+    case_64x576::<f32>(4.0, 15.8856, tol32);
+}
