@@ -40,15 +40,18 @@ pub struct Evbmf<T> {
 /// ```
 /// use faer::Mat;
 /// use tensorize::rank::evbmf;
-/// // Rank 2 signal plus small deterministic "noise".
+/// use tensorize::Tensor;
+/// // A rank-2 signal plus Gaussian noise of standard deviation 0.5.
+/// let noise = Tensor::<f64>::random_normal(&[30, 40], 3)?;
 /// let y = Mat::<f64>::from_fn(30, 40, |i, j| {
 ///     10.0 * ((i as f64) * 0.3).sin() * ((j as f64) * 0.2).cos()
 ///         + 5.0 * ((i as f64) * 0.7).cos() * ((j as f64) * 0.5).sin()
-///         + 0.1 * (((i * 7 + j * 13) % 17) as f64 / 17.0 - 0.5)
+///         + 0.5 * noise.as_slice()[i * 40 + j]
 /// });
 /// let e = evbmf(y.as_ref())?;
 /// assert_eq!(e.rank, 2);
 /// assert!(e.shrunk[0] < e.spectrum[0]);
+/// assert!((e.sigma2 - 0.25).abs() < 0.1); // the noise variance, estimated
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///

@@ -2,10 +2,21 @@
 //! and whole-model allocation of one global budget across many layers.
 
 mod allocation;
+mod budget;
+mod by_error;
 mod evbmf;
 mod minimize;
 
 pub use allocation::{allocate, Allocation, Budget, LayerSpectrum};
+pub use budget::{
+    cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_for_budget, tt_ranks_for_budget,
+    tt_ranks_for_ratio, tucker_for_budget, tucker_ranks_for_budget, tucker_ranks_for_ratio,
+    tucker_spectra,
+};
+pub use by_error::{
+    cp_rank_for_error, cp_rank_for_error_with, matrix_rank_for_error, svd_rank_for_error,
+    CpRankSearch,
+};
 pub use evbmf::{
     evbmf, evbmf_from_spectrum, evbmf_from_spectrum_known_noise, evbmf_tau_bar, evbmf_with,
     weakened_rank, Evbmf,

@@ -1,0 +1,381 @@
+//! Ranks under a parameter budget (or a target compression ratio) for CP, Tucker and TT, and
+//! helpers that run the decomposition with the chosen ranks.
+
+use faer::MatRef;
+
+use crate::decomp::{FitReport, Hosvd, TtSvd};
+use crate::error::{checked_numel, Error, Result};
+use crate::format::{TtTensor, TuckerTensor};
+use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
+use crate::par::auto_par;
+use crate::{tenalg, Scalar, Tensor};
+
+fn check_shape(op: &'static str, shape: &[usize]) -> Result<usize> {
+    if shape.is_empty() {
+        return Err(Error::InvalidModes {
+            op,
+            modes: vec![],
+            ndim: 0,
+            detail: "the tensor needs at least one mode".to_string(),
+        });
+    }
+    checked_numel(shape, 1)
+}
+
+/// `numel / ratio`, floored: the parameter budget of a target compression ratio.
+fn budget_of_ratio(shape: &[usize], numel: usize, ratio: f64) -> Result<usize> {
+    if !(ratio.is_finite() && ratio > 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "ratio",
+            value: ratio.to_string(),
+            expected: "a finite compression ratio (original / compressed) > 0",
+        });
+    }
+    let _ = shape;
+    Ok((numel as f64 / ratio).floor() as usize)
+}
+
+fn too_small(op: &'static str, shape: &[usize], need: usize, budget: usize) -> Error {
+    Error::InvalidRank {
+        op,
+        ranks: vec![1],
+        shape: shape.to_vec(),
+        detail: format!(
+            "the smallest ranks (all 1) need {need} parameters, more than the budget {budget}"
+        ),
+    }
+}
+
+/// The largest CP rank `R` whose CP tensor fits in `max_params` parameters:
+/// `R = ⌊max_params / (Σ_k n_k + 1)⌋`, counting the `R` weights as [`crate::format::CpTensor`]'s
+/// `num_params` does (`R·Σ n_k` factor entries plus `R` weights).
+///
+/// ```
+/// use tensorize::rank::cp_rank_for_budget;
+/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], 610)?, 10);  // 10·(60 + 1) = 610
+/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], 609)?, 9);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidModes`] for an order-0 shape, [`Error::ZeroDimension`],
+/// [`Error::SizeOverflow`], [`Error::InvalidRank`] if even rank 1 does not fit.
+pub fn cp_rank_for_budget(shape: &[usize], max_params: usize) -> Result<usize> {
+    const OP: &str = "cp_rank_for_budget";
+    check_shape(OP, shape)?;
+    let per_rank = shape
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_add(n))
+        .ok_or_else(|| Error::SizeOverflow { shape: shape.to_vec() })?;
+    let r = max_params / per_rank;
+    if r == 0 {
+        return Err(too_small(OP, shape, per_rank, max_params));
+    }
+    Ok(r)
+}
+
+/// [`cp_rank_for_budget`] with budget `⌊numel / ratio⌋` (ratio = original / compressed).
+///
+/// ```
+/// use tensorize::rank::cp_rank_for_ratio;
+/// assert_eq!(cp_rank_for_ratio(&[10, 20, 30], 10.0)?, 9); // budget 600 → ⌊600 / 61⌋
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`cp_rank_for_budget`], plus [`Error::InvalidParameter`] for a ratio not finite and `> 0`.
+pub fn cp_rank_for_ratio(shape: &[usize], ratio: f64) -> Result<usize> {
+    let numel = check_shape("cp_rank_for_ratio", shape)?;
+    cp_rank_for_budget(shape, budget_of_ratio(shape, numel, ratio)?)
+}
+
+/// Greedy rank growth: starting at all ones, repeatedly raise the rank `k` whose next squared
+/// singular value per added parameter is largest among the steps that still fit; stop when no
+/// step fits or nothing is left to gain. `cost` returns `None` on overflow (treated as not fitting).
+fn greedy_ranks(
+    spectra: &[Vec<f64>],
+    caps: &[usize],
+    cost: impl Fn(&[usize]) -> Option<usize>,
+    budget: usize,
+) -> Vec<usize> {
+    let mut ranks = vec![1usize; spectra.len()];
+    let mut current = cost(&ranks).unwrap_or(usize::MAX);
+    loop {
+        let mut best: Option<(f64, usize, usize)> = None;
+        for k in 0..ranks.len() {
+            if ranks[k] >= caps[k] {
+                continue;
+            }
+            let gain = spectra[k].get(ranks[k]).map_or(0.0, |s| s * s);
+            if gain <= 0.0 {
+                continue;
+            }
+            ranks[k] += 1;
+            let c = cost(&ranks);
+            ranks[k] -= 1;
+            let Some(c) = c.filter(|&c| c <= budget) else { continue };
+            let ratio = gain / (c.saturating_sub(current).max(1)) as f64;
+            if best.is_none_or(|(b, _, _)| ratio > b) {
+                best = Some((ratio, k, c));
+            }
+        }
+        match best {
+            None => return ranks,
+            Some((_, k, c)) => {
+                ranks[k] += 1;
+                current = c;
+            }
+        }
+    }
+}
+
+fn spectra_f64<T: Scalar>(
+    op: &'static str,
+    spectra: &[Vec<T>],
+    want: usize,
+    shape: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    if spectra.len() != want {
+        return Err(Error::InvalidRank {
+            op,
+            ranks: spectra.iter().map(|s| s.len()).collect(),
+            shape: shape.to_vec(),
+            detail: format!("expected {want} spectra, got {}", spectra.len()),
+        });
+    }
+    let mut out = Vec::with_capacity(want);
+    for s in spectra {
+        crate::tensor::arith::check_finite_slice(op, s)?;
+        let v: Vec<f64> = s.iter().map(|x| x.as_f64()).collect();
+        if v.iter().any(|&x| x < 0.0) || v.windows(2).any(|w| w[1] > w[0]) {
+            return Err(Error::InvalidParameter {
+                name: "spectra",
+                value: format!("{v:?}"),
+                expected: "non-negative singular values in descending order",
+            });
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Tucker parameters `∏ R_k + Σ n_k R_k` (as [`TuckerTensor`]'s `num_params`), `None` on overflow.
+fn tucker_cost(shape: &[usize], ranks: &[usize]) -> Option<usize> {
+    let core = ranks.iter().try_fold(1usize, |a, &r| a.checked_mul(r))?;
+    shape.iter().zip(ranks).try_fold(core, |a, (&n, &r)| a.checked_add(n.checked_mul(r)?))
+}
+
+/// TT parameters `Σ_k r_{k-1} n_k r_k` with `r_0 = r_d = 1` (inner ranks given), `None` on overflow.
+fn tt_cost(shape: &[usize], inner: &[usize]) -> Option<usize> {
+    let d = shape.len();
+    let r = |k: usize| if k == 0 || k == d { 1 } else { inner[k - 1] };
+    (0..d)
+        .try_fold(0usize, |a, k| a.checked_add(r(k).checked_mul(shape[k])?.checked_mul(r(k + 1))?))
+}
+
+/// Tucker ranks under a parameter budget, maximizing the kept energy.
+///
+/// `spectra[k]` holds the singular values (descending) of the mode-`k` unfolding `X_(k)` (see
+/// [`tucker_spectra`]). The HOSVD error obeys `‖X − X̂‖_F² ≤ Σ_k Σ_{i≥R_k} σ_{k,i}²`, so the
+/// ranks should maximize the kept energy `Σ_k Σ_{i<R_k} σ_{k,i}²` subject to
+/// `∏ R_k + Σ n_k R_k ≤ max_params`. This is solved greedily: start at `R = (1, …, 1)` and
+/// repeatedly raise the rank of the mode with the best energy gain `σ_{k,R_k}²` per added
+/// parameter among the steps that fit, until none fits.
+///
+/// It is a **heuristic**: the core term `∏ R_k` couples the modes (the price of a step grows
+/// with the other ranks), so unlike the separable case of [`crate::rank::allocate`] the greedy
+/// order carries no optimality guarantee, and the objective is the HOSVD error *bound*, not the
+/// error itself. The ranks satisfy `1 ≤ R_k ≤ min(n_k, len(spectra[k]))` and the budget.
+///
+/// ```
+/// use tensorize::rank::tucker_ranks_for_budget;
+/// // Mode 0 has all its energy in 2 components, mode 1 in 1, mode 2 is flat.
+/// let spectra = vec![vec![5.0, 5.0, 0.0, 0.0], vec![7.0, 0.1, 0.0], vec![3.0, 3.0, 3.0]];
+/// let ranks = tucker_ranks_for_budget(&spectra, &[4, 3, 3], 40)?;
+/// // Mode 0 first (25 per 5 parameters), then mode 2 twice; the budget still admits the
+/// // tiny gain of R_1 = 2 (12 + 8 + 6 + 9 = 35 ≤ 40); zero gains are never bought.
+/// assert_eq!(ranks, vec![2, 2, 3]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidModes`]/[`Error::ZeroDimension`]/[`Error::SizeOverflow`] for a bad shape;
+/// [`Error::InvalidRank`] if there is not one spectrum per mode or all-ones ranks exceed the
+/// budget; [`Error::NonFinite`]/[`Error::InvalidParameter`] for bad spectra.
+pub fn tucker_ranks_for_budget<T: Scalar>(
+    spectra: &[Vec<T>],
+    shape: &[usize],
+    max_params: usize,
+) -> Result<Vec<usize>> {
+    const OP: &str = "tucker_ranks_for_budget";
+    check_shape(OP, shape)?;
+    let spectra = spectra_f64(OP, spectra, shape.len(), shape)?;
+    let ones = vec![1; shape.len()];
+    let need =
+        tucker_cost(shape, &ones).ok_or_else(|| Error::SizeOverflow { shape: shape.to_vec() })?;
+    if need > max_params {
+        return Err(too_small(OP, shape, need, max_params));
+    }
+    let caps: Vec<usize> =
+        shape.iter().zip(&spectra).map(|(&n, s)| n.min(s.len()).max(1)).collect();
+    Ok(greedy_ranks(&spectra, &caps, |r| tucker_cost(shape, r), max_params))
+}
+
+/// [`tucker_ranks_for_budget`] with budget `⌊numel / ratio⌋`.
+///
+/// # Errors
+/// As [`tucker_ranks_for_budget`], plus [`Error::InvalidParameter`] for a bad ratio.
+pub fn tucker_ranks_for_ratio<T: Scalar>(
+    spectra: &[Vec<T>],
+    shape: &[usize],
+    ratio: f64,
+) -> Result<Vec<usize>> {
+    let numel = check_shape("tucker_ranks_for_ratio", shape)?;
+    tucker_ranks_for_budget(spectra, shape, budget_of_ratio(shape, numel, ratio)?)
+}
+
+/// TT ranks `r_1 … r_{d−1}` under a parameter budget, maximizing the kept energy.
+///
+/// `bond_spectra[k]` (`k = 0 … d−2`) holds the singular values of the `k`-th TT unfolding
+/// `X_{⟨k⟩}` (`(n_1⋯n_{k+1}) × (n_{k+2}⋯n_d)`, see [`tt_bond_spectra`]). TT-SVD obeys
+/// `‖X − X̂‖_F² ≤ Σ_k Σ_{i≥r_k} σ_{k,i}²` (Oseledets 2011), so the ranks maximize
+/// `Σ_k Σ_{i<r_k} σ_{k,i}²` subject to `Σ_k r_{k−1} n_k r_k ≤ max_params`, greedily as in
+/// [`tucker_ranks_for_budget`] (raising bond `k` costs `r_{k−1} n_k + n_{k+1} r_{k+1}`, which
+/// depends on the neighbours: a heuristic, for the same reason). For `d = 1` the result is empty.
+///
+/// ```
+/// use tensorize::rank::tt_ranks_for_budget;
+/// let bonds = vec![vec![9.0, 1.0, 0.5, 0.1], vec![9.0, 4.0, 3.0, 0.2]];
+/// let ranks = tt_ranks_for_budget(&bonds, &[4, 4, 4], 40)?;
+/// // The second bond's energy is worth more per parameter: r = (1, 4) costs
+/// // 4 + 16 + 16 = 36 ≤ 40, and raising r_1 to 2 would cost 56.
+/// assert_eq!(ranks, vec![1, 4]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`tucker_ranks_for_budget`] (`d − 1` spectra expected).
+pub fn tt_ranks_for_budget<T: Scalar>(
+    bond_spectra: &[Vec<T>],
+    shape: &[usize],
+    max_params: usize,
+) -> Result<Vec<usize>> {
+    const OP: &str = "tt_ranks_for_budget";
+    check_shape(OP, shape)?;
+    let d = shape.len();
+    let spectra = spectra_f64(OP, bond_spectra, d - 1, shape)?;
+    let ones = vec![1; d - 1];
+    let need =
+        tt_cost(shape, &ones).ok_or_else(|| Error::SizeOverflow { shape: shape.to_vec() })?;
+    if need > max_params {
+        return Err(too_small(OP, shape, need, max_params));
+    }
+    let caps: Vec<usize> = (0..d - 1)
+        .map(|k| {
+            let left = shape[..=k].iter().product::<usize>();
+            let right = shape[k + 1..].iter().product::<usize>();
+            left.min(right).min(spectra[k].len()).max(1)
+        })
+        .collect();
+    Ok(greedy_ranks(&spectra, &caps, |r| tt_cost(shape, r), max_params))
+}
+
+/// [`tt_ranks_for_budget`] with budget `⌊numel / ratio⌋`.
+///
+/// # Errors
+/// As [`tt_ranks_for_budget`], plus [`Error::InvalidParameter`] for a bad ratio.
+pub fn tt_ranks_for_ratio<T: Scalar>(
+    bond_spectra: &[Vec<T>],
+    shape: &[usize],
+    ratio: f64,
+) -> Result<Vec<usize>> {
+    let numel = check_shape("tt_ranks_for_ratio", shape)?;
+    tt_ranks_for_budget(bond_spectra, shape, budget_of_ratio(shape, numel, ratio)?)
+}
+
+/// All singular values of the `rows × cols` matrix `a` (short side first; Gram route where
+/// accurate, see [`SubspaceMethod::Auto`]).
+fn spectrum_of<T: Scalar>(a: MatRef<'_, T>) -> Result<Vec<T>> {
+    let (m, n) = a.shape();
+    let a = if m <= n { a } else { a.transpose() };
+    let flops = 2.0 * (m as f64) * (n as f64) * (m.min(n) as f64);
+    let sub = left_subspace(a, &Truncation::rank(1), SubspaceMethod::Auto, auto_par(flops))?;
+    Ok(sub.full_spectrum)
+}
+
+/// The singular values of every mode unfolding `X_(k)` (`k = 0 … d−1`), for
+/// [`tucker_ranks_for_budget`]. Values below about `sqrt(eps)·σ_max` may come from the Gram
+/// route and are then only accurate to `eps·σ_max²` in energy: enough for choosing ranks.
+///
+/// # Errors
+/// [`Error::NonFinite`] for NaN/Inf; [`Error::NoConvergence`] if an eigen/SVD solver fails.
+pub fn tucker_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
+    x.check_finite("tucker_spectra")?;
+    (0..x.ndim()).map(|k| spectrum_of(tenalg::unfold(x, k)?.as_mat()?)).collect()
+}
+
+/// The singular values of every TT unfolding `X_{⟨k⟩}` = `X` reshaped (row-major, free) to
+/// `(n_1⋯n_{k+1}) × (n_{k+2}⋯n_d)`, `k = 0 … d−2`, for [`tt_ranks_for_budget`].
+///
+/// # Errors
+/// As [`tucker_spectra`].
+pub fn tt_bond_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
+    x.check_finite("tt_bond_spectra")?;
+    let shape = x.shape();
+    (0..shape.len().saturating_sub(1))
+        .map(|k| {
+            let rows = shape[..=k].iter().product::<usize>();
+            let cols = x.numel() / rows;
+            spectrum_of(MatRef::from_row_major_slice(x.as_slice(), rows, cols))
+        })
+        .collect()
+}
+
+/// HOSVD of `x` with the Tucker ranks [`tucker_ranks_for_budget`] picks from
+/// [`tucker_spectra`]: the result has at most `max_params` parameters.
+///
+/// ```
+/// use tensorize::rank::tucker_for_budget;
+/// use tensorize::{Factorized, Tensor};
+/// let x = Tensor::<f64>::from_fn(&[6, 5, 4], |i| 1.0 / (1 + i[0] + i[1] + i[2]) as f64)?;
+/// let (t, report) = tucker_for_budget(&x, 60)?;
+/// assert!(t.num_params() <= 60);
+/// assert!(report.rel_error < 1e-2);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`tucker_spectra`] and [`tucker_ranks_for_budget`].
+pub fn tucker_for_budget<T: Scalar>(
+    x: &Tensor<T>,
+    max_params: usize,
+) -> Result<(TuckerTensor<T>, FitReport)> {
+    let ranks = tucker_ranks_for_budget(&tucker_spectra(x)?, x.shape(), max_params)?;
+    Hosvd::new(&ranks).fit(x)
+}
+
+/// TT-SVD of `x` with per-bond rank caps from [`tt_ranks_for_budget`] on [`tt_bond_spectra`]:
+/// the result has at most `max_params` parameters.
+///
+/// ```
+/// use tensorize::rank::tt_for_budget;
+/// use tensorize::{Factorized, Tensor};
+/// let x = Tensor::<f64>::from_fn(&[4, 4, 4, 4], |i| 1.0 / (1 + i[0] + i[1] + i[2] + i[3]) as f64)?;
+/// let (tt, report) = tt_for_budget(&x, 100)?;
+/// assert!(tt.num_params() <= 100);
+/// assert!(report.rel_error < 1e-2);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`tt_bond_spectra`] and [`tt_ranks_for_budget`].
+pub fn tt_for_budget<T: Scalar>(
+    x: &Tensor<T>,
+    max_params: usize,
+) -> Result<(TtTensor<T>, FitReport)> {
+    let ranks = tt_ranks_for_budget(&tt_bond_spectra(x)?, x.shape(), max_params)?;
+    if ranks.is_empty() {
+        return TtSvd::new().fit(x);
+    }
+    TtSvd::new().max_ranks(&ranks).fit(x)
+}
