@@ -99,3 +99,186 @@ proptest! {
         }
     }
 }
+
+mod budgets {
+    use proptest::prelude::*;
+    use tensorize::rank::{
+        cp_rank_for_budget, svd_rank_for_error, tt_bond_spectra, tt_for_budget,
+        tt_ranks_for_budget, tucker_for_budget, tucker_ranks_for_budget, tucker_spectra,
+    };
+    use tensorize::{Factorized, Scalar, Tensor};
+
+    fn shape() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(1usize..6, 2..5)
+    }
+
+    /// A tensor with decaying structure (so the budget decides something) plus a seeded part.
+    fn tensor<T: Scalar>(shape: &[usize], seed: u64) -> Tensor<T> {
+        let noise = Tensor::<T>::random_normal(shape, seed).unwrap();
+        let smooth = Tensor::<T>::from_fn(shape, |i| {
+            T::of(1.0 / (1.0 + i.iter().map(|&k| k as f64).sum::<f64>()))
+        })
+        .unwrap();
+        let mut x = smooth;
+        x.axpy(T::of(0.05), &noise).unwrap();
+        x
+    }
+
+    fn tail_sq(s: &[f64], r: usize) -> f64 {
+        s[r.min(s.len())..].iter().map(|x| x * x).sum()
+    }
+
+    fn check_tucker<T: Scalar>(shape: &[usize], seed: u64, budget: usize) {
+        let x = tensor::<T>(shape, seed);
+        let need = 1 + shape.iter().sum::<usize>();
+        match tucker_for_budget(&x, budget) {
+            Err(_) => assert!(budget < need),
+            Ok((t, report)) => {
+                assert!(t.num_params() <= budget, "{} > {budget}", t.num_params());
+                // HOSVD error ≤ the bound from the discarded mode energies.
+                let spectra = tucker_spectra(&x).unwrap();
+                let ranks = t.ranks();
+                let norm2 = x.norm().as_f64().powi(2);
+                let bound: f64 = spectra
+                    .iter()
+                    .zip(&ranks)
+                    .map(|(s, &r)| tail_sq(&s.iter().map(|v| v.as_f64()).collect::<Vec<_>>(), r))
+                    .sum();
+                let tol = 100.0 * T::epsilon().as_f64() * (x.numel() as f64).sqrt();
+                assert!(report.rel_error.powi(2) <= bound / norm2 + tol, "{report:?} {bound}");
+            }
+        }
+    }
+
+    fn check_tt<T: Scalar>(shape: &[usize], seed: u64, budget: usize) {
+        let x = tensor::<T>(shape, seed);
+        let need: usize = shape.iter().sum();
+        match tt_for_budget(&x, budget) {
+            Err(_) => assert!(budget < need),
+            Ok((tt, report)) => {
+                assert!(tt.num_params() <= budget, "{} > {budget}", tt.num_params());
+                let spectra = tt_bond_spectra(&x).unwrap();
+                let ranks = tt.ranks();
+                let norm2 = x.norm().as_f64().powi(2);
+                let bound: f64 = spectra
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| {
+                        tail_sq(&s.iter().map(|v| v.as_f64()).collect::<Vec<_>>(), ranks[k + 1])
+                    })
+                    .sum();
+                let tol = 100.0 * T::epsilon().as_f64() * (x.numel() as f64).sqrt();
+                assert!(report.rel_error.powi(2) <= bound / norm2 + tol, "{report:?} {bound}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn cp_rank_is_the_largest_that_fits(shape in shape(), budget in 0usize..500) {
+            let per = shape.iter().sum::<usize>() + 1;
+            match cp_rank_for_budget(&shape, budget) {
+                Err(_) => prop_assert!(budget < per),
+                Ok(r) => prop_assert!(r * per <= budget && (r + 1) * per > budget),
+            }
+        }
+
+        #[test]
+        fn tucker_budget_never_exceeded(shape in shape(), seed in 0u64..1000, budget in 0usize..300) {
+            check_tucker::<f64>(&shape, seed, budget);
+            check_tucker::<f32>(&shape, seed, budget);
+        }
+
+        #[test]
+        fn tt_budget_never_exceeded(shape in shape(), seed in 0u64..1000, budget in 0usize..300) {
+            check_tt::<f64>(&shape, seed, budget);
+            check_tt::<f32>(&shape, seed, budget);
+        }
+
+        #[test]
+        fn rank_lists_respect_caps(
+            spectra in prop::collection::vec(prop::collection::vec(0.0f64..5.0, 1..6), 3),
+            budget in 10usize..400,
+        ) {
+            let spectra: Vec<Vec<f64>> = spectra
+                .into_iter()
+                .map(|mut s| { s.sort_by(|a, b| b.total_cmp(a)); s })
+                .collect();
+            let shape = [5usize, 5, 5];
+            if let Ok(r) = tucker_ranks_for_budget(&spectra, &shape, budget) {
+                let cost = r.iter().product::<usize>() + 5 * r.iter().sum::<usize>();
+                prop_assert!(cost <= budget);
+                for (k, &rk) in r.iter().enumerate() {
+                    prop_assert!(rk >= 1 && rk <= spectra[k].len().max(1));
+                }
+            }
+            if let Ok(r) = tt_ranks_for_budget(&spectra[..2], &shape, budget) {
+                let cost = 5 * r[0] + r[0] * 5 * r[1] + r[1] * 5;
+                prop_assert!(cost <= budget);
+            }
+        }
+
+        #[test]
+        fn svd_rank_hits_eps(s in prop::collection::vec(0.0f64..10.0, 1..12), eps in 0.0f64..1.0) {
+            let mut s = s;
+            s.sort_by(|a, b| b.total_cmp(a));
+            let r = svd_rank_for_error(&s, eps).unwrap();
+            let total: f64 = s.iter().map(|x| x * x).sum();
+            let tail = |r: usize| s[r..].iter().map(|x| x * x).sum::<f64>();
+            let tol = 4.0 * f64::EPSILON * total;
+            prop_assert!(tail(r) <= eps * eps * total + tol);
+            // and it is the smallest such rank (≥ 1)
+            if r > 1 {
+                prop_assert!(tail(r - 1) > eps * eps * total - tol);
+            }
+        }
+    }
+}
+
+mod cp_by_error {
+    use tensorize::decomp::CpAls;
+    use tensorize::format::CpTensor;
+    use tensorize::rank::{cp_rank_for_error, cp_rank_for_error_with};
+    use tensorize::{Factorized, Scalar, Tensor};
+
+    fn exact_rank_3<T: Scalar>() {
+        // Random (well-conditioned) factors: exact CP rank 3.
+        let f = |d: usize, seed: u64| {
+            let t = Tensor::<T>::random_normal(&[d, 3], seed).unwrap();
+            t.as_mat().unwrap().to_owned()
+        };
+        let x =
+            CpTensor::from_factors(vec![f(6, 1), f(5, 2), f(4, 3)]).unwrap().to_dense().unwrap();
+        // ε well above each type's cancellation floor for the error of a 120-entry fit.
+        let eps = if T::NAME == "f32" { 1e-4 } else { 1e-8 };
+        let found =
+            cp_rank_for_error_with(&x, eps, 10, |r| CpAls::new(r).max_iter(1000).tol(1e-14))
+                .unwrap();
+        assert!(found.reached, "{:?}", found.tried);
+        assert!(found.rank == 3, "{:?}", found.tried);
+        assert!(found.report.rel_error <= eps);
+        assert!(found.cp.rel_error(&x).unwrap().as_f64() <= eps * 1.01);
+        // Every smaller rank tried missed ε, and the chosen one is among those tried.
+        assert!(found.tried.iter().any(|&(r, _)| r == found.rank));
+        for &(r, e) in &found.tried {
+            if r < found.rank {
+                assert!(e > eps);
+            }
+        }
+        // An unreachable target: reached = false at max_rank.
+        let none = cp_rank_for_error(&x, 0.0, 2).unwrap();
+        assert!(!none.reached && none.rank == 2);
+    }
+
+    #[test]
+    fn finds_exact_rank_f64() {
+        exact_rank_3::<f64>();
+    }
+
+    #[test]
+    fn finds_exact_rank_f32() {
+        exact_rank_3::<f32>();
+    }
+}
