@@ -15,6 +15,9 @@
 //! - Heavy functions take an explicit [`par::Par`]; the plain variants pick one with [`par::auto_par`].
 //!
 //! See `docs/conventions.md` for a worked example.
+//!
+//! Rank selection ([`rank`]): EVBMF and the weakened VBMF rule, ranks by error ε or by a
+//! parameter budget, and whole-model allocation of one budget across many layers.
 
 pub mod data;
 pub mod decomp;

@@ -282,3 +282,55 @@ mod cp_by_error {
         exact_rank_3::<f32>();
     }
 }
+
+mod allocation_on_matrices {
+    use faer::Mat;
+    use tensorize::linalg::{svd_truncated, Truncation};
+    use tensorize::par::Par;
+    use tensorize::rank::{allocate, Budget, LayerSpectrum};
+    use tensorize::{Scalar, Tensor};
+
+    /// Differential check: the allocator's per-layer errors equal the actual relative errors of
+    /// the truncated SVDs at the chosen ranks, and the budget holds.
+    fn errors_match_truncated_svd<T: Scalar>() {
+        let mats: Vec<Mat<T>> = [(12usize, 9usize, 1u64), (6, 20, 2), (15, 15, 3)]
+            .iter()
+            .map(|&(m, n, seed)| {
+                let t = Tensor::<T>::random_normal(&[m, n], seed).unwrap();
+                // Decaying columns so that the spectra differ between layers.
+                Mat::from_fn(m, n, |i, j| t.as_slice()[i * n + j] * T::of(1.0 / (1.0 + j as f64)))
+            })
+            .collect();
+        let mut layers: Vec<LayerSpectrum> = mats
+            .iter()
+            .enumerate()
+            .map(|(i, w)| LayerSpectrum::from_matrix(format!("w{i}"), w.as_ref()).unwrap())
+            .collect();
+        layers[2] = layers[2].clone().weight(3.0);
+        let dense: usize = layers.iter().map(|l| l.dense_params).sum();
+        for ratio in [1.5, 2.5, 4.0] {
+            let a = allocate(&layers, Budget::Ratio(ratio)).unwrap();
+            assert!(a.params as f64 <= dense as f64 / ratio);
+            assert_eq!(a.flops, Some(a.params));
+            for ((w, &r), &e) in mats.iter().zip(&a.ranks).zip(&a.layer_errors) {
+                let t = svd_truncated(w.as_ref(), &Truncation::rank(r), Par::Seq).unwrap();
+                let norm2: f64 = t.full_spectrum.iter().map(|s| s.as_f64().powi(2)).sum();
+                let got = t.discarded_sq.as_f64() / norm2;
+                let tol = 20.0 * T::epsilon().as_f64() * ((w.nrows() * w.ncols()) as f64).sqrt();
+                assert!((got - e).abs() <= tol, "{} rank {r}: {got} vs {e}", T::NAME);
+            }
+            let total: f64 = layers.iter().zip(&a.layer_errors).map(|(l, e)| l.weight * e).sum();
+            assert!((total - a.total_error).abs() <= 1e-12);
+        }
+    }
+
+    #[test]
+    fn errors_match_truncated_svd_f64() {
+        errors_match_truncated_svd::<f64>();
+    }
+
+    #[test]
+    fn errors_match_truncated_svd_f32() {
+        errors_match_truncated_svd::<f32>();
+    }
+}

@@ -144,13 +144,14 @@ fn spectra_f64<T: Scalar>(
         });
     }
     let mut out = Vec::with_capacity(want);
-    for s in spectra {
+    for (k, s) in spectra.iter().enumerate() {
         crate::tensor::arith::check_finite_slice(op, s)?;
         let v: Vec<f64> = s.iter().map(|x| x.as_f64()).collect();
-        if v.iter().any(|&x| x < 0.0) || v.windows(2).any(|w| w[1] > w[0]) {
+        let bad = (0..v.len()).find(|&i| v[i] < 0.0 || (i > 0 && v[i] > v[i - 1]));
+        if let Some(i) = bad {
             return Err(Error::InvalidParameter {
                 name: "spectra",
-                value: format!("{v:?}"),
+                value: format!("spectra[{k}][{i}] = {}", v[i]),
                 expected: "non-negative singular values in descending order",
             });
         }

@@ -30,10 +30,11 @@ pub fn svd_rank_for_error<T: Scalar>(s: &[T], eps: f64) -> Result<usize> {
     check_non_negative("eps", eps)?;
     crate::tensor::arith::check_finite_slice(OP, s)?;
     let v: Vec<f64> = s.iter().map(|x| x.as_f64()).collect();
-    if v.is_empty() || v.iter().any(|&x| x < 0.0) || v.windows(2).any(|w| w[1] > w[0]) {
+    let bad = (0..v.len()).find(|&i| v[i] < 0.0 || (i > 0 && v[i] > v[i - 1]));
+    if v.is_empty() || bad.is_some() {
         return Err(Error::InvalidParameter {
             name: "singular_values",
-            value: format!("{v:?}"),
+            value: bad.map_or("[]".to_string(), |i| format!("s[{i}] = {}", v[i])),
             expected: "a non-empty, non-negative, descending spectrum",
         });
     }
