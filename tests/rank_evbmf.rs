@@ -110,3 +110,55 @@ fn evbmf_64x576() {
     case_64x576::<f32>(1.0, 0.992677, tol32);
     case_64x576::<f32>(4.0, 15.8856, tol32);
 }
+
+#[test]
+fn pure_noise_has_rank_zero_and_its_variance() {
+    for (seed, sd) in [(1u64, 1.0f64), (2, 0.01), (3, 300.0)] {
+        let z = tensorize::Tensor::<f64>::random_normal(&[40, 100], seed).unwrap();
+        let y = Mat::<f64>::from_fn(40, 100, |i, j| sd * z.as_slice()[i * 100 + j]);
+        let e = evbmf(y.as_ref()).unwrap();
+        assert_eq!(e.rank, 0, "sd {sd}");
+        // σ² within 10% of the true variance (4000 samples), at every scale (relative tolerance).
+        assert!(rel(e.sigma2, sd * sd) < 0.1, "sd {sd}: sigma2 {}", e.sigma2);
+    }
+}
+
+#[test]
+fn known_noise_reproduces_the_estimated_solution() {
+    let y = test_matrix::<f64>(20, 50, 3, 1.0);
+    let e = evbmf(y.as_ref()).unwrap();
+    let k =
+        tensorize::rank::evbmf_from_spectrum_known_noise(&e.spectrum, 20, 50, e.sigma2).unwrap();
+    assert_eq!(k.rank, e.rank);
+    for (a, b) in k.shrunk.iter().zip(&e.shrunk) {
+        assert!(rel(*a, *b) < 1e-12);
+    }
+    // Shrinkage: every kept value shrinks, and the shrunk values stay descending.
+    assert!(e.shrunk.iter().zip(&e.spectrum).all(|(s, g)| s < g && *s > 0.0));
+    assert!(e.shrunk.windows(2).all(|w| w[0] >= w[1]));
+}
+
+#[test]
+fn musco_ranks_on_a_low_rank_kernel() {
+    // A kernel [64, 32, 3, 3] whose mode-0 and mode-1 unfoldings have rank 4, plus small noise.
+    let (o, i) = (64usize, 32usize);
+    let noise = tensorize::Tensor::<f64>::random_normal(&[o, i, 3, 3], 9).unwrap();
+    let x = tensorize::Tensor::<f64>::from_fn(&[o, i, 3, 3], |ix| {
+        let mut v = 0.0;
+        for r in 0..4 {
+            let rf = (r + 1) as f64;
+            v += 10.0
+                * (0.3 * rf * (ix[0] + 1) as f64).sin()
+                * (0.5 * rf * (ix[1] + 1) as f64).cos()
+                * (0.7 * rf * (ix[2] * 3 + ix[3] + 1) as f64).sin();
+        }
+        v + 0.01 * noise.as_slice()[((ix[0] * i + ix[1]) * 3 + ix[2]) * 3 + ix[3]]
+    })
+    .unwrap();
+    let r = tensorize::rank::musco_ranks(&x, 0.8, 8).unwrap();
+    assert_eq!((r.vbmf_out, r.vbmf_in), (4, 4));
+    assert_eq!(r.out_rank, weakened_rank(64, 4, 0.8, 8).unwrap()); // ⌊64 − 48⌋ = 16
+    assert_eq!(r.in_rank, weakened_rank(32, 4, 0.8, 8).unwrap()); // ⌊32 − 22.4⌋ = 9
+    assert_eq!((r.out_rank, r.in_rank), (16, 9));
+    assert!(tensorize::rank::musco_ranks(&x, 1.5, 8).is_err());
+}

@@ -6,6 +6,7 @@ mod budget;
 mod by_error;
 mod evbmf;
 mod minimize;
+mod musco;
 
 pub use allocation::{allocate, Allocation, Budget, LayerSpectrum};
 pub use budget::{
@@ -21,3 +22,4 @@ pub use evbmf::{
     evbmf, evbmf_from_spectrum, evbmf_from_spectrum_known_noise, evbmf_tau_bar, evbmf_with,
     weakened_rank, Evbmf,
 };
+pub use musco::{musco_ranks, MuscoRanks};
