@@ -186,7 +186,11 @@ fn tt_cost(shape: &[usize], inner: &[usize]) -> Option<usize> {
 /// It is a **heuristic**: the core term `∏ R_k` couples the modes (the price of a step grows
 /// with the other ranks), so unlike the separable case of [`crate::rank::allocate`] the greedy
 /// order carries no optimality guarantee, and the objective is the HOSVD error *bound*, not the
-/// error itself. The ranks satisfy `1 ≤ R_k ≤ min(n_k, len(spectra[k]))` and the budget.
+/// error itself. The ranks satisfy `1 ≤ R_k ≤ min(n_k, len(spectra[k]))` and the budget, and
+/// the result is locally maximal (no single rank can grow within the budget with a positive
+/// gain). Measured against exhaustive search on 200 random `5 × 4 × 6` instances (unit test
+/// `greedy_is_feasible_locally_maximal_and_close_to_exhaustive`): optimal in 166, and never
+/// below 96% of the optimal kept energy.
 ///
 /// ```
 /// use tensorize::rank::tucker_ranks_for_budget;
@@ -379,4 +383,123 @@ pub fn tt_for_budget<T: Scalar>(
         return TtSvd::new().fit(x);
     }
     TtSvd::new().max_ranks(&ranks).fit(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::TtTensor;
+    use crate::Factorized;
+    use faer::Mat;
+
+    /// A small deterministic generator (splitmix64) for test instances.
+    fn next(state: &mut u64) -> f64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 * (-53f64).exp2()
+    }
+
+    fn spectrum(len: usize, state: &mut u64) -> Vec<f64> {
+        let mut s: Vec<f64> = (0..len).map(|_| next(state) * 3.0).collect();
+        s.sort_by(|a, b| b.total_cmp(a));
+        s
+    }
+
+    #[test]
+    fn costs_match_the_formats_num_params() {
+        let shape = [4usize, 3, 5];
+        for ranks in [[1usize, 1, 1], [2, 3, 4], [4, 3, 5], [3, 1, 2]] {
+            let core = Tensor::<f64>::zeros(&ranks).unwrap();
+            let factors = shape.iter().zip(&ranks).map(|(&n, &r)| Mat::zeros(n, r)).collect();
+            let t = TuckerTensor::new(core, factors).unwrap();
+            assert_eq!(tucker_cost(&shape, &ranks), Some(t.num_params()));
+        }
+        for inner in [[1usize, 1], [2, 3], [4, 5], [3, 1]] {
+            let r = [1, inner[0], inner[1], 1];
+            let cores = (0..3).map(|k| Tensor::<f64>::zeros(&[r[k], shape[k], r[k + 1]]).unwrap());
+            let tt = TtTensor::new(cores.collect()).unwrap();
+            assert_eq!(tt_cost(&shape, &inner), Some(tt.num_params()));
+        }
+        assert_eq!(tucker_cost(&[usize::MAX, 2], &[2, 1]), None);
+        assert_eq!(tt_cost(&[2, usize::MAX, 2], &[2, 2]), None);
+    }
+
+    /// Exhaustive maximum of the kept energy over all Tucker rank tuples within the budget.
+    fn exhaustive_tucker(spectra: &[Vec<f64>], shape: &[usize], budget: usize) -> f64 {
+        let mut best = 0.0f64;
+        let mut r = vec![1usize; shape.len()];
+        loop {
+            if tucker_cost(shape, &r).is_some_and(|c| c <= budget) {
+                best = best.max(kept(spectra, &r));
+            }
+            let mut k = 0;
+            loop {
+                if k == r.len() {
+                    return best;
+                }
+                if r[k] < shape[k] {
+                    r[k] += 1;
+                    break;
+                }
+                r[k] = 1;
+                k += 1;
+            }
+        }
+    }
+
+    fn kept(spectra: &[Vec<f64>], r: &[usize]) -> f64 {
+        spectra.iter().zip(r).map(|(s, &rk)| s[..rk].iter().map(|x| x * x).sum::<f64>()).sum()
+    }
+
+    #[test]
+    fn greedy_is_feasible_locally_maximal_and_close_to_exhaustive() {
+        let mut state = 11u64;
+        let shape = [5usize, 4, 6];
+        let (mut worst, mut optimal, mut n) = (1.0f64, 0usize, 0usize);
+        for trial in 0..200 {
+            let spectra: Vec<Vec<f64>> = shape.iter().map(|&d| spectrum(d, &mut state)).collect();
+            let budget = 16 + trial % 100;
+            let r = tucker_ranks_for_budget(&spectra, &shape, budget).unwrap();
+            assert!(tucker_cost(&shape, &r).unwrap() <= budget);
+            // Local maximality: every single step with a positive gain would break the budget.
+            for k in 0..3 {
+                if r[k] < shape[k] && spectra[k][r[k]] > 0.0 {
+                    let mut up = r.clone();
+                    up[k] += 1;
+                    assert!(tucker_cost(&shape, &up).unwrap() > budget, "{r:?} {budget}");
+                }
+            }
+            let got = kept(&spectra, &r);
+            let best = exhaustive_tucker(&spectra, &shape, budget);
+            assert!(got <= best * (1.0 + 1e-12));
+            worst = worst.min(got / best);
+            optimal += usize::from(got >= best * (1.0 - 1e-12));
+            n += 1;
+        }
+        // Measured on this seed: the heuristic keeps at least 90% of the optimal energy.
+        eprintln!("tucker greedy: optimal in {optimal}/{n}, worst kept-energy ratio {worst:.4}");
+        assert!(worst > 0.9, "worst ratio {worst}");
+    }
+
+    #[test]
+    fn tt_greedy_is_feasible_and_locally_maximal() {
+        let mut state = 5u64;
+        let shape = [3usize, 4, 4, 3];
+        for trial in 0..100 {
+            let spectra: Vec<Vec<f64>> =
+                [3usize, 9, 3].iter().map(|&d| spectrum(d, &mut state)).collect();
+            let budget = 14 + trial;
+            let r = tt_ranks_for_budget(&spectra, &shape, budget).unwrap();
+            assert!(tt_cost(&shape, &r).unwrap() <= budget);
+            for k in 0..3 {
+                if r[k] < spectra[k].len() && spectra[k][r[k]] > 0.0 {
+                    let mut up = r.clone();
+                    up[k] += 1;
+                    assert!(tt_cost(&shape, &up).unwrap() > budget, "{r:?} {budget}");
+                }
+            }
+        }
+    }
 }
