@@ -49,11 +49,14 @@ fn splitmix_first_uniforms() {
 #[test]
 fn tau_bar_solves_its_equation() {
     for &alpha in &[1.0, 0.4, 64.0 / 576.0, 0.01] {
-        let t = evbmf_tau_bar(alpha);
+        let t = evbmf_tau_bar(alpha).unwrap();
         let psi = (t + 1.0).ln() + alpha * (t / alpha + 1.0).ln() - t;
         assert!(psi.abs() < 1e-12, "alpha {alpha}: psi {psi}");
     }
-    assert!((evbmf_tau_bar(1.0) - 2.5129).abs() < 1e-4);
+    assert!((evbmf_tau_bar(1.0).unwrap() - 2.5129).abs() < 1e-4);
+    for bad in [0.0, -1.0, 1.5, f64::NAN] {
+        assert!(evbmf_tau_bar(bad).is_err());
+    }
 }
 
 fn rel(a: f64, b: f64) -> f64 {

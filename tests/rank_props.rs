@@ -334,3 +334,50 @@ mod allocation_on_matrices {
         errors_match_truncated_svd::<f32>();
     }
 }
+
+mod evbmf_props {
+    use faer::Mat;
+    use proptest::prelude::*;
+    use tensorize::rank::evbmf;
+    use tensorize::Tensor;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Scaling Y by c scales σ² by c², the threshold and shrunk values by c, keeps the rank;
+        /// transposing changes nothing. (The relative Brent tolerance makes this scale-free.)
+        #[test]
+        fn evbmf_is_scale_and_transpose_equivariant(
+            rows in 2usize..12, cols in 2usize..12, rank in 0usize..3,
+            seed in 0u64..1000, scale_exp in -6i32..7,
+        ) {
+            let z = Tensor::<f64>::random_normal(&[rows, cols], seed).unwrap();
+            let y = Mat::<f64>::from_fn(rows, cols, |i, j| {
+                let signal: f64 = (0..rank)
+                    .map(|k| 8.0 * ((i * (k + 1)) as f64 * 0.9).sin() * ((j * (k + 2)) as f64 * 0.4).cos())
+                    .sum();
+                signal + z.as_slice()[i * cols + j]
+            });
+            let c = 10f64.powi(scale_exp);
+            let e = evbmf(y.as_ref()).unwrap();
+            let ys = Mat::<f64>::from_fn(rows, cols, |i, j| c * y[(i, j)]);
+            let es = evbmf(ys.as_ref()).unwrap();
+            let et = evbmf(y.transpose()).unwrap();
+            prop_assert!(e.rank <= rows.min(cols));
+            prop_assert_eq!(e.shrunk.len(), e.rank);
+            let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(f64::MIN_POSITIVE);
+            prop_assert!(rel(es.sigma2, c * c * e.sigma2) < 1e-6, "{} vs {}", es.sigma2, c * c * e.sigma2);
+            // Brent stops at about sqrt(eps) relative: compare to 1e-6.
+            prop_assert!(rel(et.sigma2, e.sigma2) < 1e-6);
+            // Ranks agree unless a singular value sits on the threshold.
+            let near = e.spectrum.iter().any(|s| rel(*s, e.threshold) < 1e-5);
+            if !near {
+                prop_assert_eq!(es.rank, e.rank);
+                prop_assert_eq!(et.rank, e.rank);
+            }
+            for (g, s) in e.spectrum.iter().zip(&e.shrunk) {
+                prop_assert!(*s > 0.0 && s < g && *g > e.threshold);
+            }
+        }
+    }
+}

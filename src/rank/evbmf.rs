@@ -132,11 +132,33 @@ pub fn evbmf_from_spectrum_known_noise<T: Scalar>(
     evbmf_impl(s, rows, cols, Some(sigma2))
 }
 
-/// The positive root `τ̄` of `Ψ(τ) = log(τ + 1) + α log(τ/α + 1) − τ` for `0 < α ≤ 1`.
+/// The positive root `τ̄` of `Ψ(τ) = log(τ + 1) + α log(τ/α + 1) − τ` for `0 < α ≤ 1`
+/// (the EVB threshold constant; `τ̄(1) ≈ 2.5129`, and `τ̄ ≈ 2.5129·sqrt(α)` in general).
 ///
-/// `Ψ` is concave, positive just right of 0 and tends to −∞, so bisection on a bracket
-/// `[sqrt(α)·0.5, 4]`-like interval (expanded as needed) finds its only positive root.
-pub fn evbmf_tau_bar(alpha: f64) -> f64 {
+/// `Ψ` is concave, positive just right of 0 and tends to −∞, so bisection on an expanding
+/// bracket finds its only positive root (to about 1e-15 relative).
+///
+/// ```
+/// use tensorize::rank::evbmf_tau_bar;
+/// assert!((evbmf_tau_bar(1.0)? - 2.5129).abs() < 1e-4);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] unless `0 < α ≤ 1`.
+pub fn evbmf_tau_bar(alpha: f64) -> Result<f64> {
+    if !(alpha > 0.0 && alpha <= 1.0) {
+        return Err(Error::InvalidParameter {
+            name: "alpha",
+            value: alpha.to_string(),
+            expected: "an aspect ratio min(rows, cols) / max(rows, cols) in (0, 1]",
+        });
+    }
+    Ok(tau_bar(alpha))
+}
+
+/// See [`evbmf_tau_bar`]; `alpha` must lie in `(0, 1]`.
+fn tau_bar(alpha: f64) -> f64 {
     let psi = |t: f64| (t + 1.0).ln() + alpha * (t / alpha + 1.0).ln() - t;
     let mut lo = alpha.sqrt() * 1e-3;
     let mut hi = 8.0;
@@ -214,7 +236,7 @@ fn evbmf_impl<T: Scalar>(
     }
     let (l, m) = (rows.min(cols) as f64, rows.max(cols) as f64);
     let alpha = l / m;
-    let tau_bar = evbmf_tau_bar(alpha);
+    let tau_bar = tau_bar(alpha);
     let x_bar = (1.0 + tau_bar) * (1.0 + alpha / tau_bar);
     let g: Vec<f64> = s.iter().map(|x| x.as_f64()).collect();
     let g2: Vec<f64> = g.iter().map(|x| x * x).collect();
