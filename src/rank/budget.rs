@@ -23,7 +23,7 @@ fn check_shape(op: &'static str, shape: &[usize]) -> Result<usize> {
 }
 
 /// `numel / ratio`, floored: the parameter budget of a target compression ratio.
-fn budget_of_ratio(shape: &[usize], numel: usize, ratio: f64) -> Result<usize> {
+fn budget_of_ratio(numel: usize, ratio: f64) -> Result<usize> {
     if !(ratio.is_finite() && ratio > 0.0) {
         return Err(Error::InvalidParameter {
             name: "ratio",
@@ -31,7 +31,6 @@ fn budget_of_ratio(shape: &[usize], numel: usize, ratio: f64) -> Result<usize> {
             expected: "a finite compression ratio (original / compressed) > 0",
         });
     }
-    let _ = shape;
     Ok((numel as f64 / ratio).floor() as usize)
 }
 
@@ -86,7 +85,7 @@ pub fn cp_rank_for_budget(shape: &[usize], max_params: usize) -> Result<usize> {
 /// As [`cp_rank_for_budget`], plus [`Error::InvalidParameter`] for a ratio not finite and `> 0`.
 pub fn cp_rank_for_ratio(shape: &[usize], ratio: f64) -> Result<usize> {
     let numel = check_shape("cp_rank_for_ratio", shape)?;
-    cp_rank_for_budget(shape, budget_of_ratio(shape, numel, ratio)?)
+    cp_rank_for_budget(shape, budget_of_ratio(numel, ratio)?)
 }
 
 /// Greedy rank growth: starting at all ones, repeatedly raise the rank `k` whose next squared
@@ -236,7 +235,7 @@ pub fn tucker_ranks_for_ratio<T: Scalar>(
     ratio: f64,
 ) -> Result<Vec<usize>> {
     let numel = check_shape("tucker_ranks_for_ratio", shape)?;
-    tucker_ranks_for_budget(spectra, shape, budget_of_ratio(shape, numel, ratio)?)
+    tucker_ranks_for_budget(spectra, shape, budget_of_ratio(numel, ratio)?)
 }
 
 /// TT ranks `r_1 … r_{d−1}` under a parameter budget, maximizing the kept energy.
@@ -295,7 +294,7 @@ pub fn tt_ranks_for_ratio<T: Scalar>(
     ratio: f64,
 ) -> Result<Vec<usize>> {
     let numel = check_shape("tt_ranks_for_ratio", shape)?;
-    tt_ranks_for_budget(bond_spectra, shape, budget_of_ratio(shape, numel, ratio)?)
+    tt_ranks_for_budget(bond_spectra, shape, budget_of_ratio(numel, ratio)?)
 }
 
 /// All singular values of the `rows × cols` matrix `a` (short side first; Gram route where
@@ -312,6 +311,15 @@ fn spectrum_of<T: Scalar>(a: MatRef<'_, T>) -> Result<Vec<T>> {
 /// [`tucker_ranks_for_budget`]. Values below about `sqrt(eps)·σ_max` may come from the Gram
 /// route and are then only accurate to `eps·σ_max²` in energy: enough for choosing ranks.
 ///
+/// ```
+/// use tensorize::rank::tucker_spectra;
+/// use tensorize::Tensor;
+/// let x = Tensor::<f64>::random_normal(&[2, 3, 4], 1)?;
+/// let s = tucker_spectra(&x)?;
+/// assert_eq!(s.iter().map(|v| v.len()).collect::<Vec<_>>(), vec![2, 3, 4]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
 /// # Errors
 /// [`Error::NonFinite`] for NaN/Inf; [`Error::NoConvergence`] if an eigen/SVD solver fails.
 pub fn tucker_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
@@ -320,7 +328,18 @@ pub fn tucker_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
 }
 
 /// The singular values of every TT unfolding `X_{⟨k⟩}` = `X` reshaped (row-major, free) to
-/// `(n_1⋯n_{k+1}) × (n_{k+2}⋯n_d)`, `k = 0 … d−2`, for [`tt_ranks_for_budget`].
+/// `(n_1⋯n_{k+1}) × (n_{k+2}⋯n_d)`, `k = 0 … d−2`, for [`tt_ranks_for_budget`]. These equal
+/// the bond singular values of the exact (full-rank) TT of `X` in left-orthogonal form, so no
+/// TT has to be built first. Small values may come from the Gram route (see [`tucker_spectra`]).
+///
+/// ```
+/// use tensorize::rank::tt_bond_spectra;
+/// use tensorize::Tensor;
+/// let x = Tensor::<f64>::random_normal(&[2, 3, 4], 1)?;
+/// let s = tt_bond_spectra(&x)?;
+/// assert_eq!((s.len(), s[0].len(), s[1].len()), (2, 2, 4)); // 2 × 12 and 6 × 4
+/// # Ok::<(), tensorize::Error>(())
+/// ```
 ///
 /// # Errors
 /// As [`tucker_spectra`].
