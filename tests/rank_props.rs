@@ -381,3 +381,38 @@ mod evbmf_props {
         }
     }
 }
+
+mod tt_spectra {
+    use proptest::prelude::*;
+    use tensorize::decomp::TtSvd;
+    use tensorize::rank::{tt_bond_spectra, tt_bond_spectra_of};
+    use tensorize::{Factorized, Scalar, Tensor};
+
+    /// The bond spectra of a (truncated) TT equal those of its dense reconstruction.
+    fn check<T: Scalar>(shape: &[usize], seed: u64, cap: usize) {
+        let x = Tensor::<T>::random_normal(shape, seed).unwrap();
+        let (tt, _) = TtSvd::new().max_rank(cap).fit(&x).unwrap();
+        let dense = tt.to_dense().unwrap();
+        let a = tt_bond_spectra_of(&tt).unwrap();
+        let b = tt_bond_spectra(&dense).unwrap();
+        assert_eq!(a.len(), b.len());
+        let scale = dense.norm().as_f64();
+        // Dense spectra may come from the Gram route: absolute accuracy ~ sqrt(eps)·‖X‖.
+        let tol = 50.0 * T::epsilon().as_f64().sqrt() * scale;
+        for (sa, sb) in a.iter().zip(&b) {
+            for (k, v) in sb.iter().enumerate() {
+                let u = sa.get(k).map_or(0.0, |u| u.as_f64());
+                assert!((u - v.as_f64()).abs() <= tol, "{}: {u} vs {v}", T::NAME);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn tt_spectra_agree(shape in prop::collection::vec(1usize..5, 2..5), seed in 0u64..100, cap in 1usize..4) {
+            check::<f64>(&shape, seed, cap);
+            check::<f32>(&shape, seed, cap);
+        }
+    }
+}

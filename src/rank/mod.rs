@@ -10,9 +10,9 @@ mod musco;
 
 pub use allocation::{allocate, Allocation, Budget, LayerSpectrum};
 pub use budget::{
-    cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_for_budget, tt_ranks_for_budget,
-    tt_ranks_for_ratio, tucker_for_budget, tucker_ranks_for_budget, tucker_ranks_for_ratio,
-    tucker_spectra,
+    cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_bond_spectra_of, tt_for_budget,
+    tt_ranks_for_budget, tt_ranks_for_ratio, tucker_for_budget, tucker_ranks_for_budget,
+    tucker_ranks_for_ratio, tucker_spectra,
 };
 pub use by_error::{
     cp_rank_for_error, cp_rank_for_error_with, matrix_rank_for_error, svd_rank_for_error,
