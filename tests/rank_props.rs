@@ -416,3 +416,50 @@ mod tt_spectra {
         }
     }
 }
+
+mod explicit_par {
+    use faer::Mat;
+    use tensorize::par::Par;
+    use tensorize::rank::*;
+    use tensorize::{Factorized, Tensor};
+
+    #[test]
+    fn with_variants_agree_with_the_automatic_ones() {
+        let x = Tensor::<f64>::from_fn(&[6, 5, 4, 3], |i| {
+            1.0 / (1.0 + (i[0] + 2 * i[1] + i[2] * i[3]) as f64)
+        })
+        .unwrap();
+        for par in [Par::Seq, Par::rayon(2)] {
+            let (a, ra) = tucker_for_budget(&x, 150).unwrap();
+            let (b, rb) = tucker_for_budget_with(&x, 150, par).unwrap();
+            assert_eq!(a.ranks(), b.ranks());
+            assert!((ra.rel_error - rb.rel_error).abs() <= 1e-12);
+            assert!(b.num_params() <= 150);
+            let (a, _) = tt_for_budget(&x, 150).unwrap();
+            let (b, _) = tt_for_budget_with(&x, 150, par).unwrap();
+            assert_eq!(a.ranks(), b.ranks());
+            assert!(b.num_params() <= 150);
+            let w = Mat::<f64>::from_fn(7, 9, |i, j| ((i * j) as f64).sin());
+            let l1 = LayerSpectrum::from_matrix("w", w.as_ref()).unwrap();
+            let l2 = LayerSpectrum::from_matrix_with("w", w.as_ref(), par).unwrap();
+            assert_eq!(l1.singular_values.len(), l2.singular_values.len());
+            for (p, q) in l1.singular_values.iter().zip(&l2.singular_values) {
+                assert!((p - q).abs() <= 1e-12 * l1.singular_values[0]);
+            }
+            assert_eq!(
+                matrix_rank_for_error(w.as_ref(), 1e-3).unwrap(),
+                matrix_rank_for_error_with(w.as_ref(), 1e-3, par).unwrap()
+            );
+            let s1 = tucker_spectra(&x).unwrap();
+            let s2 = tucker_spectra_with(&x, par).unwrap();
+            let t1 = tt_bond_spectra(&x).unwrap();
+            let t2 = tt_bond_spectra_with(&x, par).unwrap();
+            for (u, v) in s1.iter().chain(&t1).zip(s2.iter().chain(&t2)) {
+                assert_eq!(u.len(), v.len());
+                for (p, q) in u.iter().zip(v) {
+                    assert!((p - q).abs() <= 1e-10 * u[0]);
+                }
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ use faer::MatRef;
 
 use crate::error::{Error, Result};
 use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
-use crate::par::auto_par;
+use crate::par::{auto_par, Par};
 use crate::{Scalar, Tensor};
 
 /// One layer as the allocator sees it: its singular spectrum and what each unit of rank costs.
@@ -84,12 +84,25 @@ impl LayerSpectrum {
     /// [`Error::SizeOverflow`] if `m·n` overflows.
     pub fn from_matrix<T: Scalar>(name: impl Into<String>, w: MatRef<'_, T>) -> Result<Self> {
         let (m, n) = w.shape();
+        let flops = 4.0 * (m as f64) * (n as f64) * (m.min(n) as f64);
+        Self::from_matrix_with(name, w, auto_par(flops))
+    }
+
+    /// [`LayerSpectrum::from_matrix`] with explicit parallelism `par` for the SVD.
+    ///
+    /// # Errors
+    /// As [`LayerSpectrum::from_matrix`].
+    pub fn from_matrix_with<T: Scalar>(
+        name: impl Into<String>,
+        w: MatRef<'_, T>,
+        par: Par,
+    ) -> Result<Self> {
+        let (m, n) = w.shape();
         let shape = vec![m, n];
         let dense = m.checked_mul(n).ok_or(Error::SizeOverflow { shape: shape.clone() })?;
         let per_rank = m.checked_add(n).ok_or(Error::SizeOverflow { shape })?;
         let a = if m <= n { w } else { w.transpose() };
-        let flops = 4.0 * (m as f64) * (n as f64) * (m.min(n) as f64);
-        let sub = left_subspace(a, &Truncation::rank(1), SubspaceMethod::Svd, auto_par(flops))?;
+        let sub = left_subspace(a, &Truncation::rank(1), SubspaceMethod::Svd, par)?;
         let s = sub.full_spectrum.iter().map(|x| x.as_f64()).collect();
         let mut layer = Self::new(name, s, per_rank, dense);
         layer.flops_per_rank = Some(per_rank);

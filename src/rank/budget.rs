@@ -7,7 +7,7 @@ use crate::decomp::{FitReport, Hosvd, TtSvd};
 use crate::error::{checked_numel, Error, Result};
 use crate::format::{TtTensor, TuckerTensor};
 use crate::linalg::{left_subspace, svd_truncated, SubspaceMethod, Truncation};
-use crate::par::auto_par;
+use crate::par::{auto_par, Par};
 use crate::{tenalg, Scalar, Tensor};
 
 fn check_shape(op: &'static str, shape: &[usize]) -> Result<usize> {
@@ -299,11 +299,12 @@ pub fn tt_ranks_for_ratio<T: Scalar>(
 
 /// All singular values of the `rows × cols` matrix `a` (short side first; Gram route where
 /// accurate, see [`SubspaceMethod::Auto`]).
-fn spectrum_of<T: Scalar>(a: MatRef<'_, T>) -> Result<Vec<T>> {
+fn spectrum_of<T: Scalar>(a: MatRef<'_, T>, par: Option<Par>) -> Result<Vec<T>> {
     let (m, n) = a.shape();
     let a = if m <= n { a } else { a.transpose() };
     let flops = 2.0 * (m as f64) * (n as f64) * (m.min(n) as f64);
-    let sub = left_subspace(a, &Truncation::rank(1), SubspaceMethod::Auto, auto_par(flops))?;
+    let par = par.unwrap_or_else(|| auto_par(flops));
+    let sub = left_subspace(a, &Truncation::rank(1), SubspaceMethod::Auto, par)?;
     Ok(sub.full_spectrum)
 }
 
@@ -323,8 +324,20 @@ fn spectrum_of<T: Scalar>(a: MatRef<'_, T>) -> Result<Vec<T>> {
 /// # Errors
 /// [`Error::NonFinite`] for NaN/Inf; [`Error::NoConvergence`] if an eigen/SVD solver fails.
 pub fn tucker_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
+    tucker_spectra_impl(x, None)
+}
+
+/// [`tucker_spectra`] with explicit parallelism `par` for every unfolding.
+///
+/// # Errors
+/// As [`tucker_spectra`].
+pub fn tucker_spectra_with<T: Scalar>(x: &Tensor<T>, par: Par) -> Result<Vec<Vec<T>>> {
+    tucker_spectra_impl(x, Some(par))
+}
+
+fn tucker_spectra_impl<T: Scalar>(x: &Tensor<T>, par: Option<Par>) -> Result<Vec<Vec<T>>> {
     x.check_finite("tucker_spectra")?;
-    (0..x.ndim()).map(|k| spectrum_of(tenalg::unfold(x, k)?.as_mat()?)).collect()
+    (0..x.ndim()).map(|k| spectrum_of(tenalg::unfold(x, k)?.as_mat()?, par)).collect()
 }
 
 /// The singular values of every TT unfolding `X_{⟨k⟩}` = `X` reshaped (row-major, free) to
@@ -344,13 +357,25 @@ pub fn tucker_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
 /// # Errors
 /// As [`tucker_spectra`].
 pub fn tt_bond_spectra<T: Scalar>(x: &Tensor<T>) -> Result<Vec<Vec<T>>> {
+    tt_bond_spectra_impl(x, None)
+}
+
+/// [`tt_bond_spectra`] with explicit parallelism `par` for every unfolding.
+///
+/// # Errors
+/// As [`tt_bond_spectra`].
+pub fn tt_bond_spectra_with<T: Scalar>(x: &Tensor<T>, par: Par) -> Result<Vec<Vec<T>>> {
+    tt_bond_spectra_impl(x, Some(par))
+}
+
+fn tt_bond_spectra_impl<T: Scalar>(x: &Tensor<T>, par: Option<Par>) -> Result<Vec<Vec<T>>> {
     x.check_finite("tt_bond_spectra")?;
     let shape = x.shape();
     (0..shape.len().saturating_sub(1))
         .map(|k| {
             let rows = shape[..=k].iter().product::<usize>();
             let cols = x.numel() / rows;
-            spectrum_of(MatRef::from_row_major_slice(x.as_slice(), rows, cols))
+            spectrum_of(MatRef::from_row_major_slice(x.as_slice(), rows, cols), par)
         })
         .collect()
 }
@@ -435,6 +460,19 @@ pub fn tucker_for_budget<T: Scalar>(
     Hosvd::new(&ranks).fit(x)
 }
 
+/// [`tucker_for_budget`] with explicit parallelism `par` (spectra and HOSVD).
+///
+/// # Errors
+/// As [`tucker_for_budget`].
+pub fn tucker_for_budget_with<T: Scalar>(
+    x: &Tensor<T>,
+    max_params: usize,
+    par: Par,
+) -> Result<(TuckerTensor<T>, FitReport)> {
+    let ranks = tucker_ranks_for_budget(&tucker_spectra_with(x, par)?, x.shape(), max_params)?;
+    Hosvd::new(&ranks).par(par).fit(x)
+}
+
 /// TT-SVD of `x` with per-bond rank caps from [`tt_ranks_for_budget`] on [`tt_bond_spectra`]:
 /// the result has at most `max_params` parameters.
 ///
@@ -454,11 +492,35 @@ pub fn tt_for_budget<T: Scalar>(
     x: &Tensor<T>,
     max_params: usize,
 ) -> Result<(TtTensor<T>, FitReport)> {
-    let ranks = tt_ranks_for_budget(&tt_bond_spectra(x)?, x.shape(), max_params)?;
-    if ranks.is_empty() {
-        return TtSvd::new().fit(x);
+    tt_for_budget_impl(x, max_params, None)
+}
+
+/// [`tt_for_budget`] with explicit parallelism `par` (spectra and TT-SVD).
+///
+/// # Errors
+/// As [`tt_for_budget`].
+pub fn tt_for_budget_with<T: Scalar>(
+    x: &Tensor<T>,
+    max_params: usize,
+    par: Par,
+) -> Result<(TtTensor<T>, FitReport)> {
+    tt_for_budget_impl(x, max_params, Some(par))
+}
+
+fn tt_for_budget_impl<T: Scalar>(
+    x: &Tensor<T>,
+    max_params: usize,
+    par: Option<Par>,
+) -> Result<(TtTensor<T>, FitReport)> {
+    let ranks = tt_ranks_for_budget(&tt_bond_spectra_impl(x, par)?, x.shape(), max_params)?;
+    let mut params = TtSvd::new();
+    if let Some(p) = par {
+        params = params.par(p);
     }
-    TtSvd::new().max_ranks(&ranks).fit(x)
+    if !ranks.is_empty() {
+        params = params.max_ranks(&ranks);
+    }
+    params.fit(x)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::decomp::{CpAls, FitReport};
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::CpTensor;
 use crate::linalg::{svd_truncated, Truncation};
-use crate::par::auto_par;
+use crate::par::{auto_par, Par};
 use crate::{Scalar, Tensor};
 
 /// The smallest rank `r ≥ 1` whose truncated SVD meets the relative error `ε`:
@@ -65,9 +65,20 @@ pub fn svd_rank_for_error<T: Scalar>(s: &[T], eps: f64) -> Result<usize> {
 /// # Errors
 /// As [`crate::linalg::svd_truncated`] and [`svd_rank_for_error`].
 pub fn matrix_rank_for_error<T: Scalar>(a: MatRef<'_, T>, eps: f64) -> Result<usize> {
-    check_non_negative("eps", eps)?;
     let (m, n) = a.shape();
-    let par = auto_par(4.0 * (m as f64) * (n as f64) * (m.min(n) as f64));
+    matrix_rank_for_error_with(a, eps, auto_par(4.0 * (m as f64) * (n as f64) * (m.min(n) as f64)))
+}
+
+/// [`matrix_rank_for_error`] with explicit parallelism `par` for the SVD.
+///
+/// # Errors
+/// As [`matrix_rank_for_error`].
+pub fn matrix_rank_for_error_with<T: Scalar>(
+    a: MatRef<'_, T>,
+    eps: f64,
+    par: Par,
+) -> Result<usize> {
+    check_non_negative("eps", eps)?;
     let t = svd_truncated(a, &Truncation::rank(1), par)?;
     svd_rank_for_error(&t.full_spectrum, eps)
 }

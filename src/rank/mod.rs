@@ -10,13 +10,14 @@ mod musco;
 
 pub use allocation::{allocate, Allocation, Budget, LayerSpectrum};
 pub use budget::{
-    cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_bond_spectra_of, tt_for_budget,
-    tt_ranks_for_budget, tt_ranks_for_ratio, tucker_for_budget, tucker_ranks_for_budget,
-    tucker_ranks_for_ratio, tucker_spectra,
+    cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_bond_spectra_of,
+    tt_bond_spectra_with, tt_for_budget, tt_for_budget_with, tt_ranks_for_budget,
+    tt_ranks_for_ratio, tucker_for_budget, tucker_for_budget_with, tucker_ranks_for_budget,
+    tucker_ranks_for_ratio, tucker_spectra, tucker_spectra_with,
 };
 pub use by_error::{
-    cp_rank_for_error, cp_rank_for_error_with, matrix_rank_for_error, svd_rank_for_error,
-    CpRankSearch,
+    cp_rank_for_error, cp_rank_for_error_with, matrix_rank_for_error, matrix_rank_for_error_with,
+    svd_rank_for_error, CpRankSearch,
 };
 pub use evbmf::{
     evbmf, evbmf_from_spectrum, evbmf_from_spectrum_known_noise, evbmf_tau_bar, evbmf_with,
