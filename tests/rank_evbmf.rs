@@ -165,3 +165,19 @@ fn musco_ranks_on_a_low_rank_kernel() {
     assert_eq!((r.out_rank, r.in_rank), (16, 9));
     assert!(tensorize::rank::musco_ranks(&x, 1.5, 8).is_err());
 }
+
+#[test]
+fn exact_low_rank_matrix_gives_its_rank() {
+    // Rank 2 without noise: the σ² bracket's lower end is (numerically) 0; no panic, rank 2.
+    fn check<T: Scalar>() {
+        let y = Mat::<T>::from_fn(10, 20, |i, j| {
+            let (i, j) = (i as f64, j as f64);
+            T::of((0.3 * i).sin() * (0.2 * j).cos() + 0.5 * (0.7 * i).cos() * (0.4 * j).sin())
+        });
+        let e = evbmf(y.as_ref()).unwrap();
+        assert_eq!(e.rank, 2, "{}", T::NAME);
+        assert!(e.sigma2.as_f64() >= 0.0 && e.sigma2.as_f64() < 1e-3);
+    }
+    check::<f64>();
+    check::<f32>();
+}
