@@ -111,13 +111,16 @@ impl LayerSpectrum {
 
     /// The spectrum of a conv kernel `[out, in, kh, kw]` viewed as the `out × (in·kh·kw)` matrix
     /// (a rank-`r` factorization is a `kh × kw` conv `in → r` followed by a `1 × 1` conv
-    /// `r → out`): `params_per_rank = out + in·kh·kw`, `flops_per_rank` the same per output pixel,
-    /// `dense_params = out·in·kh·kw`.
+    /// `r → out`): `params_per_rank = out + in·kh·kw`, `dense_params = out·in·kh·kw`.
+    ///
+    /// `flops_per_rank` is left unset, because it depends on the feature-map size: a rank-`r`
+    /// factorization costs `r·(in·kh·kw + out)` multiply–adds per output position, so set
+    /// `.flops_per_rank((in·kh·kw + out)·H_out·W_out)` before a [`Budget::Flops`] allocation.
     ///
     /// ```
     /// use tensorize::{rank::LayerSpectrum, Tensor};
     /// let k = Tensor::<f64>::random_normal(&[6, 3, 3, 3], 1)?;
-    /// let l = LayerSpectrum::from_conv_kernel("conv1", &k)?;
+    /// let l = LayerSpectrum::from_conv_kernel("conv1", &k)?.flops_per_rank(33 * 28 * 28);
     /// assert_eq!((l.singular_values.len(), l.params_per_rank, l.dense_params), (6, 33, 162));
     /// # Ok::<(), tensorize::Error>(())
     /// ```
@@ -139,7 +142,9 @@ impl LayerSpectrum {
         }
         let cols = shape[1..].iter().product::<usize>();
         let w = MatRef::from_row_major_slice(kernel.as_slice(), shape[0], cols);
-        Self::from_matrix(name, w)
+        let mut layer = Self::from_matrix(name, w)?;
+        layer.flops_per_rank = None;
+        Ok(layer)
     }
 
     /// Builder: the importance weight `w ≥ 0` of this layer's error.
@@ -227,6 +232,9 @@ impl LayerSpectrum {
 }
 
 /// The global budget for [`allocate`].
+///
+/// It covers the factorized layers only: subtract whatever stays dense (biases, layers that
+/// are not compressed) before passing a whole-model parameter or FLOP count.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Budget {
     /// At most this many parameters in all factorized layers together (`Σ r_l · params_per_rank_l`).
