@@ -131,3 +131,23 @@ fn by_error_errors() {
     assert!(matches!(cp_rank_for_error(&x, 0.1, 0).unwrap_err(), Error::InvalidRank { .. }));
     assert!(matches!(cp_rank_for_error(&x, -0.1, 3).unwrap_err(), Error::InvalidParameter { .. }));
 }
+
+#[test]
+fn huge_and_tiny_values_do_not_overflow() {
+    // Squares of 1e200 overflow f64: the rules work on scaled values.
+    let s = [1e200, 5e199, 1e190, 1e189];
+    let a = allocate(&[LayerSpectrum::new("big", s.to_vec(), 2, 8)], Budget::Params(4)).unwrap();
+    assert_eq!(a.ranks, vec![2]);
+    assert!(a.total_error.is_finite() && a.total_error < 1e-18);
+    let r = tucker_ranks_for_budget(&[s.to_vec(), s.to_vec()], &[4, 4], 1 + 8 + 3 + 8).unwrap();
+    assert!(r.iter().all(|&x| x >= 1) && r.contains(&2), "{r:?}");
+    let small = evbmf_from_spectrum(&[3.0f64, 2.0, 1.0, 0.5], 4, 10).unwrap();
+    // Fourth powers of 1e150 overflow; σ² ~ 1e300 itself still fits.
+    let big = evbmf_from_spectrum(&[3e150f64, 2e150, 1e150, 0.5e150], 4, 10).unwrap();
+    assert_eq!(small.rank, big.rank);
+    assert!((big.sigma2 / 1e300 - small.sigma2).abs() <= 1e-6 * small.sigma2);
+    assert!((big.threshold / 1e150 - small.threshold).abs() <= 1e-6 * small.threshold);
+    for (b, s) in big.shrunk.iter().zip(&small.shrunk) {
+        assert!((b / 1e150 - s).abs() <= 1e-6 * s);
+    }
+}

@@ -171,9 +171,16 @@ impl LayerSpectrum {
         self
     }
 
-    /// `Σ σ_i²`.
+    /// `σ_i / σ_0`: squares of these cannot overflow.
+    fn scaled(&self) -> impl Iterator<Item = f64> + '_ {
+        let s0 = self.singular_values.first().copied().unwrap_or(0.0);
+        let s0 = if s0 > 0.0 { s0 } else { 1.0 };
+        self.singular_values.iter().map(move |s| s / s0)
+    }
+
+    /// `Σ (σ_i / σ_0)²` (0 for a zero matrix).
     fn energy(&self) -> f64 {
-        self.singular_values.iter().map(|s| s * s).sum()
+        self.scaled().map(|s| s * s).sum()
     }
 
     /// The relative squared error `Σ_{i≥r} σ_i² / Σ σ_i²` of rank `r` (0 for a zero matrix).
@@ -182,7 +189,7 @@ impl LayerSpectrum {
         if total == 0.0 {
             return 0.0;
         }
-        let tail: f64 = self.singular_values.iter().skip(r).map(|s| s * s).sum();
+        let tail: f64 = self.scaled().skip(r).map(|s| s * s).sum();
         tail / total
     }
 
@@ -399,7 +406,7 @@ pub fn allocate(layers: &[LayerSpectrum], budget: Budget) -> Result<Allocation> 
         if r >= layer.max_rank {
             return None;
         }
-        let s = layer.singular_values[r];
+        let s = layer.singular_values[r] / layer.singular_values[0].max(f64::MIN_POSITIVE);
         let gain = if energies[l] > 0.0 { layer.weight * s * s / energies[l] } else { 0.0 };
         Some(Step { ratio: gain / costs[l] as f64, gain, layer: l })
     };

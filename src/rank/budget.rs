@@ -156,6 +156,12 @@ fn spectra_f64<T: Scalar>(
         }
         out.push(v);
     }
+    // One common scale (the largest value) so that squares cannot overflow; the greedy only
+    // compares energies, which all scale alike.
+    let top = out.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
+    if top > 0.0 {
+        out.iter_mut().flatten().for_each(|x| *x /= top);
+    }
     Ok(out)
 }
 

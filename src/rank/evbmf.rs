@@ -238,7 +238,11 @@ fn evbmf_impl<T: Scalar>(
     let alpha = l / m;
     let tau_bar = tau_bar(alpha);
     let x_bar = (1.0 + tau_bar) * (1.0 + alpha / tau_bar);
-    let g: Vec<f64> = s.iter().map(|x| x.as_f64()).collect();
+    // Work with γ / γ_1 so that squares and fourth powers neither overflow nor underflow;
+    // σ² scales with γ_1², the threshold and the shrunk values with γ_1.
+    let scale = s.first().map_or(1.0, |x| x.as_f64());
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    let g: Vec<f64> = s.iter().map(|x| x.as_f64() / scale).collect();
     let g2: Vec<f64> = g.iter().map(|x| x * x).collect();
     let energy: f64 = g2.iter().sum();
     let spectrum = s.to_vec();
@@ -253,7 +257,7 @@ fn evbmf_impl<T: Scalar>(
         });
     }
     let sigma2 = match sigma2 {
-        Some(v) => v,
+        Some(v) => v / (scale * scale),
         None => {
             let ll = g.len();
             let h_bar = ((l / (1.0 + alpha)).ceil() as usize).saturating_sub(1).min(ll - 1);
@@ -288,10 +292,16 @@ fn evbmf_impl<T: Scalar>(
         .map(|&gh| {
             let a = 1.0 - (l + m) * sigma2 / (gh * gh);
             let disc = (a * a - 4.0 * l * m * sigma2 * sigma2 / gh.powi(4)).max(0.0);
-            T::of(0.5 * gh * (a + disc.sqrt()))
+            T::of(0.5 * gh * (a + disc.sqrt()) * scale)
         })
         .collect();
-    Ok(Evbmf { rank, sigma2: T::of(sigma2), threshold: T::of(threshold), shrunk, spectrum })
+    Ok(Evbmf {
+        rank,
+        sigma2: T::of(sigma2 * scale * scale),
+        threshold: T::of(threshold * scale),
+        shrunk,
+        spectrum,
+    })
 }
 
 /// `τ(x) = ½ (x − (1 + α) + sqrt((x − (1 + α))² − 4α))` for `x ≥ (1 + sqrt α)²`.
