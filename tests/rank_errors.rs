@@ -151,3 +151,18 @@ fn huge_and_tiny_values_do_not_overflow() {
         assert!((b / 1e150 - s).abs() <= 1e-6 * s);
     }
 }
+
+#[test]
+fn allocate_for_error_errors() {
+    let l = LayerSpectrum::new("a", vec![2.0, 1.0, 0.5], 3, 9).max_rank(2);
+    for bad in [-0.1, f64::NAN] {
+        let e = allocate_for_error(std::slice::from_ref(&l), bad).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter { name: "max_total_error", .. }), "{e}");
+    }
+    // max_rank 2 leaves 0.25 / 5.25 ≈ 0.0476 of the energy: a target of 0.01 is unreachable.
+    let e = allocate_for_error(std::slice::from_ref(&l), 0.01).unwrap_err();
+    assert!(e.to_string().contains("0.047"), "{e}");
+    assert!(allocate_for_error(&[], 0.5).is_err());
+    let ok = allocate_for_error(std::slice::from_ref(&l), 0.05).unwrap();
+    assert_eq!(ok.ranks, vec![2]);
+}

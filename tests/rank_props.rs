@@ -463,3 +463,75 @@ mod explicit_par {
         }
     }
 }
+
+mod dual {
+    use proptest::prelude::*;
+    use tensorize::rank::{allocate_for_error, LayerSpectrum};
+
+    fn layer() -> impl Strategy<Value = LayerSpectrum> {
+        (prop::collection::vec(0.0f64..3.0, 1..=5), 1usize..6, 0.0f64..3.0).prop_map(
+            |(mut d, cost, w)| {
+                for i in (0..d.len().saturating_sub(1)).rev() {
+                    d[i] += d[i + 1];
+                }
+                let len = d.len();
+                LayerSpectrum::new("l", d, cost, cost * len).weight(w)
+            },
+        )
+    }
+
+    /// The cheapest cost reaching the target, by exhaustive search.
+    fn brute(layers: &[LayerSpectrum], target: f64) -> usize {
+        fn rec(
+            layers: &[LayerSpectrum],
+            i: usize,
+            cost: usize,
+            err: f64,
+            target: f64,
+            best: &mut usize,
+        ) {
+            if i == layers.len() {
+                if err <= target + 1e-12 && cost < *best {
+                    *best = cost;
+                }
+                return;
+            }
+            let l = &layers[i];
+            for r in l.min_rank..=l.max_rank {
+                rec(
+                    layers,
+                    i + 1,
+                    cost + r * l.params_per_rank,
+                    err + l.weight * l.rel_error_sq(r),
+                    target,
+                    best,
+                );
+            }
+        }
+        let mut best = usize::MAX;
+        rec(layers, 0, 0, 0.0, target, &mut best);
+        best
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn dual_meets_target_within_one_step_of_cheapest(
+            layers in prop::collection::vec(layer(), 1..4), target in 0.0f64..2.0,
+        ) {
+            match allocate_for_error(&layers, target) {
+                Err(_) => {
+                    let best: f64 = layers.iter().map(|l| l.weight * l.rel_error_sq(l.max_rank)).sum();
+                    prop_assert!(best > target);
+                }
+                Ok(a) => {
+                    prop_assert!(a.total_error <= target);
+                    let opt = brute(&layers, target);
+                    let max_step = layers.iter().map(|l| l.params_per_rank).max().unwrap();
+                    prop_assert!(a.params >= opt);
+                    prop_assert!(a.params <= opt + max_step, "greedy {} opt {}", a.params, opt);
+                }
+            }
+        }
+    }
+}

@@ -443,3 +443,96 @@ pub fn allocate(layers: &[LayerSpectrum], budget: Budget) -> Result<Allocation> 
     });
     Ok(Allocation { ranks, params, flops, budget: cap, layer_errors, total_error, gap_bound })
 }
+
+/// The dual of [`allocate`]: the cheapest ranks (in parameters) whose weighted relative squared
+/// error `Σ_l w_l Σ_{i≥r_l} σ_{l,i}² / ‖W_l‖_F²` is at most `max_total_error`.
+///
+/// Same greedy order as [`allocate`] (largest weighted gain per parameter first, from the
+/// minimal ranks), stopping as soon as the target is met. The steps taken are a prefix of the
+/// fractional-knapsack order, so the minimal integer cost is at least `params − c`, with `c`
+/// the `params_per_rank` of the last step taken: the result is within one step of the cheapest.
+///
+/// ```
+/// use tensorize::rank::{allocate_for_error, LayerSpectrum};
+/// let layers = vec![
+///     LayerSpectrum::new("a", vec![10.0, 1.0, 0.1, 0.01], 10, 25),
+///     LayerSpectrum::new("b", vec![3.0, 3.0, 3.0, 3.0], 10, 25),
+/// ];
+/// let alloc = allocate_for_error(&layers, 0.3)?;
+/// assert!(alloc.total_error <= 0.3);
+/// assert_eq!(alloc.ranks, vec![1, 3]); // 0.0099 + 0.25
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`allocate`] for the layers; [`Error::InvalidParameter`] for a negative or non-finite
+/// target, or one that even the maximal ranks miss (the message gives their error).
+pub fn allocate_for_error(layers: &[LayerSpectrum], max_total_error: f64) -> Result<Allocation> {
+    crate::error::check_non_negative("max_total_error", max_total_error)?;
+    if layers.is_empty() {
+        return Err(Error::InvalidParameter {
+            name: "layers",
+            value: "[]".to_string(),
+            expected: "at least one layer",
+        });
+    }
+    for (i, l) in layers.iter().enumerate() {
+        l.validate(i)?;
+    }
+    let best: f64 = layers.iter().map(|l| l.weight * l.rel_error_sq(l.max_rank)).sum();
+    if best > max_total_error {
+        return Err(Error::InvalidParameter {
+            name: "max_total_error",
+            value: format!("{max_total_error} (the maximal ranks reach only {best})"),
+            expected: "a target at least the weighted error of the maximal ranks",
+        });
+    }
+    let energies: Vec<f64> = layers.iter().map(|l| l.energy()).collect();
+    let step = |l: usize, r: usize| -> Option<Step> {
+        let layer = &layers[l];
+        if r >= layer.max_rank {
+            return None;
+        }
+        let s = layer.singular_values[r] / layer.singular_values[0].max(f64::MIN_POSITIVE);
+        let gain = if energies[l] > 0.0 { layer.weight * s * s / energies[l] } else { 0.0 };
+        Some(Step { ratio: gain / layer.params_per_rank as f64, gain, layer: l })
+    };
+    let mut ranks: Vec<usize> = layers.iter().map(|l| l.min_rank).collect();
+    let total_of = |ranks: &[usize]| -> f64 {
+        layers.iter().zip(ranks).map(|(l, &r)| l.weight * l.rel_error_sq(r)).sum()
+    };
+    let mut heap: BinaryHeap<Step> = (0..layers.len()).filter_map(|l| step(l, ranks[l])).collect();
+    // A running total, recomputed exactly whenever it claims the target is met (a running
+    // difference may drift by rounding).
+    let mut total = total_of(&ranks);
+    while total > max_total_error {
+        let Some(st) = heap.pop() else { break };
+        ranks[st.layer] += 1;
+        total -= st.gain;
+        if let Some(next) = step(st.layer, ranks[st.layer]) {
+            heap.push(next);
+        }
+        if total <= max_total_error {
+            total = total_of(&ranks);
+        }
+    }
+    let layer_errors: Vec<f64> =
+        layers.iter().zip(&ranks).map(|(l, &r)| l.rel_error_sq(r)).collect();
+    let total_error = total_of(&ranks);
+    let params = layers
+        .iter()
+        .zip(&ranks)
+        .fold(0usize, |acc, (l, &r)| acc.saturating_add(l.params_per_rank.saturating_mul(r)));
+    let flops = layers.iter().zip(&ranks).try_fold(0usize, |acc, (l, &r)| {
+        l.flops_per_rank.map(|f| acc.saturating_add(f.saturating_mul(r)))
+    });
+    Ok(Allocation {
+        ranks,
+        params,
+        flops,
+        budget: params,
+        layer_errors,
+        total_error,
+        gap_bound: 0.0,
+    })
+}

@@ -8,7 +8,7 @@ mod evbmf;
 mod minimize;
 mod musco;
 
-pub use allocation::{allocate, Allocation, Budget, LayerSpectrum};
+pub use allocation::{allocate, allocate_for_error, Allocation, Budget, LayerSpectrum};
 pub use budget::{
     cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_bond_spectra_of,
     tt_bond_spectra_with, tt_for_budget, tt_for_budget_with, tt_ranks_for_budget,
