@@ -7,13 +7,13 @@ mod by_error;
 mod evbmf;
 mod minimize;
 mod musco;
+mod spectra;
 
 pub use allocation::{allocate, allocate_for_error, Allocation, Budget, LayerSpectrum};
 pub use budget::{
-    cp_rank_for_budget, cp_rank_for_ratio, tt_bond_spectra, tt_bond_spectra_of,
-    tt_bond_spectra_with, tt_for_budget, tt_for_budget_with, tt_ranks_for_budget,
+    cp_rank_for_budget, cp_rank_for_ratio, tt_for_budget, tt_for_budget_with, tt_ranks_for_budget,
     tt_ranks_for_ratio, tucker_for_budget, tucker_for_budget_with, tucker_ranks_for_budget,
-    tucker_ranks_for_ratio, tucker_spectra, tucker_spectra_with,
+    tucker_ranks_for_ratio,
 };
 pub use by_error::{
     cp_rank_for_error, cp_rank_for_error_with, matrix_rank_for_error, matrix_rank_for_error_with,
@@ -24,3 +24,6 @@ pub use evbmf::{
     weakened_rank, Evbmf,
 };
 pub use musco::{musco_ranks, MuscoRanks};
+pub use spectra::{
+    tt_bond_spectra, tt_bond_spectra_of, tt_bond_spectra_with, tucker_spectra, tucker_spectra_with,
+};
