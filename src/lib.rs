@@ -28,6 +28,9 @@
 //! (SVD, CP, Tucker-2, TT) or TSPC-tensorized (r-CP, r-TK, r-TT) decomposition: `plan` from the
 //! shape alone (ranks from [`rank::tspc`]), `compress` to reconstruct and measure Frobenius and
 //! spectrum errors.
+//!
+//! Rank selection ([`rank`]): EVBMF and the weakened VBMF rule, ranks by error ε or by a
+//! parameter budget, and whole-model allocation of one budget across many layers.
 
 pub mod data;
 pub mod decomp;
