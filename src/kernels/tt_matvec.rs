@@ -239,21 +239,38 @@ fn permute_batch<T: Copy>(
 }
 
 fn strided_copy<T: Copy>(src: &[T], dims: &[usize], strides: &[usize], out: &mut [T]) {
+    if dims.len() == 1 {
+        let (n, s) = (dims[0], strides[0]);
+        for (j, v) in out[..n].iter_mut().enumerate() {
+            *v = src[j * s];
+        }
+        return;
+    }
+    // The two innermost axes are plain loops (the last one is often a short rank axis); an
+    // odometer runs over the others.
     let last = dims.len() - 1;
     let (nl, sl) = (dims[last], strides[last]);
+    let (n2, s2) = (dims[last - 1], strides[last - 1]);
+    let outer = last - 1;
     let mut idx = [0usize; MAX_AXES];
     let (mut ibase, mut o) = (0usize, 0usize);
     loop {
-        let dst = &mut out[o..o + nl];
+        let block = &mut out[o..o + n2 * nl];
         if sl == 1 {
-            dst.copy_from_slice(&src[ibase..ibase + nl]);
+            for (i2, dst) in block.chunks_exact_mut(nl).enumerate() {
+                let from = ibase + i2 * s2;
+                dst.copy_from_slice(&src[from..from + nl]);
+            }
         } else {
-            for (j, v) in dst.iter_mut().enumerate() {
-                *v = src[ibase + j * sl];
+            for (i2, dst) in block.chunks_exact_mut(nl).enumerate() {
+                let from = ibase + i2 * s2;
+                for (j, v) in dst.iter_mut().enumerate() {
+                    *v = src[from + j * sl];
+                }
             }
         }
-        o += nl;
-        let mut k = last;
+        o += n2 * nl;
+        let mut k = outer;
         loop {
             if k == 0 {
                 return;
