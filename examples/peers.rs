@@ -2,7 +2,7 @@
 //! `benches/peers/peers.py inputs DIR` wrote and prints `RESULT <workload> median_s=<s> runs=<n>
 //! rel_error=<e>` lines (the same lines the TensorLy side prints).
 //!
-//! Usage: `cargo run --release --example peers -- DIR [RUNS]`
+//! Usage: `cargo run --release --example peers -- DIR [RUNS] [tt_matvec]`
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,6 +21,10 @@ fn main() -> Result<()> {
     };
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
     let dir = Path::new(dir);
+    // An optional third argument runs only that workload (e.g. `tt_matvec`).
+    if args.get(3).map(String::as_str) == Some("tt_matvec") {
+        return tt_matvec_workload(dir, runs);
+    }
 
     // Memory first, while the process is fresh.
     cp_peak_memory(dir)?;

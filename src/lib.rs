@@ -15,6 +15,11 @@
 //! - Heavy functions take an explicit [`par::Par`]; the plain variants pick one with [`par::auto_par`].
 //!
 //! See `docs/conventions.md` for a worked example.
+//!
+//! ## Networks
+//! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix
+//!   format, with batched products `y_b = W x_b` through [`kernels::TtMatvecPlan`].
+//! - [`nn::TtLinear`]: the TT-layer `y = W x + b` (Novikov et al. 2015) with forward and backward passes.
 
 pub mod data;
 pub mod decomp;

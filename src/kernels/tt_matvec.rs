@@ -12,7 +12,8 @@
 //! The plan costs both orders, `Σ_k 2 · rows_k · cin_k · cout_k` flops, and keeps the cheaper;
 //! the cores are permuted into the `C_k` once, when the plan is built. Large batches are split
 //! into one chunk per thread, each running the whole sequence with its own workspace; small
-//! batches run the GEMMs with the given [`Par`] instead.
+//! batches run the GEMMs with the given [`Par`] instead. Each chunk runs in sub-batches whose
+//! intermediate states fit in about 1 MiB, so the copies and GEMMs stay in cache.
 
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
@@ -25,6 +26,10 @@ use crate::{Scalar, Tensor};
 /// At most this many axes remain in a state permutation once unit axes are dropped and
 /// neighbours merged (the right-to-left order needs five, plus the batch).
 const MAX_AXES: usize = 8;
+
+/// Bytes per state buffer: each thread runs its rows in sub-batches whose intermediate states fit
+/// in about this much (L2-sized), so the copies and GEMMs between cores stay in cache.
+const STATE_BYTES: usize = 1 << 20;
 
 /// Which product a plan computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +106,8 @@ pub struct TtMatvecPlan<T> {
     flops_per_sample: f64,
     max_len: usize,
     core_shapes: Vec<[usize; 4]>,
+    /// Budget per state buffer ([`STATE_BYTES`]; smaller in tests to force sub-batches).
+    state_bytes: usize,
 }
 
 /// Reusable buffers for [`TtMatvecPlan::apply_into`]: they grow to the largest batch seen and are
@@ -364,6 +371,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
             flops_per_sample: flops,
             max_len,
             core_shapes: shapes,
+            state_bytes: STATE_BYTES,
         }
     }
 
@@ -457,7 +465,8 @@ impl<T: Scalar> TtMatvecPlan<T> {
         let threads = thread_count(par);
         let chunks = if threads > 1 && batch >= threads { threads } else { 1 };
         let per = batch.div_ceil(chunks);
-        let need = checked_numel(&[per, self.max_len], std::mem::size_of::<T>())?;
+        let sub = self.sub_batch(per);
+        let need = checked_numel(&[sub, self.max_len], std::mem::size_of::<T>())?;
         if ws.chunks.len() < chunks {
             ws.chunks.resize_with(chunks, || (Vec::new(), Vec::new()));
         }
@@ -475,17 +484,28 @@ impl<T: Scalar> TtMatvecPlan<T> {
         let (xs, ys) = (x.as_slice(), out.as_mut_slice());
         if chunks == 1 {
             let (a, b) = &mut ws.chunks[0];
-            self.run(xs, batch, ys, a, b, par, None);
+            self.run_blocked(xs, ys, sub, a, b, par);
         } else {
             xs.par_chunks(per * self.len_in)
                 .zip(ys.par_chunks_mut(per * self.len_out))
                 .zip(ws.chunks[..chunks].par_iter_mut())
-                .for_each(|((xc, yc), (a, b))| {
-                    let nb = xc.len() / self.len_in;
-                    self.run(xc, nb, yc, a, b, Par::Seq, None);
-                });
+                .for_each(|((xc, yc), (a, b))| self.run_blocked(xc, yc, sub, a, b, Par::Seq));
         }
         Ok(())
+    }
+
+    /// Rows per sub-batch for `rows` rows: as many as keep a state buffer within
+    /// [`STATE_BYTES`] (at least one).
+    fn sub_batch(&self, rows: usize) -> usize {
+        let per_row = self.max_len.saturating_mul(std::mem::size_of::<T>()).max(1);
+        (self.state_bytes / per_row).clamp(1, rows.max(1))
+    }
+
+    /// [`Self::run`] over consecutive sub-batches of `sub` rows.
+    fn run_blocked(&self, x: &[T], y: &mut [T], sub: usize, a: &mut [T], b: &mut [T], par: Par) {
+        for (xc, yc) in x.chunks(sub * self.len_in).zip(y.chunks_mut(sub * self.len_out)) {
+            self.run(xc, xc.len() / self.len_in, yc, a, b, par, None);
+        }
     }
 
     fn check_input(&self, x: &Tensor<T>) -> Result<()> {
