@@ -86,7 +86,7 @@ struct Step<T> {
 /// use tensorize::Tensor;
 /// let w = Tensor::<f64>::random_normal(&[8, 27], 1)?;
 /// let (tt, _) = TtMatrix::from_dense(&w, &[2, 2, 2], &[3, 3, 3], &TtSvd::new())?;
-/// let plan = TtMatvecPlan::new(&tt, TtOp::Normal);
+/// let plan = TtMatvecPlan::new(&tt, TtOp::Normal)?;
 /// let x = Tensor::<f64>::random_normal(&[5, 27], 2)?;           // a batch of 5 rows
 /// let mut y = Tensor::zeros(&[5, 8])?;
 /// let mut ws = TtMatvecWorkspace::new();
@@ -296,19 +296,27 @@ fn strided_copy<T: Copy>(src: &[T], dims: &[usize], strides: &[usize], out: &mut
 
 impl<T: Scalar> TtMatvecPlan<T> {
     /// Prepares `op` with `w`, contracting in the cheaper order (see [`TtMatvecPlan::flops`]).
-    pub fn new(w: &TtMatrix<T>, op: TtOp) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] if an intermediate state (`rows_k · m_k r_k` numbers per batch
+    /// row) does not fit in memory addressing.
+    pub fn new(w: &TtMatrix<T>, op: TtOp) -> Result<Self> {
         let l2r = Self::with_direction(w, op, TtDirection::LeftToRight);
         let r2l = Self::with_direction(w, op, TtDirection::RightToLeft);
         // Ties go left to right: it needs no final copy.
-        if r2l.flops_per_sample < l2r.flops_per_sample {
-            r2l
-        } else {
-            l2r
+        match (l2r, r2l) {
+            (Ok(l), Ok(r)) => Ok(if r.flops_per_sample < l.flops_per_sample { r } else { l }),
+            (Ok(l), Err(_)) => Ok(l),
+            (Err(_), Ok(r)) => Ok(r),
+            (Err(e), Err(_)) => Err(e),
         }
     }
 
     /// Prepares `op` with `w` contracting in the given order.
-    pub fn with_direction(w: &TtMatrix<T>, op: TtOp, direction: TtDirection) -> Self {
+    ///
+    /// # Errors
+    /// As [`TtMatvecPlan::new`].
+    pub fn with_direction(w: &TtMatrix<T>, op: TtOp, direction: TtDirection) -> Result<Self> {
         let d = w.ndim();
         let shapes: Vec<[usize; 4]> = (0..d).map(|k| w.core_dims(k)).collect();
         let (m, n) = (w.row_modes(), w.col_modes());
@@ -351,7 +359,9 @@ impl<T: Scalar> TtMatvecPlan<T> {
             let rows = len / cin;
             flops += 2.0 * rows as f64 * cin as f64 * cout as f64;
             let core = permute_core(w.cores()[k].as_slice(), shapes[k], op, direction);
-            let len_out_step = rows * cout;
+            let len_out_step = rows
+                .checked_mul(cout)
+                .ok_or_else(|| Error::SizeOverflow { shape: vec![rows, outs[k], rank_out] })?;
             max_len = max_len.max(len_out_step).max(len);
             steps.push(Step { perm, core, cin, cout, len_in: len, len_out: len_out_step, k });
             state = target[..target.len() - 2].to_vec();
@@ -361,7 +371,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
         }
         let target: Vec<Ax> = (0..d).map(Ax::Out).chain([Ax::Rank]).collect();
         let final_perm = build_perm(&state, &target, &sizes, 1);
-        Self {
+        Ok(Self {
             op,
             direction,
             len_in,
@@ -372,7 +382,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
             max_len,
             core_shapes: shapes,
             state_bytes: STATE_BYTES,
-        }
+        })
     }
 
     /// Which product the plan computes.
@@ -735,12 +745,18 @@ fn unpermute_core<T: Scalar>(c: &[T], shape: [usize; 4], op: TtOp, dir: TtDirect
 
 impl<T: Scalar> TtMatrix<T> {
     /// A prepared plan for `Y = X · Wᵀ` (row `b`: `y_b = W x_b`); see [`TtMatvecPlan`].
-    pub fn matvec_plan(&self) -> TtMatvecPlan<T> {
+    ///
+    /// # Errors
+    /// As [`TtMatvecPlan::new`].
+    pub fn matvec_plan(&self) -> Result<TtMatvecPlan<T>> {
         TtMatvecPlan::new(self, TtOp::Normal)
     }
 
     /// A prepared plan for `X · W` (row `b`: `Wᵀ y_b`); see [`TtMatvecPlan`].
-    pub fn rmatvec_plan(&self) -> TtMatvecPlan<T> {
+    ///
+    /// # Errors
+    /// As [`TtMatvecPlan::new`].
+    pub fn rmatvec_plan(&self) -> Result<TtMatvecPlan<T>> {
         TtMatvecPlan::new(self, TtOp::Transpose)
     }
 
@@ -763,7 +779,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// # Errors
     /// As [`TtMatvecPlan::apply_into`].
     pub fn matvec_batch(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        self.matvec_plan().apply(x)
+        self.matvec_plan()?.apply(x)
     }
 
     /// `z_b = Wᵀ y_b` for every row of `y` (`B × M` → `B × N`); see [`TtMatrix::matvec_batch`].
@@ -771,7 +787,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// # Errors
     /// As [`TtMatvecPlan::apply_into`].
     pub fn rmatvec_batch(&self, y: &Tensor<T>) -> Result<Tensor<T>> {
-        self.rmatvec_plan().apply(y)
+        self.rmatvec_plan()?.apply(y)
     }
 
     /// [`TtMatrix::matvec_batch`] into a caller buffer `out` (`B × M`) with explicit parallelism;
@@ -786,7 +802,7 @@ impl<T: Scalar> TtMatrix<T> {
         ws: &mut TtMatvecWorkspace<T>,
         par: Par,
     ) -> Result<()> {
-        self.matvec_plan().apply_into(x, out, ws, par)
+        self.matvec_plan()?.apply_into(x, out, ws, par)
     }
 }
 
