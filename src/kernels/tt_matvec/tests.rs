@@ -144,3 +144,19 @@ fn backward_matches_finite_differences_of_a_linear_form() {
         }
     }
 }
+
+#[test]
+fn workspace_is_reused_without_reallocation() {
+    let w = random_tt::<f32>(&[4, 4, 4], &[4, 4, 4], &[1, 3, 3, 1], 3);
+    let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
+    let x = Tensor::<f32>::random_normal(&[8, 64], 4).unwrap();
+    let mut y = Tensor::zeros(&[8, 64]).unwrap();
+    let mut ws = TtMatvecWorkspace::new();
+    for par in [Par::Seq, Par::rayon(2)] {
+        plan.apply_into(&x, &mut y, &mut ws, par).unwrap();
+        let ptrs: Vec<_> = ws.chunks.iter().map(|(a, b)| (a.as_ptr(), b.as_ptr())).collect();
+        plan.apply_into(&x, &mut y, &mut ws, par).unwrap();
+        let again: Vec<_> = ws.chunks.iter().map(|(a, b)| (a.as_ptr(), b.as_ptr())).collect();
+        assert_eq!(ptrs, again);
+    }
+}
