@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::{checked_numel, Error, Result};
 use crate::format::TtMatrix;
-use crate::par::{auto_par, thread_count, Par};
+use crate::par::{auto_par, thread_count, Par, PARALLEL_FLOP_THRESHOLD};
 use crate::{Scalar, Tensor};
 
 /// At most this many axes remain in a state permutation once unit axes are dropped and
@@ -494,7 +494,9 @@ impl<T: Scalar> TtMatvecPlan<T> {
         let (xs, ys) = (x.as_slice(), out.as_mut_slice());
         if chunks == 1 {
             let (a, b) = &mut ws.chunks[0];
-            self.run_blocked(xs, ys, sub, a, b, par);
+            // Threads inside tiny GEMMs cost more than they save.
+            let gemm_par = if self.flops(batch) < PARALLEL_FLOP_THRESHOLD { Par::Seq } else { par };
+            self.run_blocked(xs, ys, sub, a, b, gemm_par);
         } else {
             xs.par_chunks(per * self.len_in)
                 .zip(ys.par_chunks_mut(per * self.len_out))
