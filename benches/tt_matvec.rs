@@ -40,7 +40,7 @@ fn bench_type<T: Scalar>(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300));
     for (name, m, n, r) in cases {
         let w = random_tt::<T>(&m, &n, r);
-        let plan = TtMatvecPlan::new(&w, TtOp::Normal);
+        let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
         for batch in [1usize, 32, 256] {
             let x = Tensor::<T>::random_normal(&[batch, w.ncols()], 1).unwrap();
             let mut y = Tensor::<T>::zeros(&[batch, w.nrows()]).unwrap();

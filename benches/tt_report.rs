@@ -79,7 +79,7 @@ struct Row {
 fn run_case<T: Scalar>(c: &Case, dense_w: &[T], batch: usize, reps: usize, par: Par) -> Row {
     let w = random_tt::<T>(&c.m, &c.n, c.rank);
     let (rows, cols) = (w.nrows(), w.ncols());
-    let plan = TtMatvecPlan::new(&w, TtOp::Normal);
+    let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
     let x = Tensor::<T>::random_normal(&[batch, cols], 9).unwrap();
     let mut y = Tensor::<T>::zeros(&[batch, rows]).unwrap();
     let mut yd = vec![T::zero(); batch * rows];
@@ -104,7 +104,8 @@ fn run_case<T: Scalar>(c: &Case, dense_w: &[T], batch: usize, reps: usize, par: 
             },
             target,
         ));
-        t_copy.push(time(|| dst.copy_from_slice(black_box(&src)), target));
+        t_copy
+            .push(time(|| black_box(dst.as_mut_slice()).copy_from_slice(black_box(&src)), target));
     }
     let (tt, dense, copy) = (median(t_tt), median(t_dense), median(t_copy));
     let dense_flops = 2.0 * batch as f64 * rows as f64 * cols as f64;

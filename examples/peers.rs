@@ -2,14 +2,14 @@
 //! `benches/peers/peers.py inputs DIR` wrote and prints `RESULT <workload> median_s=<s> runs=<n>
 //! rel_error=<e>` lines (the same lines the TensorLy side prints).
 //!
-//! Usage: `cargo run --release --example peers -- DIR [RUNS]`
+//! Usage: `cargo run --release --example peers -- DIR [RUNS] [tt_matvec]`
 
 use std::path::Path;
 use std::time::Instant;
 
 use faer::Mat;
 use tensorize::decomp::{CpAls, CpInit, Hooi, Hosvd, TtSvd};
-use tensorize::format::CpTensor;
+use tensorize::format::{CpTensor, TtMatrix};
 use tensorize::io::read_npy;
 use tensorize::{Factorized, Result, Scalar, Tensor};
 
@@ -21,6 +21,10 @@ fn main() -> Result<()> {
     };
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
     let dir = Path::new(dir);
+    // An optional third argument runs only that workload (e.g. `tt_matvec`).
+    if args.get(3).map(String::as_str) == Some("tt_matvec") {
+        return tt_matvec_workload(dir, runs);
+    }
 
     // Memory first, while the process is fresh.
     cp_peak_memory(dir)?;
@@ -45,6 +49,28 @@ fn main() -> Result<()> {
             report(&format!("tt_svd_{src}_r{r}"), secs, runs, tt.rel_error(&y)?);
         }
     }
+    tt_matvec_workload(dir, runs)?;
+    Ok(())
+}
+
+/// `y_b = W x_b` for a batch of 32 rows with a 4096 × 4096 TT-matrix (8⁴ × 8⁴, ranks 16), f32;
+/// the timed call includes building the plan and allocating the output. The error is measured
+/// in f64 against the dense product.
+fn tt_matvec_workload(dir: &Path, runs: usize) -> Result<()> {
+    let cores = (0..4)
+        .map(|k| read_npy::<f32>(dir.join(format!("ttm_core{k}.npy"))))
+        .collect::<Result<Vec<_>>>()?;
+    let w = TtMatrix::new(cores)?;
+    let x: Tensor<f32> = read_npy(dir.join("ttm_x.npy"))?;
+    // More repetitions than the fits: one call takes milliseconds.
+    let (secs, y) = timed(runs.max(1) * 10, || w.matvec_batch(&x))?;
+    let to64 = |t: &Tensor<f32>| {
+        Tensor::from_vec(t.shape(), t.as_slice().iter().map(|&v| f64::from(v)).collect())
+    };
+    let w64 = TtMatrix::new(w.cores().iter().map(to64).collect::<Result<Vec<_>>>()?)?;
+    let dense = w64.to_dense()?;
+    let want = Tensor::from_mat((to64(&x)?.as_mat()? * dense.as_mat()?.transpose()).as_ref())?;
+    report("tt_matvec", secs, runs.max(1) * 10, to64(&y)?.sub(&want)?.norm() / want.norm());
     Ok(())
 }
 

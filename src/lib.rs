@@ -31,6 +31,11 @@
 //!
 //! Rank selection ([`rank`]): EVBMF and the weakened VBMF rule, ranks by error ε or by a
 //! parameter budget, and whole-model allocation of one budget across many layers.
+//!
+//! ## Networks
+//! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix
+//!   format, with batched products `y_b = W x_b` through [`kernels::TtMatvecPlan`].
+//! - [`nn::TtLinear`]: the TT-layer `y = W x + b` (Novikov et al. 2015) with forward and backward passes.
 
 pub mod data;
 pub mod decomp;

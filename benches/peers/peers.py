@@ -26,6 +26,7 @@ GOALS = [
     ("tt_svd_random_r64", 3.0, "speed"),
     ("tt_svd_matrix_r16", 3.0, "speed"),
     ("tt_svd_matrix_r64", 3.0, "speed"),
+    ("tt_matvec", 3.0, "speed"),
     ("cp_als_peak_memory", 3.0, "memory"),
 ]
 
@@ -51,6 +52,29 @@ def write_inputs(d):
     np.save(f"{d}/tt_random.npy", rng.standard_normal((4,) * 10))
     i, j = np.meshgrid(np.arange(1024), np.arange(1024), indexing="ij")
     np.save(f"{d}/tt_matrix.npy", (1.0 / (i + j + 1.0)).reshape((4,) * 10))
+    # TT-matvec: a 4096 x 4096 TT-matrix as 8^4 x 8^4 with ranks 16 (cores r x m x n x r), f32,
+    # times a batch of 32 rows; entries scaled so that W has entries of order 1 / sqrt(4096).
+    ranks = [1, 16, 16, 16, 1]
+    scale = (1.0 / (4096 * 16 ** 3)) ** (1.0 / 8)
+    for k in range(4):
+        core = scale * rng.standard_normal((ranks[k], 8, 8, ranks[k + 1]))
+        np.save(f"{d}/ttm_core{k}.npy", core.astype(np.float32))
+    np.save(f"{d}/ttm_x.npy", rng.standard_normal((32, 4096)).astype(np.float32))
+
+
+def tt_matvec_numpy(cores, x):
+    """t3f's `matmul(tt_matrix, dense)` (ops.tt_dense_matmul) in NumPy: the batch as columns,
+    cores contracted last to first, each step one tensordot (a BLAS GEMM) plus a reshape."""
+    n = [c.shape[2] for c in cores]
+    ranks = [c.shape[0] for c in cores]
+    data = x.reshape(-1, n[-1], 1)  # (rest, n_d, r_d); x is (K, N) = Bᵀ for B = N x K
+    for k in reversed(range(len(cores))):
+        # 'aijb,rjb->ira'
+        data = np.tensordot(cores[k], data, axes=([2, 3], [1, 2])).transpose(1, 2, 0)
+        if k > 0:
+            data = data.reshape(-1, n[k - 1], ranks[k])
+    m = int(np.prod([c.shape[1] for c in cores]))
+    return data.reshape(m, x.shape[0]).T
 
 
 def timed(fn, runs):
@@ -97,6 +121,16 @@ def run_tensorly(d, runs):
         for r in (16, 64):
             secs, tt = timed(lambda: tensor_train(y, rank=[1] + [r] * 9 + [1]), runs)
             report(f"tt_svd_{src}_r{r}", secs, rel(y, tl.tt_to_tensor(tt.factors)))
+
+    cores = [np.load(f"{d}/ttm_core{k}.npy") for k in range(4)]
+    xb = np.load(f"{d}/ttm_x.npy")
+    secs, y = timed(lambda: tt_matvec_numpy(cores, xb), runs)
+    w = cores[0].astype(np.float64)
+    for c in cores[1:]:  # W as (m_1..m_k, n_1..n_k, r) while absorbing cores
+        w = np.einsum("...b,bijc->...ijc", w, c.astype(np.float64))
+    w = w.reshape(8, 8, 8, 8, 8, 8, 8, 8).transpose(0, 2, 4, 6, 1, 3, 5, 7).reshape(4096, 4096)
+    y_ref = xb.astype(np.float64) @ w.T
+    report("tt_matvec", secs, rel(y_ref, y.astype(np.float64)))
 
     import tracemalloc
     tracemalloc.start()

@@ -12,19 +12,24 @@
 //! The plan costs both orders, `Σ_k 2 · rows_k · cin_k · cout_k` flops, and keeps the cheaper;
 //! the cores are permuted into the `C_k` once, when the plan is built. Large batches are split
 //! into one chunk per thread, each running the whole sequence with its own workspace; small
-//! batches run the GEMMs with the given [`Par`] instead.
+//! batches run the GEMMs with the given [`Par`] instead. Each chunk runs in sub-batches whose
+//! intermediate states fit in about 1 MiB, so the copies and GEMMs stay in cache.
 
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
 use crate::error::{checked_numel, Error, Result};
 use crate::format::TtMatrix;
-use crate::par::{auto_par, thread_count, Par};
+use crate::par::{auto_par, thread_count, Par, PARALLEL_FLOP_THRESHOLD};
 use crate::{Scalar, Tensor};
 
 /// At most this many axes remain in a state permutation once unit axes are dropped and
 /// neighbours merged (the right-to-left order needs five, plus the batch).
 const MAX_AXES: usize = 8;
+
+/// Bytes per state buffer: each thread runs its rows in sub-batches whose intermediate states fit
+/// in about this much (L2-sized), so the copies and GEMMs between cores stay in cache.
+const STATE_BYTES: usize = 1 << 20;
 
 /// Which product a plan computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +86,7 @@ struct Step<T> {
 /// use tensorize::Tensor;
 /// let w = Tensor::<f64>::random_normal(&[8, 27], 1)?;
 /// let (tt, _) = TtMatrix::from_dense(&w, &[2, 2, 2], &[3, 3, 3], &TtSvd::new())?;
-/// let plan = TtMatvecPlan::new(&tt, TtOp::Normal);
+/// let plan = TtMatvecPlan::new(&tt, TtOp::Normal)?;
 /// let x = Tensor::<f64>::random_normal(&[5, 27], 2)?;           // a batch of 5 rows
 /// let mut y = Tensor::zeros(&[5, 8])?;
 /// let mut ws = TtMatvecWorkspace::new();
@@ -101,6 +106,8 @@ pub struct TtMatvecPlan<T> {
     flops_per_sample: f64,
     max_len: usize,
     core_shapes: Vec<[usize; 4]>,
+    /// Budget per state buffer ([`STATE_BYTES`]; smaller in tests to force sub-batches).
+    state_bytes: usize,
 }
 
 /// Reusable buffers for [`TtMatvecPlan::apply_into`]: they grow to the largest batch seen and are
@@ -239,21 +246,38 @@ fn permute_batch<T: Copy>(
 }
 
 fn strided_copy<T: Copy>(src: &[T], dims: &[usize], strides: &[usize], out: &mut [T]) {
+    if dims.len() == 1 {
+        let (n, s) = (dims[0], strides[0]);
+        for (j, v) in out[..n].iter_mut().enumerate() {
+            *v = src[j * s];
+        }
+        return;
+    }
+    // The two innermost axes are plain loops (the last one is often a short rank axis); an
+    // odometer runs over the others.
     let last = dims.len() - 1;
     let (nl, sl) = (dims[last], strides[last]);
+    let (n2, s2) = (dims[last - 1], strides[last - 1]);
+    let outer = last - 1;
     let mut idx = [0usize; MAX_AXES];
     let (mut ibase, mut o) = (0usize, 0usize);
     loop {
-        let dst = &mut out[o..o + nl];
+        let block = &mut out[o..o + n2 * nl];
         if sl == 1 {
-            dst.copy_from_slice(&src[ibase..ibase + nl]);
+            for (i2, dst) in block.chunks_exact_mut(nl).enumerate() {
+                let from = ibase + i2 * s2;
+                dst.copy_from_slice(&src[from..from + nl]);
+            }
         } else {
-            for (j, v) in dst.iter_mut().enumerate() {
-                *v = src[ibase + j * sl];
+            for (i2, dst) in block.chunks_exact_mut(nl).enumerate() {
+                let from = ibase + i2 * s2;
+                for (j, v) in dst.iter_mut().enumerate() {
+                    *v = src[from + j * sl];
+                }
             }
         }
-        o += nl;
-        let mut k = last;
+        o += n2 * nl;
+        let mut k = outer;
         loop {
             if k == 0 {
                 return;
@@ -272,19 +296,27 @@ fn strided_copy<T: Copy>(src: &[T], dims: &[usize], strides: &[usize], out: &mut
 
 impl<T: Scalar> TtMatvecPlan<T> {
     /// Prepares `op` with `w`, contracting in the cheaper order (see [`TtMatvecPlan::flops`]).
-    pub fn new(w: &TtMatrix<T>, op: TtOp) -> Self {
+    ///
+    /// # Errors
+    /// [`Error::SizeOverflow`] if an intermediate state (`rows_k · m_k r_k` numbers per batch
+    /// row) does not fit in memory addressing.
+    pub fn new(w: &TtMatrix<T>, op: TtOp) -> Result<Self> {
         let l2r = Self::with_direction(w, op, TtDirection::LeftToRight);
         let r2l = Self::with_direction(w, op, TtDirection::RightToLeft);
         // Ties go left to right: it needs no final copy.
-        if r2l.flops_per_sample < l2r.flops_per_sample {
-            r2l
-        } else {
-            l2r
+        match (l2r, r2l) {
+            (Ok(l), Ok(r)) => Ok(if r.flops_per_sample < l.flops_per_sample { r } else { l }),
+            (Ok(l), Err(_)) => Ok(l),
+            (Err(_), Ok(r)) => Ok(r),
+            (Err(e), Err(_)) => Err(e),
         }
     }
 
     /// Prepares `op` with `w` contracting in the given order.
-    pub fn with_direction(w: &TtMatrix<T>, op: TtOp, direction: TtDirection) -> Self {
+    ///
+    /// # Errors
+    /// As [`TtMatvecPlan::new`].
+    pub fn with_direction(w: &TtMatrix<T>, op: TtOp, direction: TtDirection) -> Result<Self> {
         let d = w.ndim();
         let shapes: Vec<[usize; 4]> = (0..d).map(|k| w.core_dims(k)).collect();
         let (m, n) = (w.row_modes(), w.col_modes());
@@ -327,7 +359,9 @@ impl<T: Scalar> TtMatvecPlan<T> {
             let rows = len / cin;
             flops += 2.0 * rows as f64 * cin as f64 * cout as f64;
             let core = permute_core(w.cores()[k].as_slice(), shapes[k], op, direction);
-            let len_out_step = rows * cout;
+            let len_out_step = rows
+                .checked_mul(cout)
+                .ok_or_else(|| Error::SizeOverflow { shape: vec![rows, outs[k], rank_out] })?;
             max_len = max_len.max(len_out_step).max(len);
             steps.push(Step { perm, core, cin, cout, len_in: len, len_out: len_out_step, k });
             state = target[..target.len() - 2].to_vec();
@@ -337,7 +371,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
         }
         let target: Vec<Ax> = (0..d).map(Ax::Out).chain([Ax::Rank]).collect();
         let final_perm = build_perm(&state, &target, &sizes, 1);
-        Self {
+        Ok(Self {
             op,
             direction,
             len_in,
@@ -347,7 +381,8 @@ impl<T: Scalar> TtMatvecPlan<T> {
             flops_per_sample: flops,
             max_len,
             core_shapes: shapes,
-        }
+            state_bytes: STATE_BYTES,
+        })
     }
 
     /// Which product the plan computes.
@@ -440,7 +475,8 @@ impl<T: Scalar> TtMatvecPlan<T> {
         let threads = thread_count(par);
         let chunks = if threads > 1 && batch >= threads { threads } else { 1 };
         let per = batch.div_ceil(chunks);
-        let need = checked_numel(&[per, self.max_len], std::mem::size_of::<T>())?;
+        let sub = self.sub_batch(per);
+        let need = checked_numel(&[sub, self.max_len], std::mem::size_of::<T>())?;
         if ws.chunks.len() < chunks {
             ws.chunks.resize_with(chunks, || (Vec::new(), Vec::new()));
         }
@@ -458,17 +494,30 @@ impl<T: Scalar> TtMatvecPlan<T> {
         let (xs, ys) = (x.as_slice(), out.as_mut_slice());
         if chunks == 1 {
             let (a, b) = &mut ws.chunks[0];
-            self.run(xs, batch, ys, a, b, par, None);
+            // Threads inside tiny GEMMs cost more than they save.
+            let gemm_par = if self.flops(batch) < PARALLEL_FLOP_THRESHOLD { Par::Seq } else { par };
+            self.run_blocked(xs, ys, sub, a, b, gemm_par);
         } else {
             xs.par_chunks(per * self.len_in)
                 .zip(ys.par_chunks_mut(per * self.len_out))
                 .zip(ws.chunks[..chunks].par_iter_mut())
-                .for_each(|((xc, yc), (a, b))| {
-                    let nb = xc.len() / self.len_in;
-                    self.run(xc, nb, yc, a, b, Par::Seq, None);
-                });
+                .for_each(|((xc, yc), (a, b))| self.run_blocked(xc, yc, sub, a, b, Par::Seq));
         }
         Ok(())
+    }
+
+    /// Rows per sub-batch for `rows` rows: as many as keep a state buffer within
+    /// [`STATE_BYTES`] (at least one).
+    fn sub_batch(&self, rows: usize) -> usize {
+        let per_row = self.max_len.saturating_mul(std::mem::size_of::<T>()).max(1);
+        (self.state_bytes / per_row).clamp(1, rows.max(1))
+    }
+
+    /// [`Self::run`] over consecutive sub-batches of `sub` rows.
+    fn run_blocked(&self, x: &[T], y: &mut [T], sub: usize, a: &mut [T], b: &mut [T], par: Par) {
+        for (xc, yc) in x.chunks(sub * self.len_in).zip(y.chunks_mut(sub * self.len_out)) {
+            self.run(xc, xc.len() / self.len_in, yc, a, b, par, None);
+        }
     }
 
     fn check_input(&self, x: &Tensor<T>) -> Result<()> {
@@ -698,12 +747,18 @@ fn unpermute_core<T: Scalar>(c: &[T], shape: [usize; 4], op: TtOp, dir: TtDirect
 
 impl<T: Scalar> TtMatrix<T> {
     /// A prepared plan for `Y = X · Wᵀ` (row `b`: `y_b = W x_b`); see [`TtMatvecPlan`].
-    pub fn matvec_plan(&self) -> TtMatvecPlan<T> {
+    ///
+    /// # Errors
+    /// As [`TtMatvecPlan::new`].
+    pub fn matvec_plan(&self) -> Result<TtMatvecPlan<T>> {
         TtMatvecPlan::new(self, TtOp::Normal)
     }
 
     /// A prepared plan for `X · W` (row `b`: `Wᵀ y_b`); see [`TtMatvecPlan`].
-    pub fn rmatvec_plan(&self) -> TtMatvecPlan<T> {
+    ///
+    /// # Errors
+    /// As [`TtMatvecPlan::new`].
+    pub fn rmatvec_plan(&self) -> Result<TtMatvecPlan<T>> {
         TtMatvecPlan::new(self, TtOp::Transpose)
     }
 
@@ -726,7 +781,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// # Errors
     /// As [`TtMatvecPlan::apply_into`].
     pub fn matvec_batch(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        self.matvec_plan().apply(x)
+        self.matvec_plan()?.apply(x)
     }
 
     /// `z_b = Wᵀ y_b` for every row of `y` (`B × M` → `B × N`); see [`TtMatrix::matvec_batch`].
@@ -734,7 +789,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// # Errors
     /// As [`TtMatvecPlan::apply_into`].
     pub fn rmatvec_batch(&self, y: &Tensor<T>) -> Result<Tensor<T>> {
-        self.rmatvec_plan().apply(y)
+        self.rmatvec_plan()?.apply(y)
     }
 
     /// [`TtMatrix::matvec_batch`] into a caller buffer `out` (`B × M`) with explicit parallelism;
@@ -749,7 +804,7 @@ impl<T: Scalar> TtMatrix<T> {
         ws: &mut TtMatvecWorkspace<T>,
         par: Par,
     ) -> Result<()> {
-        self.matvec_plan().apply_into(x, out, ws, par)
+        self.matvec_plan()?.apply_into(x, out, ws, par)
     }
 }
 

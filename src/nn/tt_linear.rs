@@ -184,7 +184,7 @@ impl<T: Scalar> TtLinear<T> {
     /// # Errors
     /// [`Error::ShapeMismatch`] if `x` is not `B × N`; [`Error::NonFinite`] for NaN/Inf input.
     pub fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let plan = self.weight.matvec_plan();
+        let plan = self.weight.matvec_plan()?;
         let b = x.shape().first().copied().unwrap_or(0);
         let mut y = plan.apply_with(x, auto_par(plan.flops(b)))?;
         self.add_bias(&mut y);
@@ -197,7 +197,7 @@ impl<T: Scalar> TtLinear<T> {
     /// # Errors
     /// As [`TtLinear::forward`].
     pub fn forward_train(&self, x: &Tensor<T>) -> Result<(Tensor<T>, TtLinearCache<T>)> {
-        let plan = self.weight.matvec_plan();
+        let plan = self.weight.matvec_plan()?;
         let batch = x.shape().first().copied().unwrap_or(0);
         let (mut y, recorded) = plan.forward_record(x, auto_par(plan.flops(batch)))?;
         self.add_bias(&mut y);

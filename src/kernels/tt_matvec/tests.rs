@@ -50,7 +50,10 @@ fn check<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], batch: usize, seed: u
         let wn: f64 = want.iter().map(|v| v.as_f64().powi(2)).sum::<f64>().sqrt();
         let tol = 50.0 * T::epsilon().as_f64() * ((batch * len_in * len_out) as f64).sqrt() * scale;
         for dir in [TtDirection::LeftToRight, TtDirection::RightToLeft] {
-            let plan = TtMatvecPlan::with_direction(&w, op, dir);
+            let mut plan = TtMatvecPlan::with_direction(&w, op, dir).unwrap();
+            if seed % 2 == 1 {
+                plan.state_bytes = 1; // one row per sub-batch
+            }
             for par in [Par::Seq, Par::rayon(2)] {
                 let mut out = Tensor::zeros(&[batch, len_out]).unwrap();
                 let mut ws = TtMatvecWorkspace::new();
@@ -98,9 +101,9 @@ fn matches_naive_on_varied_shapes() {
 fn chooses_the_cheaper_direction() {
     // Large row modes at the end and column modes at the front favour one order.
     let w = random_tt::<f64>(&[1, 2, 8], &[8, 2, 1], &[1, 4, 4, 1], 1);
-    let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight);
-    let r = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::RightToLeft);
-    let best = TtMatvecPlan::new(&w, TtOp::Normal);
+    let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight).unwrap();
+    let r = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::RightToLeft).unwrap();
+    let best = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
     assert!(l.flops(1) != r.flops(1));
     assert_eq!(best.flops(1), l.flops(1).min(r.flops(1)));
 }
@@ -109,7 +112,7 @@ fn chooses_the_cheaper_direction() {
 fn flops_formula_for_a_uniform_case() {
     // 2 cores, m = n = 4, rank 3: left to right 2·(4·1·4·3) + 2·(4·4·3·4·1) per sample.
     let w = random_tt::<f64>(&[4, 4], &[4, 4], &[1, 3, 1], 2);
-    let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight);
+    let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight).unwrap();
     assert_eq!(l.flops(1), 2.0 * (4.0 * 4.0 * 12.0) + 2.0 * (4.0 * 12.0 * 4.0));
 }
 
@@ -121,7 +124,7 @@ fn backward_matches_finite_differences_of_a_linear_form() {
     let x = Tensor::<f64>::random_normal(&[3, 12], 6).unwrap();
     let dy = Tensor::<f64>::random_normal(&[3, 12], 7).unwrap();
     for dir in [TtDirection::LeftToRight, TtDirection::RightToLeft] {
-        let plan = TtMatvecPlan::with_direction(&w, TtOp::Normal, dir);
+        let plan = TtMatvecPlan::with_direction(&w, TtOp::Normal, dir).unwrap();
         let (_, rec) = plan.forward_record(&x, Par::Seq).unwrap();
         let (dx, dcores) = plan.backward(&rec, dy.as_slice(), 3, Par::Seq);
         let f = |w: &TtMatrix<f64>, x: &Tensor<f64>| w.matvec_batch(x).unwrap().inner(&dy).unwrap();
@@ -139,5 +142,21 @@ fn backward_matches_finite_differences_of_a_linear_form() {
                 assert!((f(&wp, &x) - base - dc[p]).abs() < 1e-10 * (1.0 + base.abs()));
             }
         }
+    }
+}
+
+#[test]
+fn workspace_is_reused_without_reallocation() {
+    let w = random_tt::<f32>(&[4, 4, 4], &[4, 4, 4], &[1, 3, 3, 1], 3);
+    let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
+    let x = Tensor::<f32>::random_normal(&[8, 64], 4).unwrap();
+    let mut y = Tensor::zeros(&[8, 64]).unwrap();
+    let mut ws = TtMatvecWorkspace::new();
+    for par in [Par::Seq, Par::rayon(2)] {
+        plan.apply_into(&x, &mut y, &mut ws, par).unwrap();
+        let ptrs: Vec<_> = ws.chunks.iter().map(|(a, b)| (a.as_ptr(), b.as_ptr())).collect();
+        plan.apply_into(&x, &mut y, &mut ws, par).unwrap();
+        let again: Vec<_> = ws.chunks.iter().map(|(a, b)| (a.as_ptr(), b.as_ptr())).collect();
+        assert_eq!(ptrs, again);
     }
 }
