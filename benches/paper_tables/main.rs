@@ -3,6 +3,7 @@
 //! `docs/reproductions/`. Sections that need the pretrained MNIST CNN (../shared/data, or
 //! `$TENSORIZE_DATA`) say so and are skipped when it is missing.
 
+mod allocation;
 mod novikov;
 mod rstd;
 mod tspc;
@@ -43,6 +44,11 @@ fn main() -> Result<()> {
                 "rstd_mnist_cnn",
                 "RsTD — shuffled vs unshuffled TT/TR on the pretrained MNIST CNN".into(),
                 rstd::table(cnn)?,
+            ));
+            sections.push((
+                "allocation_mnist_cnn",
+                "Whole-model rank allocation on the pretrained MNIST CNN".into(),
+                allocation::table(cnn)?,
             ));
         }
         Err(e) => eprintln!("skipping the MNIST CNN tables: {e}"),
