@@ -184,8 +184,10 @@ def report(d):
     for name, _, kind in GOALS:
         if kind == "speed" and name in ours and name in peer:
             o, p = ours[name]["rel_error"], peer[name]["rel_error"]
-            # "Equal or better": within 1% of TensorLy's error (plus a floor for near-exact fits).
-            verdict = "ok" if o <= p * 1.01 + 1e-12 else "worse"
+            # "Equal or better": within 1% of TensorLy's error, plus a floor for near-exact results:
+            # f32 results carry ~1e-7 of rounding on each side, so below 1e-6 a difference is noise.
+            floor = 1e-6 if name in ("cp_als_f32", "tt_matvec") else 1e-12
+            verdict = "ok" if o <= p * 1.01 + floor else "worse"
             print(f"ERROR {name} tensorize={o:.3e} tensorly={p:.3e} {verdict}")
 
 
