@@ -1,5 +1,5 @@
 //! Weight shapes, the seven compression methods (plain and TSPC-tensorized), how each one
-//! reshapes a weight ([`Layout`]), and parameter planning from the shape alone ([`plan`]).
+//! reshapes a weight (`Layout`), and parameter planning from the shape alone ([`plan`]).
 
 use crate::error::{Error, Result};
 use crate::format::{CpTensor, PartialTucker, TtTensor};
@@ -504,7 +504,7 @@ fn finish(
 /// SVD rule). Tensorized methods take the **largest uniform rank** whose parameter count is
 /// at most `ρP` (rank 1 if even that does not fit). Parameter counts come from the formats
 /// (`params_for`), so [`Plan::realized_ratio`] is the ratio of the decomposition
-/// [`super::compress`] returns; it can exceed `ρ` for plain CP (ceiling, plus `R` weights).
+/// [`super::compress()`] returns; it can exceed `ρ` for plain CP (ceiling, plus `R` weights).
 ///
 /// ```
 /// use tensorize::tensorization::{plan, Method, WeightShape};
