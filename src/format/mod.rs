@@ -61,6 +61,29 @@ pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_
     }
 }
 
+/// `‖X − Y‖ / ‖X‖` for a format that can compute `⟨X, Y⟩` without densifying (`inner`), given
+/// `‖X‖ = norm_x`, `‖Y‖ = norm_y` and the entry count `numel`: by [`rel_error_from_inner`] where
+/// that is accurate, else by `explicit` (the dense difference) — when a norm lies where products
+/// of elements can overflow or underflow, or the result is below [`cancellation_floor`].
+pub(crate) fn rel_error_guarded<T: Scalar>(
+    norm_x: T,
+    norm_y: T,
+    numel: usize,
+    inner: impl FnOnce() -> Result<T>,
+    explicit: impl Fn() -> Result<T>,
+) -> Result<T> {
+    let (lo, hi) =
+        (T::min_positive_value().sqrt() * T::of(1e3), T::max_value().sqrt() * T::of(1e-3));
+    if !(norm_x >= lo && norm_x <= hi && norm_y >= lo && norm_y <= hi) {
+        return explicit();
+    }
+    let rel = rel_error_from_inner(norm_x * norm_x, norm_y * norm_y, inner()?);
+    if !rel.is_finite() || rel < cancellation_floor::<T>(numel) {
+        return explicit();
+    }
+    Ok(rel)
+}
+
 /// The relative error below which `‖X‖² − 2⟨X, X̂⟩ + ‖X̂‖²` has no correct digits left and must
 /// be recomputed from an explicit difference: `8 · sqrt(eps · sqrt(n))` for `n` entries.
 ///

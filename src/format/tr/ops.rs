@@ -6,7 +6,7 @@ use faer::{Accum, MatMut, MatRef};
 use super::TrTensor;
 use crate::error::{Error, Result};
 use crate::format::tt::{core_dims, gemm, zeroed};
-use crate::format::{cancellation_floor, rel_error_from_inner, Factorized};
+use crate::format::{rel_error_guarded, Factorized};
 use crate::par::{auto_par, Par};
 use crate::{Scalar, Tensor};
 
@@ -214,17 +214,7 @@ impl<T: Scalar> TrTensor<T> {
             let diff = x.sub(&self.to_dense_with(par)?)?;
             Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() })
         };
-        let (lo, hi) =
-            (T::min_positive_value().sqrt() * T::of(1e3), T::max_value().sqrt() * T::of(1e-3));
-        if !(nx >= lo && nx <= hi && ny >= lo && ny <= hi) {
-            return explicit();
-        }
-        let inner = self.inner_dense_with(x, par)?;
-        let rel = rel_error_from_inner(nx * nx, ny * ny, inner);
-        if !rel.is_finite() || rel < cancellation_floor::<T>(x.numel()) {
-            return explicit();
-        }
-        Ok(rel)
+        rel_error_guarded(nx, ny, x.numel(), || self.inner_dense_with(x, par), explicit)
     }
 
     fn check_same_shape(&self, op: &'static str, x: &Tensor<T>) -> Result<()> {

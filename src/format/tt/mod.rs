@@ -9,7 +9,7 @@ pub use ops::{add, dot, dot_with, hadamard};
 use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
-use crate::format::{rel_error_from_inner, Factorized};
+use crate::format::{rel_error_guarded, Factorized};
 use crate::par::{auto_par, Par};
 use crate::{Scalar, Tensor};
 
@@ -285,18 +285,7 @@ impl<T: Scalar> TtTensor<T> {
             let diff = x.sub(&self.to_dense_with(par)?)?;
             Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() })
         };
-        // Products of elements of norms outside this range can overflow or underflow.
-        let (lo, hi) =
-            (T::min_positive_value().sqrt() * T::of(1e3), T::max_value().sqrt() * T::of(1e-3));
-        if !(nx >= lo && nx <= hi && ny >= lo && ny <= hi) {
-            return explicit();
-        }
-        let inner = self.inner_dense_with(x, par)?;
-        let rel = rel_error_from_inner(nx * nx, ny * ny, inner);
-        if !rel.is_finite() || rel < crate::format::cancellation_floor::<T>(x.numel()) {
-            return explicit();
-        }
-        Ok(rel)
+        rel_error_guarded(nx, ny, x.numel(), || self.inner_dense_with(x, par), explicit)
     }
 }
 
