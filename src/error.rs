@@ -206,6 +206,19 @@ pub(crate) fn try_filled_vec<T: Clone>(shape: &[usize], n: usize, value: T) -> R
     Ok(v)
 }
 
+/// Makes `buf` hold `n` copies of `value`, reusing its allocation when it is large enough (the
+/// buffers of iterative methods: a fresh multi-megabyte allocation per iteration costs page
+/// faults); [`Error::OutOfMemory`] if growing it is refused.
+pub(crate) fn refill<T: Clone>(buf: &mut Vec<T>, shape: &[usize], n: usize, value: T) -> Result<()> {
+    buf.clear();
+    buf.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        shape: shape.to_vec(),
+        bytes: n.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    buf.resize(n, value);
+    Ok(())
+}
+
 /// An empty vector with room for `n` elements of a tensor of shape `shape`, or
 /// [`Error::OutOfMemory`] if the allocator refuses.
 pub(crate) fn try_vec_with_capacity<T>(shape: &[usize], n: usize) -> Result<Vec<T>> {

@@ -10,7 +10,10 @@ use crate::format::cp::{
     weighted_column_dots,
 };
 use crate::format::{rel_error_from_inner, CpTensor, Factorized};
-use crate::kernels::mttkrp::{mttkrp_flops, mttkrp_from_partial, mttkrp_unchecked, partial_last};
+use crate::kernels::mttkrp::{
+    mttkrp_buffered, mttkrp_flops, mttkrp_from_partial, mttkrp_unchecked, partial_last,
+    MttkrpBuffers,
+};
 use crate::linalg::SubspaceMethod;
 use crate::par::{auto_par, Par};
 use crate::{linalg, Scalar, Tensor};
@@ -297,6 +300,7 @@ struct Sweeps<'a, T: Scalar> {
     grams: Vec<Mat<T>>,
     norm_x_sq: T,
     par: Par,
+    bufs: MttkrpBuffers<T>,
 }
 
 impl<'a, T: Scalar> Sweeps<'a, T> {
@@ -309,7 +313,16 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     ) -> Self {
         let grams = factors.iter().map(|f| gram(f.as_ref())).collect();
         let nx = x.norm();
-        Self { params, x, weights, factors, grams, norm_x_sq: nx * nx, par }
+        Self {
+            params,
+            x,
+            weights,
+            factors,
+            grams,
+            norm_x_sq: nx * nx,
+            par,
+            bufs: MttkrpBuffers::default(),
+        }
     }
 
     fn views(factors: &[Mat<T>]) -> Vec<MatRef<'_, T>> {
@@ -343,19 +356,18 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
             };
             // Dimension tree: the last factor does not change until the last mode's update, so
             // X contracted with it serves every earlier mode (two passes over X per sweep).
-            let partial = if tree {
-                Some(partial_last(self.x, self.factors[last_mode].as_ref(), self.par)?)
-            } else {
-                None
-            };
+            if tree {
+                let last_factor = self.factors[last_mode].as_ref();
+                partial_last(self.x, last_factor, self.par, &mut self.bufs)?;
+            }
             let mut last = None;
             for &n in &free {
                 let views = Self::views(&self.factors);
-                let m = match &partial {
-                    Some(p) if n < last_mode => {
-                        mttkrp_from_partial(p, self.x.shape(), &views, n, self.par)?
-                    }
-                    _ => mttkrp_unchecked(self.x, &views, n, self.par)?,
+                let m = if tree && n < last_mode {
+                    let p = &self.bufs.partial;
+                    mttkrp_from_partial(p, self.x.shape(), &views, n, self.par)?
+                } else {
+                    mttkrp_buffered(self.x, &views, n, self.par, &mut self.bufs)?
                 };
                 last = Some((n, self.update_mode(n, m)?));
             }

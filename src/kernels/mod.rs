@@ -3,6 +3,7 @@
 //! [`tt_matvec`]: batched TT-matrix × dense products.
 
 pub(crate) mod gemm;
+pub(crate) mod skinny;
 pub mod mttkrp;
 pub mod tt_matvec;
 

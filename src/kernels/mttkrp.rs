@@ -14,11 +14,11 @@
 //! side by an `O(numel · R / max(A, B))` reduction. Only the Khatri–Rao products of the factors
 //! on each side are formed (`A × R` and `B × R`), never the `(A·B) × R` one.
 
-use faer::{Accum, Mat, MatMut, MatRef};
+use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
-use super::gemm::matmul_row_split;
-use crate::error::{try_filled_vec, Error, Result};
+use super::skinny::{a_times_panel, at_times_panel};
+use crate::error::{refill, Error, Result};
 use crate::par::{auto_par, thread_count, Par};
 use crate::{tenalg, Scalar, Tensor};
 
@@ -162,15 +162,61 @@ impl<'a, T: Scalar> SideKr<'a, T> {
             Self::Owned(m) => m.as_ref(),
         }
     }
+}
 
-    /// The product copied row-major (rows × R), for the reduction's contiguous access.
-    fn to_row_major(&self) -> Vec<T> {
-        let m = self.as_ref();
-        let mut out = Vec::with_capacity(m.nrows() * m.ncols());
-        for i in 0..m.nrows() {
-            out.extend((0..m.ncols()).map(|r| m[(i, r)]));
+/// The Khatri–Rao product of `mats` (first factor slowest) as a row-major `rows × rank` buffer
+/// in `out` (a `1 × rank` row of ones for no factors), written in one pass: row `(i_0, rest)`
+/// is `U_0[i_0, :] ∘ K_rest[rest, :]` with the much smaller `K_rest` of the other factors.
+fn khatri_rao_row_major<T: Scalar>(
+    mats: &[MatRef<'_, T>],
+    rank: usize,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    let dims: Vec<usize> = mats.iter().map(|m| m.nrows()).collect();
+    let len = dims
+        .iter()
+        .try_fold(rank, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::SizeOverflow { shape: dims.clone() })?;
+    let Some((first, rest)) = mats.split_first() else {
+        return refill(out, &[1, rank], rank, T::one());
+    };
+    refill(out, &dims, len, T::zero())?;
+    if len == 0 {
+        return Ok(());
+    }
+    let mut tail = Vec::new();
+    khatri_rao_row_major(rest, rank, &mut tail)?;
+    for (i0, block) in out.chunks_exact_mut(tail.len()).enumerate() {
+        let u: Vec<T> = (0..rank).map(|r| first[(i0, r)]).collect();
+        for (o, t) in block.chunks_exact_mut(rank).zip(tail.chunks_exact(rank)) {
+            for ((o, &t), &u) in o.iter_mut().zip(t).zip(&u) {
+                *o = u * t;
+            }
         }
-        out
+    }
+    Ok(())
+}
+
+/// Work buffers reused across the MTTKRPs of an iterative method (CP-ALS sweeps): the
+/// dimension tree's partial contraction, the Khatri–Rao panel and the GEMM intermediate are
+/// megabytes each, and allocating them afresh every sweep cost ~10% of a 200³ fit in page
+/// faults.
+pub(crate) struct MttkrpBuffers<T> {
+    /// The [`partial_last`] result, `(numel / I_{N-1}) × R` row-major.
+    pub(crate) partial: Vec<T>,
+    khatri_rao: Vec<T>,
+    second_khatri_rao: Vec<T>,
+    intermediate: Vec<T>,
+}
+
+impl<T> Default for MttkrpBuffers<T> {
+    fn default() -> Self {
+        Self {
+            partial: Vec::new(),
+            khatri_rao: Vec::new(),
+            second_khatri_rao: Vec::new(),
+            intermediate: Vec::new(),
+        }
     }
 }
 
@@ -180,6 +226,17 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
     factors: &[MatRef<'_, T>],
     mode: usize,
     par: Par,
+) -> Result<Mat<T>> {
+    mttkrp_buffered(x, factors, mode, par, &mut MttkrpBuffers::default())
+}
+
+/// [`mttkrp_unchecked`] with its large temporaries in `bufs`.
+pub(crate) fn mttkrp_buffered<T: Scalar>(
+    x: &Tensor<T>,
+    factors: &[MatRef<'_, T>],
+    mode: usize,
+    par: Par,
+    bufs: &mut MttkrpBuffers<T>,
 ) -> Result<Mat<T>> {
     let shape = x.shape();
     let rank = factors[mode].ncols();
@@ -198,16 +255,15 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
     } else if b >= a {
         // Contract the "after" modes by GEMM: T1 = X[(a, i), b] · K_>[b, r]  ((A·I_n) × R).
         let k_after = SideKr::new(&factors[mode + 1..], rank)?;
-        let lhs = MatRef::from_row_major_slice(data, a * i_n, b);
         if mode == 0 {
-            let dst = MatMut::from_row_major_slice_mut(&mut out, i_n, rank);
-            matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
+            a_times_panel(data, b, k_after.as_ref(), &mut out, par)?;
         } else {
             let len = (a * i_n).checked_mul(rank).ok_or_else(overflow)?;
-            let mut t1 = try_filled_vec(&[len], len, T::zero())?;
-            let dst = MatMut::from_row_major_slice_mut(&mut t1, a * i_n, rank);
-            matmul_row_split(dst, Accum::Replace, lhs, k_after.as_ref(), par);
-            let k_before = SideKr::new(&factors[..mode], rank)?.to_row_major();
+            let t1 = &mut bufs.intermediate;
+            refill(t1, &[a * i_n, rank], len, T::zero())?;
+            a_times_panel(data, b, k_after.as_ref(), t1, par)?;
+            let k_before = &mut bufs.khatri_rao;
+            khatri_rao_row_major(&factors[..mode], rank, k_before)?;
             // M[i, r] = Σ_a K_<[a, r] · T1[a, i, r]
             for_row_chunks(&mut out, rank, par, a * i_n * rank, |rows, chunk| {
                 for ai in 0..a {
@@ -224,17 +280,17 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
         }
     } else {
         // Contract the "before" modes by GEMM: T1 = X[a, (i, b)]ᵀ · K_<[a, r]  ((I_n·B) × R).
-        let k_before = SideKr::new(&factors[..mode], rank)?;
-        let lhs = MatRef::from_row_major_slice(data, a, i_n * b).transpose();
+        let k_before = &mut bufs.khatri_rao;
+        khatri_rao_row_major(&factors[..mode], rank, k_before)?;
         if mode + 1 == shape.len() {
-            let dst = MatMut::from_row_major_slice_mut(&mut out, i_n, rank);
-            matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
+            at_times_panel(data, i_n, k_before, rank, &mut out, par)?;
         } else {
             let len = (i_n * b).checked_mul(rank).ok_or_else(overflow)?;
-            let mut t1 = try_filled_vec(&[len], len, T::zero())?;
-            let dst = MatMut::from_row_major_slice_mut(&mut t1, i_n * b, rank);
-            matmul_row_split(dst, Accum::Replace, lhs, k_before.as_ref(), par);
-            let k_after = SideKr::new(&factors[mode + 1..], rank)?.to_row_major();
+            let t1 = &mut bufs.intermediate;
+            refill(t1, &[i_n * b, rank], len, T::zero())?;
+            at_times_panel(data, i_n * b, k_before, rank, t1, par)?;
+            let k_after = &mut bufs.second_khatri_rao;
+            khatri_rao_row_major(&factors[mode + 1..], rank, k_after)?;
             // M[i, r] = Σ_b K_>[b, r] · T1[i, b, r]
             for_row_chunks(&mut out, rank, par, i_n * b * rank, |rows, chunk| {
                 for (li, m_row) in chunk.chunks_exact_mut(rank).enumerate() {
@@ -257,21 +313,20 @@ pub(crate) fn mttkrp_unchecked<T: Scalar>(
 /// Σ_j X[i_0, …, i_{N-2}, j] · U_{N-1}[j, r]`, a row-major `(numel / I_{N-1}) × R` buffer — one
 /// GEMM straight on the tensor's buffer. Every mode-`n < N-1` MTTKRP that uses this `U_{N-1}`
 /// follows from it by [`mttkrp_from_partial`] at `O(numel · R / I_{N-1})` cost (a dimension
-/// tree: CP-ALS then reads the tensor twice per sweep instead of `N` times).
+/// tree: CP-ALS then reads the tensor twice per sweep instead of `N` times). The result is
+/// left in `bufs.partial`.
 pub(crate) fn partial_last<T: Scalar>(
     x: &Tensor<T>,
     last: MatRef<'_, T>,
     par: Par,
-) -> Result<Vec<T>> {
+    bufs: &mut MttkrpBuffers<T>,
+) -> Result<()> {
     let i_last = x.shape()[x.ndim() - 1];
     let rows = x.numel() / i_last;
     let rank = last.ncols();
     let len = rows.checked_mul(rank).ok_or(Error::SizeOverflow { shape: vec![rows, rank] })?;
-    let mut p = try_filled_vec(&[rows, rank], len, T::zero())?;
-    let lhs = MatRef::from_row_major_slice(x.as_slice(), rows, i_last);
-    let dst = MatMut::from_row_major_slice_mut(&mut p, rows, rank);
-    matmul_row_split(dst, Accum::Replace, lhs, last, par);
-    Ok(p)
+    refill(&mut bufs.partial, &[rows, rank], len, T::zero())?;
+    a_times_panel(x.as_slice(), i_last, last, &mut bufs.partial, par)
 }
 
 /// The mode-`n` MTTKRP (`n < N-1`) from the [`partial_last`] buffer `p` of a tensor of shape
@@ -290,8 +345,9 @@ pub(crate) fn mttkrp_from_partial<T: Scalar>(
     let i_n = shape[mode];
     let a: usize = shape[..mode].iter().product();
     let b: usize = shape[mode + 1..last].iter().product();
-    let k_before = SideKr::new(&factors[..mode], rank)?.to_row_major();
-    let k_mid = SideKr::new(&factors[mode + 1..last], rank)?.to_row_major();
+    let (mut k_before, mut k_mid) = (Vec::new(), Vec::new());
+    khatri_rao_row_major(&factors[..mode], rank, &mut k_before)?;
+    khatri_rao_row_major(&factors[mode + 1..last], rank, &mut k_mid)?;
     let mut out = vec![T::zero(); i_n * rank];
     for_row_chunks(&mut out, rank, par, a * i_n * b * rank * 2, |rows, chunk| {
         let mut w = vec![T::zero(); rank];
@@ -424,9 +480,10 @@ mod tests {
             let views: Vec<_> = factors.iter().map(|f| f.as_ref()).collect();
             let last = shape.len() - 1;
             for par in [Par::Seq, Par::rayon(2)] {
-                let p = partial_last(&x, views[last], par).unwrap();
+                let mut bufs = MttkrpBuffers::default();
+                partial_last(&x, views[last], par, &mut bufs).unwrap();
                 for mode in 0..last {
-                    let fast = mttkrp_from_partial(&p, shape, &views, mode, par).unwrap();
+                    let fast = mttkrp_from_partial(&bufs.partial, shape, &views, mode, par).unwrap();
                     let slow = naive(&x, &factors, mode);
                     assert!((&fast - &slow).norm_l2() <= 1e-12 * slow.norm_l2().max(1.0));
                 }
