@@ -209,7 +209,12 @@ pub(crate) fn try_filled_vec<T: Clone>(shape: &[usize], n: usize, value: T) -> R
 /// Makes `buf` hold `n` copies of `value`, reusing its allocation when it is large enough (the
 /// buffers of iterative methods: a fresh multi-megabyte allocation per iteration costs page
 /// faults); [`Error::OutOfMemory`] if growing it is refused.
-pub(crate) fn refill<T: Clone>(buf: &mut Vec<T>, shape: &[usize], n: usize, value: T) -> Result<()> {
+pub(crate) fn refill<T: Clone>(
+    buf: &mut Vec<T>,
+    shape: &[usize],
+    n: usize,
+    value: T,
+) -> Result<()> {
     buf.clear();
     buf.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
         shape: shape.to_vec(),

@@ -167,7 +167,7 @@ impl<'a, T: Scalar> SideKr<'a, T> {
 /// The Khatri–Rao product of `mats` (first factor slowest) as a row-major `rows × rank` buffer
 /// in `out` (a `1 × rank` row of ones for no factors), written in one pass: row `(i_0, rest)`
 /// is `U_0[i_0, :] ∘ K_rest[rest, :]` with the much smaller `K_rest` of the other factors.
-fn khatri_rao_row_major<T: Scalar>(
+pub(super) fn khatri_rao_row_major<T: Scalar>(
     mats: &[MatRef<'_, T>],
     rank: usize,
     out: &mut Vec<T>,
@@ -198,12 +198,9 @@ fn khatri_rao_row_major<T: Scalar>(
 }
 
 /// Work buffers reused across the MTTKRPs of an iterative method (CP-ALS sweeps): the
-/// dimension tree's partial contraction, the Khatri–Rao panel and the GEMM intermediate are
-/// megabytes each, and allocating them afresh every sweep cost ~10% of a 200³ fit in page
-/// faults.
+/// Khatri–Rao panel and the GEMM intermediate are megabytes each, and allocating them afresh
+/// every sweep cost ~10% of a 200³ fit in page faults.
 pub(crate) struct MttkrpBuffers<T> {
-    /// The [`partial_last`] result, `(numel / I_{N-1}) × R` row-major.
-    pub(crate) partial: Vec<T>,
     khatri_rao: Vec<T>,
     second_khatri_rao: Vec<T>,
     intermediate: Vec<T>,
@@ -211,12 +208,7 @@ pub(crate) struct MttkrpBuffers<T> {
 
 impl<T> Default for MttkrpBuffers<T> {
     fn default() -> Self {
-        Self {
-            partial: Vec::new(),
-            khatri_rao: Vec::new(),
-            second_khatri_rao: Vec::new(),
-            intermediate: Vec::new(),
-        }
+        Self { khatri_rao: Vec::new(), second_khatri_rao: Vec::new(), intermediate: Vec::new() }
     }
 }
 
@@ -309,71 +301,9 @@ pub(crate) fn mttkrp_buffered<T: Scalar>(
     Ok(Mat::from_fn(i_n, rank, |i, r| out[i * rank + r]))
 }
 
-/// The last mode contracted away with a shared rank index: `P[(i_0, …, i_{N-2}), r] =
-/// Σ_j X[i_0, …, i_{N-2}, j] · U_{N-1}[j, r]`, a row-major `(numel / I_{N-1}) × R` buffer — one
-/// GEMM straight on the tensor's buffer. Every mode-`n < N-1` MTTKRP that uses this `U_{N-1}`
-/// follows from it by [`mttkrp_from_partial`] at `O(numel · R / I_{N-1})` cost (a dimension
-/// tree: CP-ALS then reads the tensor twice per sweep instead of `N` times). The result is
-/// left in `bufs.partial`.
-pub(crate) fn partial_last<T: Scalar>(
-    x: &Tensor<T>,
-    last: MatRef<'_, T>,
-    par: Par,
-    bufs: &mut MttkrpBuffers<T>,
-) -> Result<()> {
-    let i_last = x.shape()[x.ndim() - 1];
-    let rows = x.numel() / i_last;
-    let rank = last.ncols();
-    let len = rows.checked_mul(rank).ok_or(Error::SizeOverflow { shape: vec![rows, rank] })?;
-    refill(&mut bufs.partial, &[rows, rank], len, T::zero())?;
-    a_times_panel(x.as_slice(), i_last, last, &mut bufs.partial, par)
-}
-
-/// The mode-`n` MTTKRP (`n < N-1`) from the [`partial_last`] buffer `p` of a tensor of shape
-/// `shape`: `M[i, r] = Σ_{a, b} K_<[a, r] · K_mid[b, r] · P[a, i, b, r]`, with `K_<` the
-/// Khatri–Rao product of the factors before `n` and `K_mid` of those strictly between `n` and
-/// `N-1` (`factors[n]` and `factors[N-1]` are not used).
-pub(crate) fn mttkrp_from_partial<T: Scalar>(
-    p: &[T],
-    shape: &[usize],
-    factors: &[MatRef<'_, T>],
-    mode: usize,
-    par: Par,
-) -> Result<Mat<T>> {
-    let last = shape.len() - 1;
-    let rank = factors[mode].ncols();
-    let i_n = shape[mode];
-    let a: usize = shape[..mode].iter().product();
-    let b: usize = shape[mode + 1..last].iter().product();
-    let (mut k_before, mut k_mid) = (Vec::new(), Vec::new());
-    khatri_rao_row_major(&factors[..mode], rank, &mut k_before)?;
-    khatri_rao_row_major(&factors[mode + 1..last], rank, &mut k_mid)?;
-    let mut out = vec![T::zero(); i_n * rank];
-    for_row_chunks(&mut out, rank, par, a * i_n * b * rank * 2, |rows, chunk| {
-        let mut w = vec![T::zero(); rank];
-        for ai in 0..a {
-            let wa = &k_before[ai * rank..(ai + 1) * rank];
-            for (li, m_row) in chunk.chunks_exact_mut(rank).enumerate() {
-                let base = (ai * i_n + rows + li) * b;
-                for bi in 0..b {
-                    let wb = &k_mid[bi * rank..(bi + 1) * rank];
-                    for ((wr, &x), &y) in w.iter_mut().zip(wa).zip(wb) {
-                        *wr = x * y;
-                    }
-                    let t = &p[(base + bi) * rank..(base + bi + 1) * rank];
-                    for ((m, &wr), &tr) in m_row.iter_mut().zip(&w).zip(t) {
-                        *m += wr * tr;
-                    }
-                }
-            }
-        }
-    });
-    Ok(Mat::from_fn(i_n, rank, |i, r| out[i * rank + r]))
-}
-
 /// Runs `f(first_row, rows)` over contiguous blocks of rows of the row-major `out` (row length
 /// `width`), in parallel when `par` allows it and the work (`flops`) is worth it.
-fn for_row_chunks<T: Scalar>(
+pub(super) fn for_row_chunks<T: Scalar>(
     out: &mut [T],
     width: usize,
     par: Par,
@@ -391,12 +321,12 @@ fn for_row_chunks<T: Scalar>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tensor::MultiIndexIter;
 
     /// The MTTKRP by its definition, one element at a time.
-    fn naive<T: Scalar>(x: &Tensor<T>, factors: &[Mat<T>], mode: usize) -> Mat<T> {
+    pub(crate) fn naive<T: Scalar>(x: &Tensor<T>, factors: &[Mat<T>], mode: usize) -> Mat<T> {
         let rank = factors[mode].ncols();
         let mut m = Mat::<T>::zeros(x.shape()[mode], rank);
         let mut it = MultiIndexIter::new(x.shape());
@@ -417,7 +347,11 @@ mod tests {
         m
     }
 
-    fn random_factors<T: Scalar>(shape: &[usize], rank: usize, seed: u64) -> Vec<Mat<T>> {
+    pub(crate) fn random_factors<T: Scalar>(
+        shape: &[usize],
+        rank: usize,
+        seed: u64,
+    ) -> Vec<Mat<T>> {
         shape
             .iter()
             .enumerate()
@@ -470,25 +404,6 @@ mod tests {
     fn parallel_matches_naive() {
         check_all_modes::<f64>(&[40, 30, 50], 4, Par::rayon(2));
         check_all_modes::<f32>(&[6, 70, 5, 30], 3, Par::rayon(2));
-    }
-
-    #[test]
-    fn dimension_tree_matches_naive() {
-        for shape in [&[3, 4, 5][..], &[2, 3, 4, 5], &[4, 1, 3, 6], &[1, 1, 2]] {
-            let x = Tensor::<f64>::random_normal(shape, 5).unwrap();
-            let factors = random_factors::<f64>(shape, 3, 2);
-            let views: Vec<_> = factors.iter().map(|f| f.as_ref()).collect();
-            let last = shape.len() - 1;
-            for par in [Par::Seq, Par::rayon(2)] {
-                let mut bufs = MttkrpBuffers::default();
-                partial_last(&x, views[last], par, &mut bufs).unwrap();
-                for mode in 0..last {
-                    let fast = mttkrp_from_partial(&bufs.partial, shape, &views, mode, par).unwrap();
-                    let slow = naive(&x, &factors, mode);
-                    assert!((&fast - &slow).norm_l2() <= 1e-12 * slow.norm_l2().max(1.0));
-                }
-            }
-        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub(crate) const MAX_PANEL: usize = 32;
 /// operands).
 const MAX_BLOCK: usize = 6;
 
+/// Bytes of accumulators the transposed product keeps per column panel (a quarter of L2).
+const OUTER_PANEL_BYTES: usize = 256 * 1024;
+
 /// Rows of `A` per thread below which a split is not worth it.
 const MIN_ROWS_PER_THREAD: usize = 64;
 
@@ -112,8 +115,13 @@ pub fn a_times_panel<T: Scalar>(
 
 /// `dst (k × r, row-major) = aᵀ · c` for `a` row-major `m × k` and `c` row-major `m × r`.
 ///
+/// The kernel accumulates into a transposed `r × k` block that must stay in L2 while the rows
+/// of `a` pass: a long `k` (e.g. `40000` when a 200³ tensor is contracted over its first mode)
+/// is cut into column panels of at most [`OUTER_PANEL_BYTES`] of accumulators, spread over the
+/// threads; a short one splits the rows instead, one accumulator per thread, summed at the end.
+///
 /// # Errors
-/// [`crate::Error::OutOfMemory`] if the per-thread accumulators cannot be allocated.
+/// [`crate::Error::OutOfMemory`] if the accumulators cannot be allocated.
 pub fn at_times_panel<T: Scalar>(
     a: &[T],
     k: usize,
@@ -131,7 +139,28 @@ pub fn at_times_panel<T: Scalar>(
         matmul_row_split(out, Accum::Replace, lhs, rhs, par);
         return Ok(());
     }
-    let threads = thread_count(par).min(m / MIN_ROWS_PER_THREAD).max(1);
+    // Columns per panel: a multiple of two SIMD registers of either precision, so only the
+    // last panel has a tail.
+    let kc = (OUTER_PANEL_BYTES / (r * size_of::<T>())).max(16) / 16 * 16;
+    let threads = thread_count(par);
+    if k > kc {
+        let panel = |(p, out): (usize, &mut [T])| -> Result<()> {
+            let (j0, width) = (p * kc, out.len() / r);
+            let mut acc = try_filled_vec(&[r, width], r * width, T::zero())?;
+            outer_kernel(&a[j0..], k, width, c, r, &mut acc);
+            for (j, o) in out.chunks_exact_mut(r).enumerate() {
+                for (rr, o) in o.iter_mut().enumerate() {
+                    *o = acc[rr * width + j];
+                }
+            }
+            Ok(())
+        };
+        if threads == 1 {
+            return dst.chunks_mut(kc * r).enumerate().try_for_each(panel);
+        }
+        return dst.par_chunks_mut(kc * r).enumerate().with_max_len(1).try_for_each(panel);
+    }
+    let threads = threads.min(m / MIN_ROWS_PER_THREAD).max(1);
     let rows = m.div_ceil(threads);
     // One transposed accumulator (r × k) per thread, summed at the end.
     let partials: Vec<Vec<T>> = a
@@ -140,7 +169,7 @@ pub fn at_times_panel<T: Scalar>(
         .with_max_len(1)
         .map(|(a, c)| {
             let mut acc = try_filled_vec(&[r, k], r * k, T::zero())?;
-            outer_kernel(a, k, c, r, &mut acc);
+            outer_kernel(a, k, k, c, r, &mut acc);
             Ok(acc)
         })
         .collect::<Result<_>>()?;
@@ -174,8 +203,7 @@ fn dot_kernel<T: Scalar>(a: &[T], k: usize, bt: &[T], r: usize, dst: &mut [T]) {
         // SAFETY: `use_simd` checked AVX2 and FMA; the caller keeps the length contract.
         if let (Some(a), Some(bt), Some(d)) = (cast(a), cast(bt), cast_mut::<T, f64>(dst)) {
             unsafe { dot::a_times_panel::<__m256d>(a, k, bt, r, d) }
-        } else if let (Some(a), Some(bt), Some(d)) = (cast(a), cast(bt), cast_mut::<T, f32>(dst))
-        {
+        } else if let (Some(a), Some(bt), Some(d)) = (cast(a), cast(bt), cast_mut::<T, f32>(dst)) {
             unsafe { dot::a_times_panel::<__m256>(a, k, bt, r, d) }
         }
     }
@@ -184,20 +212,19 @@ fn dot_kernel<T: Scalar>(a: &[T], k: usize, bt: &[T], r: usize, dst: &mut [T]) {
 }
 
 /// Runs [`outer::at_times_panel`] in the precision of `T` (only after [`use_simd`] said yes).
-fn outer_kernel<T: Scalar>(a: &[T], k: usize, c: &[T], r: usize, dst_t: &mut [T]) {
+fn outer_kernel<T: Scalar>(a: &[T], lda: usize, k: usize, c: &[T], r: usize, dst_t: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{__m256, __m256d};
         // SAFETY: `use_simd` checked AVX2 and FMA; the caller keeps the length contract.
         if let (Some(a), Some(c), Some(d)) = (cast(a), cast(c), cast_mut::<T, f64>(dst_t)) {
-            unsafe { outer::at_times_panel::<__m256d>(a, k, c, r, d) }
-        } else if let (Some(a), Some(c), Some(d)) = (cast(a), cast(c), cast_mut::<T, f32>(dst_t))
-        {
-            unsafe { outer::at_times_panel::<__m256>(a, k, c, r, d) }
+            unsafe { outer::at_times_panel::<__m256d>(a, lda, k, c, r, d) }
+        } else if let (Some(a), Some(c), Some(d)) = (cast(a), cast(c), cast_mut::<T, f32>(dst_t)) {
+            unsafe { outer::at_times_panel::<__m256>(a, lda, k, c, r, d) }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (a, k, c, r, dst_t);
+    let _ = (a, lda, k, c, r, dst_t);
 }
 
 #[cfg(test)]

@@ -13,25 +13,35 @@ const ROW_BLOCK: usize = 16;
 /// each panel block re-reads it.
 const COL_BLOCK: usize = 256;
 
-/// `dst_t (r × k, row-major) += aᵀ · c`, `a` row-major `m × k`, `c` row-major `m × r`.
+/// How far along a row to prefetch when a row block is not contiguous.
+const PREFETCH_BYTES: usize = 1024;
+
+/// `dst_t (r × k, row-major) += aᵀ · c` for the first `k` columns of `a` (`m` rows at stride
+/// `lda ≥ k`, row-major) and `c` row-major `m × r` (`m = c.len() / r`).
 ///
 /// `A` is walked in blocks of [`ROW_BLOCK`] × [`COL_BLOCK`], row blocks outermost, so that it
 /// streams through memory nearly in order (a whole row block is contiguous when
-/// `k ≤ COL_BLOCK`); the next row block is prefetched while the current one is used.
+/// `k = lda ≤ COL_BLOCK`); the next row block is prefetched while the current one is used.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; `a.len() == m·k`, `c.len() == m·r`,
-/// `dst_t.len() == r·k` with `r ≥ 1`, `k ≥ 1`.
+/// The CPU must support AVX2 and FMA; `a.len() ≥ (m − 1)·lda + k`, `c.len() == m·r`,
+/// `dst_t.len() == r·k` with `r ≥ 1`, `k ≥ 1`, `m ≥ 1`.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn at_times_panel<V: Lanes>(
     a: &[V::Elem],
+    lda: usize,
     k: usize,
     c: &[V::Elem],
     r: usize,
     dst_t: &mut [V::Elem],
 ) {
-    let m = a.len() / k;
-    debug_assert!(c.len() == m * r && dst_t.len() == r * k);
+    let m = c.len() / r;
+    debug_assert!(lda >= k && a.len() >= (m - 1) * lda + k && dst_t.len() == r * k);
+    // What to prefetch, as an offset from the row being read: the next row block when a row
+    // block is one contiguous run, else further along the same row (the hardware prefetchers
+    // alone left the kernel at about half the read bandwidth on column panels of long rows).
+    let ahead =
+        if lda <= COL_BLOCK { ROW_BLOCK * lda } else { PREFETCH_BYTES / size_of::<V::Elem>() };
     let blocks = panel_blocks(r);
     let w = V::WIDTH;
     let k_vec = k - k % w;
@@ -45,16 +55,16 @@ pub(super) unsafe fn at_times_panel<V: Lanes>(
             while j < j_end {
                 let vecs = if j + 2 * w <= j_end { 2 } else { 1 };
                 for &(r0, nr) in &blocks {
-                    // SAFETY: rows i0..i0+rows ≤ m, columns j..j+vecs·w ≤ k, panel columns
-                    // r0..r0+nr ≤ r: in bounds by the length contract above.
+                    // SAFETY: rows i0..i0+rows ≤ m (stride lda), columns j..j+vecs·w ≤ k,
+                    // panel columns r0..r0+nr ≤ r: in bounds by the length contract above.
                     unsafe {
-                        let pa = a.as_ptr().add(i0 * k + j);
+                        let pa = a.as_ptr().add(i0 * lda + j);
                         let pc = c.as_ptr().add(i0 * r + r0);
                         let pd = dst_t.as_mut_ptr().add(r0 * k + j);
                         if vecs == 2 {
-                            outer_cols::<V, 2>(pa, k, pc, r, rows, pd, k, nr);
+                            outer_cols::<V, 2>(pa, lda, ahead, pc, r, rows, pd, k, nr);
                         } else {
-                            outer_cols::<V, 1>(pa, k, pc, r, rows, pd, k, nr);
+                            outer_cols::<V, 1>(pa, lda, ahead, pc, r, rows, pd, k, nr);
                         }
                     }
                 }
@@ -67,7 +77,7 @@ pub(super) unsafe fn at_times_panel<V: Lanes>(
             for rr in 0..r {
                 let mut s = dst_t[rr * k + jj];
                 for i in i0..i0 + rows {
-                    s = s + a[i * k + jj] * c[i * r + rr];
+                    s = s + a[i * lda + jj] * c[i * r + rr];
                 }
                 dst_t[rr * k + jj] = s;
             }
@@ -82,6 +92,7 @@ pub(super) unsafe fn at_times_panel<V: Lanes>(
 unsafe fn outer_cols<V: Lanes, const MV: usize>(
     a: *const V::Elem,
     lda: usize,
+    ahead: usize,
     c: *const V::Elem,
     ldc: usize,
     rows: usize,
@@ -93,12 +104,12 @@ unsafe fn outer_cols<V: Lanes, const MV: usize>(
     // SAFETY: forwarded contract of `outer_block`.
     unsafe {
         match nr {
-            1 => outer_block::<V, MV, 1>(a, lda, c, ldc, rows, dst, ldd),
-            2 => outer_block::<V, MV, 2>(a, lda, c, ldc, rows, dst, ldd),
-            3 => outer_block::<V, MV, 3>(a, lda, c, ldc, rows, dst, ldd),
-            4 => outer_block::<V, MV, 4>(a, lda, c, ldc, rows, dst, ldd),
-            5 => outer_block::<V, MV, 5>(a, lda, c, ldc, rows, dst, ldd),
-            _ => outer_block::<V, MV, 6>(a, lda, c, ldc, rows, dst, ldd),
+            1 => outer_block::<V, MV, 1>(a, lda, ahead, c, ldc, rows, dst, ldd),
+            2 => outer_block::<V, MV, 2>(a, lda, ahead, c, ldc, rows, dst, ldd),
+            3 => outer_block::<V, MV, 3>(a, lda, ahead, c, ldc, rows, dst, ldd),
+            4 => outer_block::<V, MV, 4>(a, lda, ahead, c, ldc, rows, dst, ldd),
+            5 => outer_block::<V, MV, 5>(a, lda, ahead, c, ldc, rows, dst, ldd),
+            _ => outer_block::<V, MV, 6>(a, lda, ahead, c, ldc, rows, dst, ldd),
         }
     }
 }
@@ -108,6 +119,7 @@ unsafe fn outer_cols<V: Lanes, const MV: usize>(
 unsafe fn outer_block<V: Lanes, const MV: usize, const NR: usize>(
     a: *const V::Elem,
     lda: usize,
+    ahead: usize,
     c: *const V::Elem,
     ldc: usize,
     rows: usize,
@@ -124,8 +136,7 @@ unsafe fn outer_block<V: Lanes, const MV: usize, const NR: usize>(
             for (v, x) in av.iter_mut().enumerate() {
                 *x = V::load(a.add(i * lda + v * V::WIDTH));
             }
-            // The same columns one row block on.
-            prefetch(a.wrapping_add((i + ROW_BLOCK) * lda));
+            prefetch(a.wrapping_add(i * lda + ahead));
             for (j, row) in acc.iter_mut().enumerate() {
                 let cb = V::splat(*c.add(i * ldc + j));
                 for (x, s) in av.iter().zip(row.iter_mut()) {

@@ -82,6 +82,11 @@ fn long_inner_dimension_is_blocked_correctly() {
     check_a_times_panel::<f32>(9, 4000, 32, Par::rayon(2));
     check_at_times_panel::<f64>(700, 19, 10, Par::Seq);
     check_at_times_panel::<f32>(700, 29, 10, Par::rayon(2));
+    // k beyond one accumulator panel (256 KiB / (10 · 8 B) → 3264 f64 columns, 2048 f32
+    // columns at r = 32), with a short last panel and its SIMD tail.
+    check_at_times_panel::<f64>(9, 7000, 10, Par::Seq);
+    check_at_times_panel::<f64>(5, 6531, 10, Par::rayon(2));
+    check_at_times_panel::<f32>(7, 4103, 32, Par::rayon(2));
 }
 
 #[test]
