@@ -166,13 +166,14 @@ impl<T: Scalar> CpAls<T> {
     /// [`Error::InvalidModes`] for bad fixed modes or an order-0 tensor;
     /// [`Error::ShapeMismatch`] for a given initialization of another shape.
     pub fn fit(&self, x: &Tensor<T>) -> Result<(CpTensor<T>, FitReport)> {
-        self.validate(x)?;
+        let norm_x = self.validate(x)?;
         let par = self.par.unwrap_or_else(|| auto_par(mttkrp_flops(x.numel(), self.rank)));
         let (weights, factors) = self.initial(x, par)?;
-        Sweeps::new(self, x, weights, factors, par).run()
+        Sweeps::new(self, x, norm_x, weights, factors, par).run()
     }
 
-    fn validate(&self, x: &Tensor<T>) -> Result<()> {
+    /// Checks the parameters against `x` and returns `‖x‖`.
+    fn validate(&self, x: &Tensor<T>) -> Result<T> {
         const OP: &str = "cp_als";
         let shape = x.shape().to_vec();
         if shape.is_empty() {
@@ -218,7 +219,12 @@ impl<T: Scalar> CpAls<T> {
             checked_numel(&[d, self.rank], std::mem::size_of::<T>())?;
         }
         checked_numel(&[self.rank, self.rank], std::mem::size_of::<T>())?;
-        x.check_finite(OP)
+        // One pass for both: the (overflow-safe) norm is finite iff every element is.
+        let norm = x.norm();
+        if !norm.is_finite() {
+            x.check_finite(OP)?;
+        }
+        Ok(norm)
     }
 
     fn initial(&self, x: &Tensor<T>, par: Par) -> Result<(Vec<T>, Vec<Mat<T>>)> {
@@ -314,12 +320,12 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     fn new(
         params: &'a CpAls<T>,
         x: &'a Tensor<T>,
+        nx: T,
         weights: Vec<T>,
         factors: Vec<Mat<T>>,
         par: Par,
     ) -> Self {
         let grams = factors.iter().map(|f| gram(f.as_ref())).collect();
-        let nx = x.norm();
         Self {
             params,
             x,
