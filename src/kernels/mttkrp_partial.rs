@@ -128,11 +128,11 @@ fn reduce_rows<T: Scalar, const R: usize>(
             let mut s = [T::zero(); R];
             for (t, wb) in p[base..base + n.b * R].chunks_exact(R).zip(k_after.chunks_exact(R)) {
                 for ((s, &t), &w) in s.iter_mut().zip(t).zip(wb) {
-                    *s = *s + t * w;
+                    *s += t * w;
                 }
             }
             for ((m, &w), &s) in m_row.iter_mut().zip(wa).zip(&s) {
-                *m = *m + s * w;
+                *m += s * w;
             }
         }
     }
@@ -155,11 +155,11 @@ fn reduce_rows_any<T: Scalar>(
             s.fill(T::zero());
             for (t, wb) in p[base..base + n.b * r].chunks_exact(r).zip(k_after.chunks_exact(r)) {
                 for ((s, &t), &w) in s.iter_mut().zip(t).zip(wb) {
-                    *s = *s + t * w;
+                    *s += t * w;
                 }
             }
             for ((m, &w), &s) in m_row.iter_mut().zip(wa).zip(&s) {
-                *m = *m + s * w;
+                *m += s * w;
             }
         }
     }

@@ -87,6 +87,8 @@ unsafe fn dot_rows<V: Lanes, const ROWS: usize>(
 
 /// `dst[i, j] (+)= Σ_{q < kl} a[i·ld + q] · bt[j·ld + q]` for `i < ROWS`, `j < NR`.
 #[inline(always)]
+// `j` walks the columns of the ROWS × NR accumulator grid, one loaded panel row at a time.
+#[allow(clippy::needless_range_loop)]
 unsafe fn dot_block<V: Lanes, const ROWS: usize, const NR: usize>(
     a: *const V::Elem,
     bt: *const V::Elem,

@@ -87,7 +87,7 @@ pub fn a_times_panel<T: Scalar>(
     par: Par,
 ) -> Result<()> {
     let r = b.ncols();
-    let m = if r == 0 { 0 } else { dst.len() / r };
+    let m = dst.len().checked_div(r).unwrap_or(0);
     debug_assert!(a.len() == m * k && b.nrows() == k && dst.len() == m * r);
     if !use_simd(r, k) || m == 0 {
         let lhs = MatRef::from_row_major_slice(a, m, k);
@@ -130,7 +130,7 @@ pub fn at_times_panel<T: Scalar>(
     dst: &mut [T],
     par: Par,
 ) -> Result<()> {
-    let m = if k == 0 { 0 } else { a.len() / k };
+    let m = a.len().checked_div(k).unwrap_or(0);
     debug_assert!(a.len() == m * k && c.len() == m * r && dst.len() == k * r);
     if !use_simd(r, k) || m == 0 {
         let lhs = MatRef::from_row_major_slice(a, m, k).transpose();

@@ -116,6 +116,7 @@ unsafe fn outer_cols<V: Lanes, const MV: usize>(
 
 /// `dst[j, v·W + l] += Σ_{i < rows} a[i·lda + v·W + l] · c[i·ldc + j]` for `j < NR`, `v < MV`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn outer_block<V: Lanes, const MV: usize, const NR: usize>(
     a: *const V::Elem,
     lda: usize,
