@@ -3,8 +3,9 @@
 //! [`tt_matvec`]: batched TT-matrix × dense products.
 
 pub(crate) mod gemm;
-pub(crate) mod skinny;
 pub mod mttkrp;
+pub(crate) mod skinny;
+pub(crate) mod small_gemm;
 pub mod tt_matvec;
 
 pub use mttkrp::{mttkrp_fast, mttkrp_fast_with};
