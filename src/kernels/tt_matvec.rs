@@ -628,6 +628,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
                     } else {
                         pick(x, a, b, cur, to)
                     };
+                    debug_assert_eq!(rows.rows() * step.cin, n_in);
                     let n_out = rows.rows() * step.cout;
                     small_gemm::gather_gemm(
                         &src[..n_in],
