@@ -3,7 +3,9 @@
 //! ratio dense/TT and the FLOP ratio, as a markdown table, then `GOAL` lines:
 //! - `gflops`: at batch ≥ 32 and rank ≥ 8, TT GFLOP/s ≥ 50% of dense GEMM GFLOP/s;
 //! - `bandwidth`: at batch ≥ 32 and rank < 8 (memory-bound), bytes touched by the kernel per
-//!   second ≥ 50% of a plain `copy_from_slice` of the same bytes;
+//!   second ≥ 50% of a plain `copy_from_slice` of the same bytes (`elements_touched`: the states
+//!   each copy and GEMM reads and writes; a step whose copy is fused into the small-GEMM kernel
+//!   reads its input once, so fusing lowers the bytes credited as well as the time);
 //! - `speedup`: dense/TT wall time ≥ min(FLOP ratio / 2, 100).
 //!
 //! Times are medians of interleaved runs (TT, dense, copy, TT, dense, copy, …).

@@ -3,9 +3,12 @@
 //! [`tt_matvec`]: batched TT-matrix × dense products.
 
 pub(crate) mod gemm;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod lanes;
 pub mod mttkrp;
 pub(crate) mod mttkrp_partial;
 pub(crate) mod skinny;
+pub(crate) mod small_gemm;
 pub mod tt_matvec;
 
 pub use mttkrp::{mttkrp_fast, mttkrp_fast_with};

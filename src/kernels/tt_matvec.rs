@@ -14,10 +14,16 @@
 //! into one chunk per thread, each running the whole sequence with its own workspace; small
 //! batches run the GEMMs with the given [`Par`] instead. Each chunk runs in sub-batches whose
 //! intermediate states fit in about 1 MiB, so the copies and GEMMs stay in cache.
+//!
+//! Small cores (`cin ≤ 64`, `cout ≤ 64`, on x86-64 with AVX2 + FMA) skip both the copy and
+//! faer: the broadcast kernel of `kernels::small_gemm` reads `P_k` straight from the state
+//! through its strides (each `P_k[i, q]` is a scalar it broadcasts anyway), so the state is read
+//! once instead of copied and re-read, and faer's padded microkernels are avoided.
 
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
+use super::small_gemm::{self, PackedCore, RowMap};
 use crate::error::{checked_numel, Error, Result};
 use crate::format::TtMatrix;
 use crate::par::{auto_par, thread_count, Par, PARALLEL_FLOP_THRESHOLD};
@@ -59,10 +65,26 @@ struct Perm {
     inv_strides: Vec<usize>,
 }
 
+/// `P_k` read straight from the state before the step (no copy) by the small-GEMM kernel:
+/// row `i` of one sample starts where `rows` puts it, element `(i, (j_k, a))` at that start
+/// plus `col_off[j_k · r + a]`.
+#[derive(Clone, Debug)]
+struct Gather<T> {
+    /// The row axes of `P_k` within one sample (the batch axis is added per call).
+    rows: RowMap,
+    /// Offsets of the `cin` columns of `P_k` from a row's start.
+    col_off: Vec<usize>,
+    /// `C_k`, padded for the kernel.
+    core: PackedCore<T>,
+}
+
 #[derive(Clone, Debug)]
 struct Step<T> {
     /// The copy before the GEMM (`None`: the state already is `P_k`).
     perm: Option<Perm>,
+    /// The fused gather + small GEMM replacing the copy and faer's GEMM, when the kernel covers
+    /// the shape on this CPU (see [`small_gemm::covers`]).
+    gather: Option<Gather<T>>,
     /// `C_k`, row-major `cin × cout`.
     core: Vec<T>,
     cin: usize,
@@ -166,6 +188,33 @@ fn build_perm(from: &[Ax], to: &[Ax], sizes: &Sizes<'_>, rank: usize) -> Option<
     }
     let (inv_dims, inv_strides) = simplify(&dims_in, &inv_strides);
     Some(Perm { dims, strides, inv_dims, inv_strides })
+}
+
+/// The gather that reads `P_k` (rows: the axes of `to` but the last two; columns: the last two,
+/// `In(k)` then `Rank`) straight from a state laid out as `from`, with the padded core for the
+/// kernel; `None` if the rows need more axes than the kernel's odometer has room for (then
+/// the step keeps the copy; so does a call whose batch axis does not fit in).
+fn build_gather<T: Scalar>(
+    from: &[Ax],
+    to: &[Ax],
+    sizes: &Sizes<'_>,
+    rank: usize,
+    core: &[T],
+    cin: usize,
+    cout: usize,
+) -> Option<Gather<T>> {
+    let dims_in: Vec<usize> = from.iter().map(|&a| sizes.of(a, rank)).collect();
+    let st_in = strides_of(&dims_in);
+    let stride = |a: &Ax| from.iter().position(|b| b == a).map(|q| st_in[q]);
+    let (row_axes, col_axes) = to.split_at(to.len() - 2);
+    let row_dims: Vec<usize> = row_axes.iter().map(|&a| sizes.of(a, rank)).collect();
+    let row_strides: Vec<usize> = row_axes.iter().map(&stride).collect::<Option<_>>()?;
+    let rows = RowMap::try_new(&row_dims, &row_strides)?;
+    let (nj, sj) = (sizes.of(col_axes[0], rank), stride(&col_axes[0])?);
+    let (na, sa) = (sizes.of(col_axes[1], rank), stride(&col_axes[1])?);
+    debug_assert_eq!(nj * na, cin);
+    let col_off = (0..nj).flat_map(|j| (0..na).map(move |a| j * sj + a * sa)).collect();
+    Some(Gather { rows, col_off, core: PackedCore::new(core, cin, cout) })
 }
 
 fn strides_of(dims: &[usize]) -> Vec<usize> {
@@ -356,14 +405,28 @@ impl<T: Scalar> TtMatvecPlan<T> {
                 .collect();
             let perm = build_perm(&state, &target, &sizes, rank);
             let (cin, cout) = (ins[k] * rank_in, outs[k] * rank_out);
+            let core = permute_core(w.cores()[k].as_slice(), shapes[k], op, direction);
+            let gather = if small_gemm::covers::<T>(cin, cout) {
+                build_gather(&state, &target, &sizes, rank, &core, cin, cout)
+            } else {
+                None
+            };
             let rows = len / cin;
             flops += 2.0 * rows as f64 * cin as f64 * cout as f64;
-            let core = permute_core(w.cores()[k].as_slice(), shapes[k], op, direction);
             let len_out_step = rows
                 .checked_mul(cout)
                 .ok_or_else(|| Error::SizeOverflow { shape: vec![rows, outs[k], rank_out] })?;
             max_len = max_len.max(len_out_step).max(len);
-            steps.push(Step { perm, core, cin, cout, len_in: len, len_out: len_out_step, k });
+            steps.push(Step {
+                perm,
+                gather,
+                core,
+                cin,
+                cout,
+                len_in: len,
+                len_out: len_out_step,
+                k,
+            });
             state = target[..target.len() - 2].to_vec();
             state.extend([Ax::Out(k), Ax::Rank]);
             rank = rank_out;
@@ -410,12 +473,14 @@ impl<T: Scalar> TtMatvecPlan<T> {
         self.flops_per_sample * batch as f64
     }
 
-    /// Elements read and written per batch row by the GEMMs and copies (inputs, cores once per
-    /// call excluded): a lower bound on the memory traffic, for memory-bound cases.
+    /// Elements read and written for a batch of `batch` rows by the GEMMs and copies (cores
+    /// excluded; a step whose copy is fused into its GEMM counts its input once): a lower
+    /// bound on the memory traffic, for memory-bound cases.
     pub fn elements_touched(&self, batch: usize) -> f64 {
         let mut e = 0.0;
         for s in &self.steps {
-            let copies = if s.perm.is_some() { 2.0 } else { 0.0 };
+            // A fused step reads its input once, through the gather.
+            let copies = if s.perm.is_some() && s.gather.is_none() { 2.0 } else { 0.0 };
             e += (copies + 1.0) * s.len_in as f64 + s.len_out as f64;
         }
         if self.final_perm.is_some() {
@@ -552,6 +617,31 @@ impl<T: Scalar> TtMatvecPlan<T> {
         let last = self.steps.len() - 1;
         for (s, step) in self.steps.iter().enumerate() {
             let n_in = batch * step.len_in;
+            let direct = s == last && self.final_perm.is_none();
+            // The fused path: P_k gathered from the state by the kernel, no copy. Recording
+            // needs P_k itself, so it takes the copy.
+            if let (Some(g), None) = (&step.gather, record.as_deref()) {
+                if let Some(rows) = g.rows.with_outer(batch, step.len_in) {
+                    let to = if cur == Some(0) { 1 } else { 0 };
+                    let (src, dst): (&[T], &mut [T]) = if direct {
+                        (pick(x, a, b, cur, to).0, &mut *out)
+                    } else {
+                        pick(x, a, b, cur, to)
+                    };
+                    debug_assert_eq!(rows.rows() * step.cin, n_in);
+                    let n_out = rows.rows() * step.cout;
+                    small_gemm::gather_gemm(
+                        &src[..n_in],
+                        &rows,
+                        &g.col_off,
+                        &g.core,
+                        &mut dst[..n_out],
+                        par,
+                    );
+                    cur = if direct { None } else { Some(to) };
+                    continue;
+                }
+            }
             // The copy, into the buffer not holding the state.
             let gin: Option<usize> = match &step.perm {
                 None => cur,
@@ -572,7 +662,6 @@ impl<T: Scalar> TtMatvecPlan<T> {
             let rows = n_in / step.cin;
             let n_out = rows * step.cout;
             let to = if gin == Some(0) { 1 } else { 0 };
-            let direct = s == last && self.final_perm.is_none();
             let (src, dst): (&[T], &mut [T]) = if direct {
                 let src: &[T] = match gin {
                     None => x,

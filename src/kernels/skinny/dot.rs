@@ -3,8 +3,8 @@
 //! contiguous `k`, computed for two rows of `A` against up to six rows of `Bᵀ` at a time
 //! (twelve accumulators, the most that stay in the sixteen AVX registers with the operands).
 
-use super::lanes::{prefetch, Lanes};
 use super::{panel_blocks, MAX_BLOCK};
+use crate::kernels::lanes::{prefetch, Lanes};
 
 /// How many rows ahead of the current ones `A` is prefetched: the hardware prefetchers alone
 /// left the kernel stalled on memory at a third of the machine's read bandwidth.

@@ -15,11 +15,7 @@
 #[cfg(target_arch = "x86_64")]
 mod dot;
 #[cfg(target_arch = "x86_64")]
-mod lanes;
-#[cfg(target_arch = "x86_64")]
 mod outer;
-
-use std::any::TypeId;
 
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
@@ -181,25 +177,13 @@ pub fn at_times_panel<T: Scalar>(
     Ok(())
 }
 
-/// `s` as a slice of `U` when `T` is `U`.
-fn cast<T: 'static, U: 'static>(s: &[T]) -> Option<&[U]> {
-    // SAFETY: T and U are the same type, so the layout and validity are the same.
-    (TypeId::of::<T>() == TypeId::of::<U>())
-        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<U>(), s.len()) })
-}
-
-/// `s` as a mutable slice of `U` when `T` is `U`.
-fn cast_mut<T: 'static, U: 'static>(s: &mut [T]) -> Option<&mut [U]> {
-    // SAFETY: T and U are the same type, so the layout and validity are the same.
-    (TypeId::of::<T>() == TypeId::of::<U>())
-        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<U>(), s.len()) })
-}
-
 /// Runs [`dot::a_times_panel`] in the precision of `T` (only after [`use_simd`] said yes).
 fn dot_kernel<T: Scalar>(a: &[T], k: usize, bt: &[T], r: usize, dst: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{__m256, __m256d};
+
+        use crate::kernels::lanes::{cast, cast_mut};
         // SAFETY: `use_simd` checked AVX2 and FMA; the caller keeps the length contract.
         if let (Some(a), Some(bt), Some(d)) = (cast(a), cast(bt), cast_mut::<T, f64>(dst)) {
             unsafe { dot::a_times_panel::<__m256d>(a, k, bt, r, d) }
@@ -216,6 +200,8 @@ fn outer_kernel<T: Scalar>(a: &[T], lda: usize, k: usize, c: &[T], r: usize, dst
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{__m256, __m256d};
+
+        use crate::kernels::lanes::{cast, cast_mut};
         // SAFETY: `use_simd` checked AVX2 and FMA; the caller keeps the length contract.
         if let (Some(a), Some(c), Some(d)) = (cast(a), cast(c), cast_mut::<T, f64>(dst_t)) {
             unsafe { outer::at_times_panel::<__m256d>(a, lda, k, c, r, d) }

@@ -3,8 +3,8 @@
 //! and each panel entry broadcast — the classic GEMM microkernel, with both operands already
 //! in the layout it wants, so nothing is packed. Accumulates into `Dᵀ` (`R × k`, row-major).
 
-use super::lanes::{prefetch, Lanes};
 use super::{panel_blocks, MAX_BLOCK};
+use crate::kernels::lanes::{prefetch, Lanes};
 
 /// Rows of `A` per block: each pass over a block's accumulators does this many rank-one updates.
 const ROW_BLOCK: usize = 16;

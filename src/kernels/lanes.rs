@@ -1,14 +1,15 @@
-//! One AVX register of `f32` or `f64` lanes behind a common interface, so that each skinny
-//! kernel is written once for both precisions.
+//! One AVX register of `f32` or `f64` lanes behind a common interface, so that each SIMD kernel
+//! (the skinny MTTKRP GEMMs, the TT-matvec small GEMM) is written once for both precisions.
 //!
 //! Every method is `#[inline(always)]` and calls AVX/FMA intrinsics: it may only be called from
 //! a function compiled with `#[target_feature(enable = "avx2,fma")]` (into which it inlines),
 //! on a CPU that has those features.
 
+use std::any::TypeId;
 use std::arch::x86_64::*;
 
 /// A SIMD register of [`Lanes::WIDTH`] elements of type [`Lanes::Elem`].
-pub(super) trait Lanes: Copy {
+pub(crate) trait Lanes: Copy {
     /// The element type (`f32` or `f64`).
     type Elem: Copy + std::ops::Add<Output = Self::Elem> + std::ops::Mul<Output = Self::Elem>;
     /// Elements per register.
@@ -105,6 +106,20 @@ impl Lanes for __m256 {
 /// Asks for the cache line holding `p` ahead of its use. Never faults, so `p` may point past
 /// the data (compute it with `wrapping_add`).
 #[inline(always)]
-pub(super) unsafe fn prefetch<E>(p: *const E) {
+pub(crate) unsafe fn prefetch<E>(p: *const E) {
     unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
+}
+
+/// `s` as a slice of `U` when `T` is `U`.
+pub(crate) fn cast<T: 'static, U: 'static>(s: &[T]) -> Option<&[U]> {
+    // SAFETY: T and U are the same type, so the layout and validity are the same.
+    (TypeId::of::<T>() == TypeId::of::<U>())
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<U>(), s.len()) })
+}
+
+/// `s` as a mutable slice of `U` when `T` is `U`.
+pub(crate) fn cast_mut<T: 'static, U: 'static>(s: &mut [T]) -> Option<&mut [U]> {
+    // SAFETY: T and U are the same type, so the layout and validity are the same.
+    (TypeId::of::<T>() == TypeId::of::<U>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<U>(), s.len()) })
 }
