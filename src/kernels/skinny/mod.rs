@@ -57,18 +57,7 @@ fn panel_blocks(r: usize) -> Vec<(usize, usize)> {
 
 /// Whether the own kernels run on this CPU for a panel of `r` columns and inner length `k`.
 fn use_simd(r: usize, k: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        (1..=MAX_PANEL).contains(&r)
-            && k >= 8
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (r, k);
-        false
-    }
+    (1..=MAX_PANEL).contains(&r) && k >= 8 && super::simd_available()
 }
 
 /// `dst (m × r, row-major) = a (m × k, row-major) · b` for a `k × r` panel `b`.

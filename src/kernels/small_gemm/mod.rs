@@ -224,20 +224,10 @@ fn lanes_of<T>() -> usize {
 
 /// Whether the kernel runs on this CPU for a `cin × cout` `C` of `T`.
 pub(crate) fn covers<T: Scalar>(cin: usize, cout: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        (1..=MAX_CIN).contains(&cin)
-            && (1..=MAX_COUT).contains(&cout)
-            && (TypeId::of::<T>() == TypeId::of::<f32>()
-                || TypeId::of::<T>() == TypeId::of::<f64>())
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (cin, cout);
-        false
-    }
+    (1..=MAX_CIN).contains(&cin)
+        && (1..=MAX_COUT).contains(&cout)
+        && (TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>())
+        && super::simd_available()
 }
 
 /// `dst (rows × cout, row-major) = P · C` with `P[i, q] = src[start(i) + col_off[q]]`, the
