@@ -216,22 +216,25 @@ pub(crate) fn refill<T: Clone>(
     value: T,
 ) -> Result<()> {
     buf.clear();
+    reserve(buf, shape, n)?;
+    buf.resize(n, value);
+    Ok(())
+}
+
+/// Room for `n` more elements in `buf` (part of a tensor of shape `shape`), or
+/// [`Error::OutOfMemory`] if the allocator refuses.
+fn reserve<T>(buf: &mut Vec<T>, shape: &[usize], n: usize) -> Result<()> {
     buf.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
         shape: shape.to_vec(),
         bytes: n.saturating_mul(std::mem::size_of::<T>()),
-    })?;
-    buf.resize(n, value);
-    Ok(())
+    })
 }
 
 /// An empty vector with room for `n` elements of a tensor of shape `shape`, or
 /// [`Error::OutOfMemory`] if the allocator refuses.
 pub(crate) fn try_vec_with_capacity<T>(shape: &[usize], n: usize) -> Result<Vec<T>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
-        shape: shape.to_vec(),
-        bytes: n.saturating_mul(std::mem::size_of::<T>()),
-    })?;
+    reserve(&mut v, shape, n)?;
     Ok(v)
 }
 
