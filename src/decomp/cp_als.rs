@@ -441,10 +441,8 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         }
         self.weights = normalize_columns(u.as_mut());
         self.grams[n] = gram(u.as_ref());
+        // No partial to drop: the one in use never contracts `n` (`mttkrp_of` replaced it).
         self.factors[n] = u;
-        if self.partial_mode == Some(n) {
-            self.partial_mode = None;
-        }
         Ok(m)
     }
 

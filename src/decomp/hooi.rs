@@ -374,10 +374,12 @@ fn run<T: Scalar>(
             if shared.as_ref().is_none_or(|(c, _)| *c == n) {
                 let before = update[(i + update.len() - 1) % update.len()];
                 let c = fixed_mode.or((update.len() > 1).then_some(before));
-                shared = match c.and_then(|c| factors[c].as_ref().map(|u| (c, u))) {
-                    Some((c, u)) => Some((c, tenalg::mode_product_with(x, u.transpose(), c, par)?)),
-                    None => None,
-                };
+                shared = c
+                    .and_then(|c| factors[c].as_ref().map(|u| (c, u)))
+                    .map(|(c, u)| {
+                        tenalg::mode_product_with(x, u.transpose(), c, par).map(|p| (c, p))
+                    })
+                    .transpose()?;
             }
             let y = match &shared {
                 Some((c, p)) => project_all(p, &factors, &[*c, n], par)?,
