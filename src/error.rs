@@ -222,12 +222,18 @@ pub(crate) fn refill<T: Clone>(
 }
 
 /// Room for `n` more elements in `buf` (part of a tensor of shape `shape`), or
-/// [`Error::OutOfMemory`] if the allocator refuses.
-fn reserve<T>(buf: &mut Vec<T>, shape: &[usize], n: usize) -> Result<()> {
+/// [`Error::OutOfMemory`] if the allocator refuses. A fresh allocation of several megabytes
+/// asks for huge pages before anything is written to it ([`crate::hugepages`]).
+pub(crate) fn reserve<T>(buf: &mut Vec<T>, shape: &[usize], n: usize) -> Result<()> {
+    let before = (buf.as_ptr(), buf.capacity());
     buf.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
         shape: shape.to_vec(),
         bytes: n.saturating_mul(std::mem::size_of::<T>()),
-    })
+    })?;
+    if (buf.as_ptr(), buf.capacity()) != before {
+        crate::hugepages::advise(buf);
+    }
+    Ok(())
 }
 
 /// An empty vector with room for `n` elements of a tensor of shape `shape`, or

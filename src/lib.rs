@@ -42,6 +42,7 @@ pub mod decomp;
 pub mod error;
 pub mod format;
 pub mod fuzzing;
+mod hugepages;
 pub mod io;
 pub mod kernels;
 pub mod linalg;

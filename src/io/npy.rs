@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, try_vec_with_capacity, Error, Result};
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
 use crate::{Scalar, Tensor};
@@ -120,18 +120,16 @@ pub fn parse_npy<T: Scalar>(bytes: &[u8]) -> Result<Tensor<T>> {
             payload.len()
         )));
     }
-    let values: Vec<T> = payload
-        .chunks_exact(width)
-        .map(|c| {
-            let v = match (width, big_endian) {
-                (4, false) => f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
-                (4, true) => f32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f64,
-                (_, false) => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-                (_, true) => f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-            };
-            T::of(v)
-        })
-        .collect();
+    let mut values: Vec<T> = try_vec_with_capacity(&shape, n)?;
+    values.extend(payload.chunks_exact(width).map(|c| {
+        let v = match (width, big_endian) {
+            (4, false) => f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+            (4, true) => f32::from_be_bytes([c[0], c[1], c[2], c[3]]) as f64,
+            (_, false) => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+            (_, true) => f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        };
+        T::of(v)
+    }));
     if !fortran || shape.len() < 2 {
         return Tensor::from_vec(&shape, values);
     }
@@ -140,7 +138,7 @@ pub fn parse_npy<T: Scalar>(bytes: &[u8]) -> Result<Tensor<T>> {
     let col_strides = row_major_strides(&reversed);
     let in_strides: Vec<usize> =
         (0..shape.len()).map(|k| col_strides[shape.len() - 1 - k]).collect();
-    let mut out = vec![T::zero(); n];
+    let mut out = try_filled_vec(&shape, n, T::zero())?;
     permuted_copy(&values, &shape, &in_strides, &mut out);
     Tensor::from_vec(&shape, out)
 }

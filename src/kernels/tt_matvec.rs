@@ -24,7 +24,7 @@ use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::small_gemm::{self, PackedCore, RowMap};
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, refill, Error, Result};
 use crate::format::TtMatrix;
 use crate::par::{auto_par, thread_count, Par, PARALLEL_FLOP_THRESHOLD};
 use crate::{Scalar, Tensor};
@@ -548,11 +548,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
         for (a, b) in ws.chunks.iter_mut().take(chunks) {
             for v in [a, b] {
                 if v.len() < need {
-                    v.try_reserve_exact(need - v.len()).map_err(|_| Error::OutOfMemory {
-                        shape: vec![per, self.max_len],
-                        bytes: need.saturating_mul(std::mem::size_of::<T>()),
-                    })?;
-                    v.resize(need, T::zero());
+                    refill(v, &[per, self.max_len], need, T::zero())?;
                 }
             }
         }

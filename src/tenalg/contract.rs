@@ -3,7 +3,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::par::auto_par;
 use crate::tensor::layout::permuted_copy;
 use crate::{Scalar, Tensor};
@@ -84,7 +84,7 @@ pub fn contract<T: Scalar>(
     let bm = permuted(b, &perm_b);
     let lhs = MatRef::from_row_major_slice(am.as_deref().unwrap_or(a.as_slice()), rows, inner);
     let rhs = MatRef::from_row_major_slice(bm.as_deref().unwrap_or(b.as_slice()), inner, cols);
-    let mut out = vec![T::zero(); numel];
+    let mut out = try_filled_vec(&out_shape, numel, T::zero())?;
     let par = auto_par(2.0 * rows as f64 * cols as f64 * inner as f64);
     matmul(
         MatMut::from_row_major_slice_mut(&mut out, rows, cols),

@@ -6,7 +6,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::check::{mat_shape, non_empty};
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::par::{auto_par, thread_count};
 use crate::{Scalar, Tensor};
 
@@ -79,7 +79,7 @@ pub fn mode_product_with<T: Scalar>(
     let numel = checked_numel(&out_shape, std::mem::size_of::<T>())?;
     let before: usize = shape[..mode].iter().product();
     let after: usize = shape[mode + 1..].iter().product();
-    let mut out = vec![T::zero(); numel];
+    let mut out = try_filled_vec(&out_shape, numel, T::zero())?;
     ttm_into(x.as_slice(), a, before, after, &mut out, par);
     Ok(Tensor::from_parts_unchecked(out_shape, out))
 }

@@ -1,6 +1,6 @@
 //! Mode-n unfolding (matricization) and its inverse, in TensorLy's convention.
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
 use crate::{Scalar, Tensor};
@@ -63,7 +63,7 @@ pub fn unfold<T: Scalar>(x: &Tensor<T>, mode: usize) -> Result<Tensor<T>> {
     let perm = unfold_permutation(shape.len(), mode);
     let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let in_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-    let mut out = vec![T::zero(); x.numel()];
+    let mut out = try_filled_vec(x.shape(), x.numel(), T::zero())?;
     permuted_copy(x.as_slice(), &dims, &in_strides, &mut out);
     let rows = shape[mode];
     Ok(Tensor::from_parts_unchecked(vec![rows, x.numel() / rows], out))
@@ -112,7 +112,7 @@ pub fn fold<T: Scalar>(m: &Tensor<T>, mode: usize, shape: &[usize]) -> Result<Te
     for (pos, &axis) in perm.iter().enumerate() {
         in_strides[axis] = pstrides[pos];
     }
-    let mut out = vec![T::zero(); numel];
+    let mut out = try_filled_vec(shape, numel, T::zero())?;
     permuted_copy(m.as_slice(), shape, &in_strides, &mut out);
     Ok(Tensor::from_parts_unchecked(shape.to_vec(), out))
 }

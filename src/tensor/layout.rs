@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use super::{row_major_strides, Tensor};
-use crate::error::{Error, Result};
+use crate::error::{try_filled_vec, Error, Result};
 use crate::Scalar;
 
 /// Side of the square tiles used when a permutation moves the contiguous axis away from the end.
@@ -45,7 +45,7 @@ impl<T: Scalar> Tensor<T> {
         let strides = self.strides();
         let out_shape: Vec<usize> = perm.iter().map(|&p| self.shape[p]).collect();
         let in_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-        let mut out = vec![T::zero(); self.numel()];
+        let mut out = try_filled_vec(&self.shape, self.numel(), T::zero())?;
         permuted_copy(&self.data, &out_shape, &in_strides, &mut out);
         Ok(Self::from_parts_unchecked(out_shape, out))
     }
