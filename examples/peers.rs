@@ -64,9 +64,7 @@ fn tt_matvec_workload(dir: &Path, runs: usize) -> Result<()> {
     let x: Tensor<f32> = read_npy(dir.join("ttm_x.npy"))?;
     // More repetitions than the fits: one call takes milliseconds.
     let (secs, y) = timed(runs.max(1) * 10, || w.matvec_batch(&x))?;
-    let to64 = |t: &Tensor<f32>| {
-        Tensor::from_vec(t.shape(), t.as_slice().iter().map(|&v| f64::from(v)).collect())
-    };
+    let to64 = |t: &Tensor<f32>| t.cast::<f64>();
     let w64 = TtMatrix::new(w.cores().iter().map(to64).collect::<Result<Vec<_>>>()?)?;
     let dense = w64.to_dense()?;
     let want = Tensor::from_mat((to64(&x)?.as_mat()? * dense.as_mat()?.transpose()).as_ref())?;
@@ -77,14 +75,12 @@ fn tt_matvec_workload(dir: &Path, runs: usize) -> Result<()> {
 /// CP-ALS, rank 10, 50 sweeps, tol 0, from the given initial factors; the error is measured
 /// against the f64 input whatever precision the fit ran in.
 fn cp_workload<T: Scalar>(name: &str, dir: &Path, x64: &Tensor<f64>, runs: usize) -> Result<()> {
-    let x: Tensor<T> =
-        Tensor::from_vec(x64.shape(), x64.as_slice().iter().map(|&v| T::of(v)).collect())?;
+    let x: Tensor<T> = x64.cast()?;
     let init = initial_cp::<T>(dir)?;
     let fit = || CpAls::new(10).max_iter(50).tol(0.0).init(CpInit::Given(init.clone())).fit(&x);
     let (secs, (cp, _)) = timed(runs, fit)?;
     let dense = cp.to_dense()?;
-    let approx: Tensor<f64> =
-        Tensor::from_vec(dense.shape(), dense.as_slice().iter().map(|v| v.as_f64()).collect())?;
+    let approx: Tensor<f64> = dense.cast()?;
     report(name, secs, runs, approx.sub(x64)?.norm() / x64.norm());
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Constructors: filled, from a function of the index, and seeded random.
+//! Constructors: filled, from a function of the index, seeded random, and a copy in another
+//! precision.
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -50,6 +51,25 @@ impl<T: Scalar> Tensor<T> {
             data.push(f(idx));
         }
         Ok(Self::from_parts_unchecked(shape.to_vec(), data))
+    }
+
+    /// The same tensor in precision `U` (`f64 → f32` rounds to nearest; `f32 → f64` is exact).
+    ///
+    /// ```
+    /// use tensorize::Tensor;
+    /// let x = Tensor::from_vec(&[3], vec![1.5_f64, -2.0, 1.0 + 1e-12])?;
+    /// let y: Tensor<f32> = x.cast()?;
+    /// assert_eq!(y.shape(), &[3]);
+    /// assert_eq!(y.as_slice(), &[1.5_f32, -2.0, 1.0]);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if the copy cannot be allocated.
+    pub fn cast<U: Scalar>(&self) -> Result<Tensor<U>> {
+        let mut data = try_vec_with_capacity(self.shape(), self.numel())?;
+        data.extend(self.as_slice().iter().map(|&v| U::of(v.as_f64())));
+        Ok(Tensor::from_parts_unchecked(self.shape().to_vec(), data))
     }
 
     /// A tensor of independent standard normal samples; the same `seed` gives the same tensor.
