@@ -1,7 +1,9 @@
 //! The TT-matrix format [`TtMatrix`]: validating construction and accessors here; `dense`: from/to a
-//! dense matrix; `ops`: transpose, sum, rounding, TT×TT product; the batched products live in kernels.
+//! dense matrix; `ops`: transpose, sum, rounding, TT×TT product; `merge`: neighbouring cores
+//! contracted into one; the batched products live in kernels.
 
 mod dense;
+mod merge;
 mod ops;
 
 pub(crate) use dense::check_modes;

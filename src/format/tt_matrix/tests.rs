@@ -68,3 +68,33 @@ fn transpose_matmul_add_against_dense() {
     let want_s = da.add(&a2.to_dense().unwrap()).unwrap();
     assert!(sum.sub(&want_s).unwrap().norm() < 1e-12 * want_s.norm());
 }
+
+#[test]
+fn merged_cores_keep_the_matrix_and_the_row_major_modes() {
+    let w = random_tt::<f64>(&[2, 1, 3, 2], &[3, 2, 2, 1], &[1, 2, 3, 2, 1], 7);
+    let dense = w.to_dense().unwrap();
+    for (a, b) in [(0, 1), (0, 2), (1, 3), (2, 4), (0, 4), (3, 4)] {
+        let merged = w.merge_cores(a..b).unwrap();
+        assert_eq!(merged.ndim(), 4 - (b - a) + 1);
+        let (m, n) = (w.row_modes(), w.col_modes());
+        assert_eq!(merged.row_modes()[a], m[a..b].iter().product::<usize>());
+        assert_eq!(merged.col_modes()[a], n[a..b].iter().product::<usize>());
+        assert_eq!(merged.ranks()[a], w.ranks()[a]);
+        assert_eq!(merged.ranks()[a + 1], w.ranks()[b]);
+        let got = merged.to_dense().unwrap();
+        assert!(got.sub(&dense).unwrap().norm() <= 1e-13 * dense.norm(), "{a}..{b}");
+    }
+    // f32 too, within its precision.
+    let w32 = random_tt::<f32>(&[3, 3], &[2, 4], &[1, 5, 1], 8);
+    let (a, b) = (w32.to_dense().unwrap(), w32.merge_cores(0..2).unwrap().to_dense().unwrap());
+    assert!(a.sub(&b).unwrap().norm() <= 1e-5 * a.norm());
+}
+
+#[test]
+fn merge_ranges_outside_the_cores_are_refused() {
+    let w = random_tt::<f64>(&[2, 2], &[2, 2], &[1, 2, 1], 9);
+    for range in [0..0, 1..1, 1..3, 2..3] {
+        let err = w.merge_cores(range.clone());
+        assert!(matches!(err, Err(crate::Error::InvalidModes { ndim: 2, .. })), "{range:?}");
+    }
+}
