@@ -6,7 +6,7 @@ use crate::decomp::{FitReport, TtSvd};
 use crate::error::{Error, Result};
 use crate::format::tt_matrix::check_modes;
 use crate::format::TtMatrix;
-use crate::kernels::TtMatvecPlan;
+use crate::kernels::{TtMatvecPlan, TtOp};
 use crate::par::{auto_par, Par};
 use crate::tensor::arith::check_finite_slice;
 use crate::{Scalar, Tensor};
@@ -197,7 +197,8 @@ impl<T: Scalar> TtLinear<T> {
     /// # Errors
     /// As [`TtLinear::forward`].
     pub fn forward_train(&self, x: &Tensor<T>) -> Result<(Tensor<T>, TtLinearCache<T>)> {
-        let plan = self.weight.matvec_plan()?;
+        // One step per core: the backward pass needs every core's gradient.
+        let plan = TtMatvecPlan::unmerged(&self.weight, TtOp::Normal)?;
         let batch = x.shape().first().copied().unwrap_or(0);
         let (mut y, recorded) = plan.forward_record(x, auto_par(plan.flops(batch)))?;
         self.add_bias(&mut y);
