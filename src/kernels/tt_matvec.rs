@@ -463,11 +463,8 @@ impl<T: Scalar> TtMatvecPlan<T> {
                 ),
             });
         }
-        let mut merged = w.clone();
-        // From the last group back, so the earlier ranges keep their core indices.
-        for g in groups.iter().rev().filter(|g| g.len() > 1) {
-            merged = merged.merge_cores(g.clone())?;
-        }
+        let cores = groups.iter().map(|g| w.merged_core(g.clone())).collect::<Result<_>>()?;
+        let merged = TtMatrix::from_cores_unchecked(cores);
         let mut plan = Self::with_direction(&merged, op, direction)?;
         plan.groups = groups.to_vec();
         Ok(plan)
@@ -919,35 +916,49 @@ fn core_pos(
 }
 
 fn permute_core<T: Scalar>(g: &[T], shape: [usize; 4], op: TtOp, dir: TtDirection) -> Vec<T> {
-    let [r0, m, n, r1] = shape;
     let mut c = vec![T::zero(); g.len()];
-    let mut src = 0;
-    for a in 0..r0 {
-        for i in 0..m {
-            for j in 0..n {
-                for ap in 0..r1 {
-                    c[core_pos(shape, op, dir, (a, i, j, ap))] = g[src];
-                    src += 1;
-                }
-            }
+    for_core_fibres(shape, op, dir, |src, dst, stride| {
+        for (q, &v) in g[src..src + shape[3]].iter().enumerate() {
+            c[dst + q * stride] = v;
         }
-    }
+    });
     c
 }
 
 fn unpermute_core<T: Scalar>(c: &[T], shape: [usize; 4], op: TtOp, dir: TtDirection) -> Vec<T> {
+    let mut g = vec![T::zero(); c.len()];
+    for_core_fibres(shape, op, dir, |src, dst, stride| {
+        for (q, v) in g[src..src + shape[3]].iter_mut().enumerate() {
+            *v = c[dst + q * stride];
+        }
+    });
+    g
+}
+
+/// Calls `f(start in G, start in C, stride in C)` for every fibre `G[a, i, j, :]` of a core,
+/// which [`core_pos`] maps to positions `start + a'·stride` of `C_k` (contiguous left to
+/// right, strided right to left): the position arithmetic once per fibre, not per element.
+fn for_core_fibres(
+    shape: [usize; 4],
+    op: TtOp,
+    dir: TtDirection,
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let [r0, m, n, r1] = shape;
-    let mut g = Vec::with_capacity(c.len());
+    let stride = if r1 > 1 {
+        core_pos(shape, op, dir, (0, 0, 0, 1)) - core_pos(shape, op, dir, (0, 0, 0, 0))
+    } else {
+        1
+    };
+    let mut src = 0;
     for a in 0..r0 {
         for i in 0..m {
             for j in 0..n {
-                for ap in 0..r1 {
-                    g.push(c[core_pos(shape, op, dir, (a, i, j, ap))]);
-                }
+                f(src, core_pos(shape, op, dir, (a, i, j, 0)), stride);
+                src += r1;
             }
         }
     }
-    g
 }
 
 impl<T: Scalar> TtMatrix<T> {
