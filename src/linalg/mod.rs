@@ -7,6 +7,7 @@ mod qr;
 mod solve;
 mod subspace;
 mod svd;
+mod wide_svd;
 
 pub use eigen::sym_eigen_desc;
 pub use qr::qr_thin;

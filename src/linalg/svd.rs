@@ -6,6 +6,7 @@ use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
 use faer::{Mat, MatRef, Par};
 
 use super::check::{check_matrix, safe_scale, scratch, shape_of};
+use super::wide_svd::{wide_svd_u, WIDE_RATIO};
 use crate::error::{check_non_negative, Error, Result};
 use crate::Scalar;
 
@@ -161,7 +162,8 @@ pub fn svd_truncated<T: Scalar>(
 }
 
 /// Thin SVD through faer's low-level kernel: the `min(m, n)` singular values (descending,
-/// non-negative) and, on request, thin `U` (`m × k`) and `V` (`n × k`).
+/// non-negative) and, on request, thin `U` (`m × k`) and `V` (`n × k`). A wide matrix whose
+/// `V` is not wanted goes through a QR of its transpose first (see `wide_svd`).
 pub(crate) type SvdParts<T> = (Vec<T>, Option<Mat<T>>, Option<Mat<T>>);
 
 /// See [`SvdParts`]. `a` must be non-empty and finite.
@@ -184,22 +186,28 @@ pub(crate) fn thin_svd<T: Scalar>(
             (scaled.as_ref(), c)
         }
     };
-    let flag = |w: bool| if w { ComputeSvdVectors::Thin } else { ComputeSvdVectors::No };
-    let mut s = Diag::<T>::zeros(k);
-    let mut u = if want_u { Some(Mat::<T>::zeros(m, k)) } else { None };
-    let mut v = if want_v { Some(Mat::<T>::zeros(n, k)) } else { None };
-    let req = svd_scratch::<T>(m, n, flag(want_u), flag(want_v), par, Default::default());
-    let mut mem = scratch(req, &[m, n])?;
-    svd(
-        a,
-        s.as_mut(),
-        u.as_mut().map(|u| u.as_mut()),
-        v.as_mut().map(|v| v.as_mut()),
-        par,
-        MemStack::new(&mut mem),
-        Default::default(),
-    )
-    .map_err(|_| Error::NoConvergence { op, shape: vec![m, n] })?;
+    let (s, u, v) = if want_u && !want_v && m > 1 && n >= WIDE_RATIO * m {
+        let (s, u) = wide_svd_u(op, a, par)?;
+        (s, Some(u), None)
+    } else {
+        let flag = |w: bool| if w { ComputeSvdVectors::Thin } else { ComputeSvdVectors::No };
+        let mut s = Diag::<T>::zeros(k);
+        let mut u = if want_u { Some(Mat::<T>::zeros(m, k)) } else { None };
+        let mut v = if want_v { Some(Mat::<T>::zeros(n, k)) } else { None };
+        let req = svd_scratch::<T>(m, n, flag(want_u), flag(want_v), par, Default::default());
+        let mut mem = scratch(req, &[m, n])?;
+        svd(
+            a,
+            s.as_mut(),
+            u.as_mut().map(|u| u.as_mut()),
+            v.as_mut().map(|v| v.as_mut()),
+            par,
+            MemStack::new(&mut mem),
+            Default::default(),
+        )
+        .map_err(|_| Error::NoConvergence { op, shape: vec![m, n] })?;
+        (s, u, v)
+    };
     let col = s.column_vector();
     let values: Vec<T> = (0..k).map(|i| col[i].abs() * factor).collect();
     if values.iter().any(|x| !x.is_finite()) {
