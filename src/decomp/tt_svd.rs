@@ -2,6 +2,7 @@
 //! SVDs of the reshaped remainder, with the ε-guarantee `‖X − X̂‖_F ≤ ε‖X‖_F`.
 
 use faer::{Accum, MatMut, MatRef};
+use rayon::prelude::*;
 
 use super::sweep_input::sweep_input;
 use crate::decomp::FitReport;
@@ -144,13 +145,8 @@ impl TtSvd {
             let r = sub.u.ncols();
             // Next remainder Uᵀ C (= S Vᵀ), row-major r × cols: its (r n_{k+1}) × rest reshape is free.
             spare.resize(r * cols, T::zero());
-            gemm(
-                MatMut::from_row_major_slice_mut(&mut spare[..r * cols], r, cols),
-                sub.u.transpose(),
-                a,
-                Accum::Replace,
-                self.par.unwrap_or_else(|| auto_par(2.0 * (r * rows * cols) as f64)),
-            );
+            let par = self.par.unwrap_or_else(|| auto_par(2.0 * (r * rows * cols) as f64));
+            project_rows(sub.u.as_ref(), src, cols, &mut spare[..r * cols], par);
             cores.push(Tensor::from_parts_unchecked(
                 vec![r_prev, n, r],
                 to_row_major(sub.u.as_ref()),
@@ -247,6 +243,48 @@ pub fn tt_svd<T: Scalar>(x: &Tensor<T>, eps: f64) -> Result<(TtTensor<T>, FitRep
 /// As [`TtSvd::fit`].
 pub fn tt_svd_rank<T: Scalar>(x: &Tensor<T>, max_rank: usize) -> Result<(TtTensor<T>, FitReport)> {
     TtSvd::new().max_rank(max_rank).fit(x)
+}
+
+/// Inner sizes up to this go through [`project_rows`]' own loop instead of faer's GEMM.
+const SMALL_INNER: usize = 8;
+
+/// Columns per block in [`project_rows`]: a block of every row of `a` plus one of the output
+/// (at most 9 × 8 KiB in f64) stays in L1.
+const PROJECT_BLOCK: usize = 1024;
+
+/// `dst (r × cols, row-major) = uᵀ · a` for `a` row-major `rows × cols` and `u` `rows × r`:
+/// the next remainder of TT-SVD. With a tiny inner size (the first step of a 4¹⁰ tensor is
+/// `4 × 4 · 4 × 262144`) faer's GEMM made about three passes over memory; the loop here writes
+/// each output row once, a block of columns at a time, reading the matching block of `a` from
+/// cache, with the output rows spread over the threads.
+fn project_rows<T: Scalar>(u: MatRef<'_, T>, a: &[T], cols: usize, dst: &mut [T], par: Par) {
+    let (rows, r) = u.shape();
+    if rows > SMALL_INNER {
+        gemm(
+            MatMut::from_row_major_slice_mut(dst, r, cols),
+            u.transpose(),
+            MatRef::from_row_major_slice(a, rows, cols),
+            Accum::Replace,
+            par,
+        );
+        return;
+    }
+    let row = |(i, out): (usize, &mut [T])| {
+        for (b, block) in out.chunks_mut(PROJECT_BLOCK).enumerate() {
+            let c0 = b * PROJECT_BLOCK;
+            block.fill(T::zero());
+            for q in 0..rows {
+                let w = u[(q, i)];
+                let src = &a[q * cols + c0..q * cols + c0 + block.len()];
+                block.iter_mut().zip(src).for_each(|(d, &x)| *d += w * x);
+            }
+        }
+    };
+    if par.degree() > 1 && r > 1 {
+        dst.par_chunks_mut(cols).enumerate().for_each(row);
+    } else {
+        dst.chunks_mut(cols).enumerate().for_each(row);
+    }
 }
 
 #[cfg(test)]
