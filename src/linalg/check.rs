@@ -18,7 +18,7 @@ pub(crate) fn check_matrix<T: Scalar>(op: &'static str, a: MatRef<'_, T>) -> Res
     if m == 0 || n == 0 {
         return Err(Error::ZeroDimension { shape: vec![m, n] });
     }
-    if fold_entries(a, true, |ok, x| ok & x.is_finite()) {
+    if fold_slices(a, true, |ok, xs| ok && all_finite(xs)) {
         return Ok(());
     }
     // Slow path, only on failure: the first offending entry in row-major order.
@@ -52,18 +52,48 @@ pub(crate) fn scratch(req: StackReq, shape: &[usize]) -> Result<MemBuffer> {
     MemBuffer::try_new(req).map_err(|_| Error::SizeOverflow { shape: shape.to_vec() })
 }
 
-/// The largest absolute entry of `a` (0 for an empty matrix).
+/// The largest absolute entry of `a` (0 for an empty matrix; NaN entries are skipped).
 pub(crate) fn max_abs<T: Scalar>(a: MatRef<'_, T>) -> T {
-    fold_entries(a, T::zero(), |m, x| m.max(x.abs()))
+    fold_slices(a, T::zero(), |m, xs| m.max(max_abs_slice(xs)))
 }
 
-/// Folds `f` over all entries of `a` in memory order, over contiguous slices when `a` is column-
-/// or row-major (several times faster than indexing, or than faer's `norm_max`, measured).
-pub(crate) fn fold_entries<T: Scalar, A: Copy>(
-    a: MatRef<'_, T>,
-    init: A,
-    f: impl Fn(A, T) -> A,
-) -> A {
+/// Lanes of independent accumulators in the slice folds: without them each entry waits for
+/// the previous comparison (a latency-bound chain, about 1.4 ms per 8 MB here); with them the
+/// loop vectorizes.
+const LANES: usize = 8;
+
+fn max_abs_slice<T: Scalar>(xs: &[T]) -> T {
+    let mut acc = [T::zero(); LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in acc.iter_mut().zip(c) {
+            let v = x.abs();
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let m = tail.iter().fold(T::zero(), |m, &x| if x.abs() > m { x.abs() } else { m });
+    acc.iter().fold(m, |a, &b| if b > a { b } else { a })
+}
+
+/// Whether every entry of `xs` is finite: `x · 0` is 0 for finite `x` and NaN for NaN or ±∞,
+/// and a sum of them is NaN as soon as one is.
+fn all_finite<T: Scalar>(xs: &[T]) -> bool {
+    let mut acc = [T::zero(); LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (s, &x) in acc.iter_mut().zip(c) {
+            *s += x * T::zero();
+        }
+    }
+    acc.iter().chain(tail).all(|x| x.is_finite())
+}
+
+/// Folds `f` over `a` one contiguous run of entries at a time (whole columns or rows when `a`
+/// is column- or row-major; several times faster than indexing, or than faer's `norm_max`,
+/// measured), single entries otherwise.
+fn fold_slices<T: Scalar, A: Copy>(a: MatRef<'_, T>, init: A, f: impl Fn(A, &[T]) -> A) -> A {
     let mut acc = init;
     let (m, n) = a.shape();
     if m == 0 || n == 0 {
@@ -79,7 +109,7 @@ pub(crate) fn fold_entries<T: Scalar, A: Copy>(
     if outer == 0 {
         for j in 0..n {
             for i in 0..m {
-                acc = f(acc, a[(i, j)]);
+                acc = f(acc, &[a[(i, j)]]);
             }
         }
         return acc;
@@ -91,12 +121,12 @@ pub(crate) fn fold_entries<T: Scalar, A: Copy>(
             a.row(k).try_as_row_major().map(|r| r.as_slice())
         };
         match slice {
-            Some(xs) => acc = xs.iter().fold(acc, |acc, &x| f(acc, x)),
+            Some(xs) => acc = f(acc, xs),
             None => {
                 let len = if by_cols { m } else { n };
                 for l in 0..len {
                     let x = if by_cols { a[(l, k)] } else { a[(k, l)] };
-                    acc = f(acc, x);
+                    acc = f(acc, &[x]);
                 }
             }
         }
@@ -149,13 +179,35 @@ mod tests {
                 .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
                 .fold(0.0f64, |a, (i, j)| a.max(m[(i, j)].abs()));
             assert_eq!(max_abs(m), want);
-            let sum = fold_entries(m, 0.0, |a, x| a + x);
+            let sum = fold_slices(m, 0.0, |a, xs| a + xs.iter().sum::<f64>());
             let want_sum: f64 = (0..m.nrows())
                 .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
                 .map(|(i, j)| m[(i, j)])
                 .sum();
             assert!((sum - want_sum).abs() <= 1e-12 * 100.0);
         }
+    }
+
+    #[test]
+    fn lane_folds_see_every_entry_of_every_length() {
+        // The largest entry and a non-finite one at every position, before, in and after the
+        // 8-lane chunks.
+        for len in 1..=20 {
+            for at in 0..len {
+                let mut xs: Vec<f64> = (0..len).map(|i| (i as f64 * 0.37).sin()).collect();
+                xs[at] = -7.5;
+                assert_eq!(max_abs_slice(&xs), 7.5, "len {len} at {at}");
+                assert!(all_finite(&xs));
+                for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                    xs[at] = bad;
+                    assert!(!all_finite(&xs), "len {len} at {at}: {bad}");
+                }
+                xs[at] = f64::NAN;
+                assert!(max_abs_slice(&xs) < 1.0, "NaN is skipped");
+            }
+        }
+        assert_eq!(max_abs_slice::<f32>(&[]), 0.0);
+        assert!(all_finite::<f32>(&[]));
     }
 
     #[test]
