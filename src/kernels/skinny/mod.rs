@@ -133,11 +133,7 @@ pub fn at_times_panel<T: Scalar>(
             let (j0, width) = (p * kc, out.len() / r);
             let mut acc = try_filled_vec(&[r, width], r * width, T::zero())?;
             outer_kernel(&a[j0..], k, width, c, r, &mut acc);
-            for (j, o) in out.chunks_exact_mut(r).enumerate() {
-                for (rr, o) in o.iter_mut().enumerate() {
-                    *o = acc[rr * width + j];
-                }
-            }
+            transpose_into(&acc, width, r, out, false);
             Ok(())
         };
         if threads == 1 {
@@ -146,6 +142,13 @@ pub fn at_times_panel<T: Scalar>(
         return dst.par_chunks_mut(kc * r).enumerate().with_max_len(1).try_for_each(panel);
     }
     let threads = threads.min(m / MIN_ROWS_PER_THREAD).max(1);
+    if threads == 1 {
+        // The common case (one slab of a larger contraction per call): no partial sums.
+        let mut acc = try_filled_vec(&[r, k], r * k, T::zero())?;
+        outer_kernel(a, k, k, c, r, &mut acc);
+        transpose_into(&acc, k, r, dst, false);
+        return Ok(());
+    }
     let rows = m.div_ceil(threads);
     // One transposed accumulator (r × k) per thread, summed at the end.
     let partials: Vec<Vec<T>> = a
@@ -158,12 +161,22 @@ pub fn at_times_panel<T: Scalar>(
             Ok(acc)
         })
         .collect::<Result<_>>()?;
-    for (j, out) in dst.chunks_exact_mut(r).enumerate() {
-        for (rr, o) in out.iter_mut().enumerate() {
-            *o = partials.iter().map(|p| p[rr * k + j]).sum();
-        }
+    for (p, acc) in partials.iter().enumerate() {
+        transpose_into(acc, k, r, dst, p > 0);
     }
     Ok(())
+}
+
+/// `dst (k × r, row-major) (+)= accᵀ` for `acc` row-major `r × k`, a panel row at a time.
+fn transpose_into<T: Scalar>(acc: &[T], k: usize, r: usize, dst: &mut [T], add: bool) {
+    for (rr, row) in acc.chunks_exact(k).enumerate() {
+        let column = dst[rr..].iter_mut().step_by(r);
+        if add {
+            column.zip(row).for_each(|(d, &v)| *d += v);
+        } else {
+            column.zip(row).for_each(|(d, &v)| *d = v);
+        }
+    }
 }
 
 /// Runs [`dot::a_times_panel`] in the precision of `T` (only after [`use_simd`] said yes).
