@@ -225,6 +225,15 @@ fn build_gather<T: Scalar>(
     Some(Gather { rows, col_off, core: PackedCore::new(core, cin, cout) })
 }
 
+/// The mode sizes an input row and an output row of `op` are split into: `(n, m)` for `W x`,
+/// `(m, n)` for `Wᵀ y`.
+fn in_out_modes<T: Scalar>(w: &TtMatrix<T>, op: TtOp) -> (Vec<usize>, Vec<usize>) {
+    match op {
+        TtOp::Normal => (w.col_modes(), w.row_modes()),
+        TtOp::Transpose => (w.row_modes(), w.col_modes()),
+    }
+}
+
 fn strides_of(dims: &[usize]) -> Vec<usize> {
     let mut s = vec![1; dims.len()];
     for k in (0..dims.len().saturating_sub(1)).rev() {
@@ -379,10 +388,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
     /// row) does not fit in memory addressing.
     pub fn new(w: &TtMatrix<T>, op: TtOp) -> Result<Self> {
         let d = w.ndim();
-        let (ins, outs) = match op {
-            TtOp::Normal => (w.col_modes(), w.row_modes()),
-            TtOp::Transpose => (w.row_modes(), w.col_modes()),
-        };
+        let (ins, outs) = in_out_modes(w, op);
         let ranks = w.ranks();
         let singles: Vec<Range<usize>> = (0..d).map(|k| k..k + 1).collect();
         // Costed first, built once: (flops, direction, groups), ties to left to right (no
@@ -417,10 +423,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
     /// # Errors
     /// As [`TtMatvecPlan::new`].
     pub fn unmerged(w: &TtMatrix<T>, op: TtOp) -> Result<Self> {
-        let (ins, outs) = match op {
-            TtOp::Normal => (w.col_modes(), w.row_modes()),
-            TtOp::Transpose => (w.row_modes(), w.col_modes()),
-        };
+        let (ins, outs) = in_out_modes(w, op);
         let ranks = w.ranks();
         let singles: Vec<Range<usize>> = (0..w.ndim()).map(|k| k..k + 1).collect();
         let cost = |dir| grouping::flops(&ins, &outs, &ranks, dir, &singles);
@@ -477,11 +480,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
     pub fn with_direction(w: &TtMatrix<T>, op: TtOp, direction: TtDirection) -> Result<Self> {
         let d = w.ndim();
         let shapes: Vec<[usize; 4]> = (0..d).map(|k| w.core_dims(k)).collect();
-        let (m, n) = (w.row_modes(), w.col_modes());
-        let (ins, outs) = match op {
-            TtOp::Normal => (n, m),
-            TtOp::Transpose => (m, n),
-        };
+        let (ins, outs) = in_out_modes(w, op);
         let sizes = Sizes { ins: &ins, outs: &outs };
         let len_in: usize = ins.iter().product();
         let len_out: usize = outs.iter().product();

@@ -54,28 +54,26 @@ pub(super) fn cheapest(
 ) -> (Vec<Range<usize>>, f64) {
     let d = ins.len();
     debug_assert!(outs.len() == d && ranks.len() == d + 1);
-    // Right to left is left to right on the reversed cores.
-    let flip = |v: &[usize]| -> Vec<f64> {
-        let v = v.iter().map(|&x| x as f64);
-        match direction {
-            TtDirection::LeftToRight => v.collect(),
-            TtDirection::RightToLeft => v.rev().collect(),
-        }
+    // The cores between contraction positions i < j (the first i and j cores contracted).
+    let cores = |i: usize, j: usize| match direction {
+        TtDirection::LeftToRight => i..j,
+        TtDirection::RightToLeft => d - j..d - i,
     };
-    let (ins, outs, ranks) = (flip(ins), flip(outs), flip(ranks));
-    let prod = |v: &[f64]| v.iter().product::<f64>();
-    // best[j]: the cheapest cost of the first j cores, reached from boundary from[j].
+    let numbers = |v: &[usize]| v.iter().map(|&x| x as f64).product::<f64>();
+    // best[j]: the cheapest cost of the first j cores contracted, reached from position from[j].
     let mut best = vec![f64::INFINITY; d + 1];
     let mut from = vec![0; d + 1];
     best[0] = 0.0;
     for j in 1..=d {
         for i in 0..j {
-            let (in_g, out_g) = (prod(&ins[i..j]), prod(&outs[i..j]));
-            if j - i > 1 && ranks[i] * in_g * out_g * ranks[j] > MAX_MERGED {
+            let g = cores(i, j);
+            let size = (ranks[g.start] * ranks[g.end]) as f64
+                * numbers(&ins[g.clone()])
+                * numbers(&outs[g.clone()]);
+            if g.len() > 1 && size > MAX_MERGED {
                 continue;
             }
-            let rows = prod(&outs[..i]) * prod(&ins[j..]);
-            let cost = best[i] + 2.0 * rows * ranks[i] * in_g * out_g * ranks[j];
+            let cost = best[i] + flops(ins, outs, ranks, direction, &[g]);
             if cost < best[j] {
                 best[j] = cost;
                 from[j] = i;
@@ -85,12 +83,8 @@ pub(super) fn cheapest(
     let mut groups = Vec::new();
     let mut j = d;
     while j > 0 {
-        let i = from[j];
-        groups.push(match direction {
-            TtDirection::LeftToRight => i..j,
-            TtDirection::RightToLeft => d - j..d - i,
-        });
-        j = i;
+        groups.push(cores(from[j], j));
+        j = from[j];
     }
     if direction == TtDirection::LeftToRight {
         groups.reverse();
