@@ -62,32 +62,28 @@ pub(crate) fn max_abs<T: Scalar>(a: MatRef<'_, T>) -> T {
 /// loop vectorizes.
 const LANES: usize = 8;
 
-fn max_abs_slice<T: Scalar>(xs: &[T]) -> T {
-    let mut acc = [T::zero(); LANES];
+/// Folds `f` over `xs` in [`LANES`] independent accumulators started at `init`, then folds the
+/// lanes themselves with `f` (so `f` must accept its own results as entries).
+fn fold_lanes<T: Scalar>(xs: &[T], init: T, f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [init; LANES];
     let chunks = xs.chunks_exact(LANES);
     let tail = chunks.remainder();
     for c in chunks {
-        for (m, &x) in acc.iter_mut().zip(c) {
-            let v = x.abs();
-            *m = if v > *m { v } else { *m };
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = f(*a, x);
         }
     }
-    let m = tail.iter().fold(T::zero(), |m, &x| if x.abs() > m { x.abs() } else { m });
-    acc.iter().fold(m, |a, &b| if b > a { b } else { a })
+    acc.iter().chain(tail).fold(init, |a, &x| f(a, x))
+}
+
+fn max_abs_slice<T: Scalar>(xs: &[T]) -> T {
+    fold_lanes(xs, T::zero(), |m, x| if x.abs() > m { x.abs() } else { m })
 }
 
 /// Whether every entry of `xs` is finite: `x · 0` is 0 for finite `x` and NaN for NaN or ±∞,
 /// and a sum of them is NaN as soon as one is.
 fn all_finite<T: Scalar>(xs: &[T]) -> bool {
-    let mut acc = [T::zero(); LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for (s, &x) in acc.iter_mut().zip(c) {
-            *s += x * T::zero();
-        }
-    }
-    acc.iter().chain(tail).all(|x| x.is_finite())
+    fold_lanes(xs, T::zero(), |s, x| s + x * T::zero()).is_finite()
 }
 
 /// Folds `f` over `a` one contiguous run of entries at a time (whole columns or rows when `a`
