@@ -42,7 +42,6 @@ pub(crate) fn wide_svd_u<T: Scalar>(
     let (m, n) = a.shape();
     debug_assert!(n >= m);
     let r = tsqr_r(a.transpose(), par)?;
-    let rt = r.transpose().to_owned();
     let mut s = Diag::<T>::zeros(m);
     let mut u = Mat::<T>::zeros(m, m);
     let req = svd_scratch::<T>(
@@ -55,7 +54,7 @@ pub(crate) fn wide_svd_u<T: Scalar>(
     );
     let mut mem = scratch(req, &[m, m])?;
     svd(
-        rt.as_ref(),
+        r.transpose(),
         s.as_mut(),
         Some(u.as_mut()),
         None,

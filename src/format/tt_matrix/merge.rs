@@ -56,12 +56,8 @@ impl<T: Scalar> TtMatrix<T> {
 
     /// The core [`TtMatrix::merge_cores`] puts in place of `cores` (a valid, non-empty range).
     pub(crate) fn merged_core(&self, cores: Range<usize>) -> Result<Tensor<T>> {
-        let first = &self.cores[cores.start];
-        let Some(second) = self.cores.get(cores.start + 1).filter(|_| cores.len() > 1) else {
-            return Ok(first.clone());
-        };
-        let mut merged = merge_pair(first, second)?;
-        for next in &self.cores[cores.start + 2..cores.end] {
+        let mut merged = self.cores[cores.start].clone();
+        for next in &self.cores[cores.start + 1..cores.end] {
             merged = merge_pair(&merged, next)?;
         }
         Ok(merged)
