@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tensorize::format::TtMatrix;
-use tensorize::kernels::{TtMatvecPlan, TtMatvecWorkspace, TtOp};
+use tensorize::kernels::{TtMatvecWorkspace, TtOp};
 use tensorize::par::Par;
 use tensorize::{Scalar, Tensor};
 
@@ -40,7 +40,7 @@ fn bench_type<T: Scalar>(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(300));
     for (name, m, n, r) in cases {
         let w = random_tt::<T>(&m, &n, r);
-        let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
+        let plan = w.plan(TtOp::Normal).unwrap();
         for batch in [1usize, 32, 256] {
             let x = Tensor::<T>::random_normal(&[batch, w.ncols()], 1).unwrap();
             let mut y = Tensor::<T>::zeros(&[batch, w.nrows()]).unwrap();

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use faer::{Accum, MatMut, MatRef};
 use tensorize::format::TtMatrix;
-use tensorize::kernels::{TtMatvecPlan, TtMatvecWorkspace, TtOp};
+use tensorize::kernels::{TtMatvecWorkspace, TtOp};
 use tensorize::par::Par;
 use tensorize::{Scalar, Tensor};
 
@@ -81,7 +81,7 @@ struct Row {
 fn run_case<T: Scalar>(c: &Case, dense_w: &[T], batch: usize, reps: usize, par: Par) -> Row {
     let w = random_tt::<T>(&c.m, &c.n, c.rank);
     let (rows, cols) = (w.nrows(), w.ncols());
-    let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
+    let plan = w.plan(TtOp::Normal).unwrap();
     let x = Tensor::<T>::random_normal(&[batch, cols], 9).unwrap();
     let mut y = Tensor::<T>::zeros(&[batch, rows]).unwrap();
     let mut yd = vec![T::zero(); batch * rows];

@@ -49,14 +49,15 @@ pub mod linalg;
 pub mod nn;
 pub mod par;
 pub mod rank;
+pub mod report;
 pub mod scalar;
 pub mod tenalg;
 pub mod tensor;
 pub mod tensorization;
 
-pub use decomp::FitReport;
 pub use error::{Error, Result};
 pub use format::Factorized;
+pub use report::FitReport;
 pub use scalar::Scalar;
 pub use tensor::Tensor;
 

@@ -37,32 +37,26 @@ fn constructor_rejects_bad_cores() {
 fn from_dense_rejects_bad_modes() {
     let w = Tensor::<f64>::random_normal(&[6, 4], 1).unwrap();
     let p = TtSvd::new();
-    let e = TtMatrix::from_dense(&w, &[2, 3], &[4], &p).unwrap_err();
+    let e = p.fit_matrix(&w, &[2, 3], &[4]).unwrap_err();
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     assert!(e.to_string().contains("same length"));
-    let e = TtMatrix::from_dense(&w, &[2, 2], &[2, 2], &p).unwrap_err();
+    let e = p.fit_matrix(&w, &[2, 2], &[2, 2]).unwrap_err();
     assert!(e.to_string().contains("M = 6"), "{e}");
-    assert!(matches!(
-        TtMatrix::from_dense(&w, &[6, 0], &[4, 1], &p),
-        Err(Error::ShapeMismatch { .. })
-    ));
-    assert!(matches!(TtMatrix::from_dense(&w, &[], &[], &p), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(p.fit_matrix(&w, &[6, 0], &[4, 1]), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(p.fit_matrix(&w, &[], &[]), Err(Error::ShapeMismatch { .. })));
     let w3 = Tensor::<f64>::random_normal(&[6, 4, 1], 1).unwrap();
-    assert!(matches!(TtMatrix::from_dense(&w3, &[6], &[4], &p), Err(Error::InvalidModes { .. })));
+    assert!(matches!(p.fit_matrix(&w3, &[6], &[4]), Err(Error::InvalidModes { .. })));
     assert!(matches!(
-        TtMatrix::from_dense(&w, &[2, 3], &[2, 2], &TtSvd::new().max_rank(0)),
+        TtSvd::new().max_rank(0).fit_matrix(&w, &[2, 3], &[2, 2]),
         Err(Error::InvalidRank { .. })
     ));
     assert!(matches!(
-        TtMatrix::from_dense(&w, &[2, 3], &[2, 2], &TtSvd::new().eps(-1.0)),
+        TtSvd::new().eps(-1.0).fit_matrix(&w, &[2, 3], &[2, 2]),
         Err(Error::InvalidParameter { .. })
     ));
     let mut nan = w.clone();
     nan.as_mut_slice()[5] = f64::INFINITY;
-    assert!(matches!(
-        TtMatrix::from_dense(&nan, &[2, 3], &[2, 2], &p),
-        Err(Error::NonFinite { .. })
-    ));
+    assert!(matches!(p.fit_matrix(&nan, &[2, 3], &[2, 2]), Err(Error::NonFinite { .. })));
 }
 
 #[test]

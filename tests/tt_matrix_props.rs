@@ -82,7 +82,7 @@ proptest! {
         let (m, n, _, _, seed) = c;
         let (rows, cols) = (m.iter().product::<usize>(), n.iter().product::<usize>());
         let w = Tensor::<f64>::random_normal(&[rows, cols], seed).unwrap();
-        let (tt, rep) = TtMatrix::from_dense(&w, &m, &n, &TtSvd::new()).unwrap();
+        let (tt, rep) = TtSvd::new().fit_matrix(&w, &m, &n).unwrap();
         let err = tt.to_dense().unwrap().sub(&w).unwrap().norm() / w.norm();
         prop_assert!(err <= tol::<f64>(rows * cols, 4.0), "err {err}");
         prop_assert!(rep.rel_error <= 1e-6);
@@ -95,7 +95,7 @@ proptest! {
         let (m, n, inner, _, seed) = c;
         let a = random_tt::<f64>(&m, &n, &inner, seed);
         let dense = a.to_dense().unwrap();
-        let (t, rep) = TtMatrix::from_dense(&dense, &m, &n, &TtSvd::new().eps(eps)).unwrap();
+        let (t, rep) = TtSvd::new().eps(eps).fit_matrix(&dense, &m, &n).unwrap();
         let err = t.to_dense().unwrap().sub(&dense).unwrap().norm() / dense.norm();
         prop_assert!(err <= eps * (1.0 + 1e-9) + 1e-12, "from_dense err {err} > {eps}");
         prop_assert!((err - rep.rel_error).abs() <= 1e-6);
@@ -140,4 +140,17 @@ proptest! {
         let scale = inner.iter().product::<usize>() as f64 * 4.0;
         prop_assert!(diff <= tol::<f32>(y64.numel() * w64.ncols(), scale) * y64.norm().max(1.0));
     }
+}
+
+#[test]
+fn from_dense_roundtrip_exact_and_truncated() {
+    let w = Tensor::<f64>::random_normal(&[12, 8], 3).unwrap();
+    let (tt, rep) = TtSvd::new().fit_matrix(&w, &[2, 3, 2], &[2, 2, 2]).unwrap();
+    assert!(rep.rel_error < 1e-12);
+    assert!(tt.to_dense().unwrap().sub(&w).unwrap().norm() < 1e-12 * w.norm());
+    let (t2, rep2) = TtSvd::new().max_rank(2).fit_matrix(&w, &[2, 3, 2], &[2, 2, 2]).unwrap();
+    assert!(t2.max_rank() <= 2);
+    let err = t2.to_dense().unwrap().sub(&w).unwrap().norm() / w.norm();
+    assert!((err - rep2.rel_error).abs() < 1e-10);
+    assert!((t2.rel_error(&w).unwrap() - err).abs() < 1e-6);
 }

@@ -3,18 +3,20 @@
 use faer::{Mat, MatRef};
 
 use super::subspace::{leading_basis, RankRule};
-use super::FitReport;
 use crate::error::{check_non_negative, checked_numel, Error, Result};
 use crate::format::cp::{
-    explicit_error_threshold, gram, hadamard_of_grams, norm_sq_from_grams, normalize_columns,
-    weighted_column_dots,
+    gram, hadamard_of_grams, norm_sq_from_grams, normalize_columns, weighted_column_dots,
 };
-use crate::format::{rel_error_from_inner, CpTensor, Factorized};
+use crate::format::rel_error::{cancellation_floor, rel_error_from_inner};
+use crate::format::{CpTensor, Factorized};
 use crate::kernels::mttkrp::{mttkrp_buffered, mttkrp_flops, mttkrp_unchecked, MttkrpBuffers};
 use crate::kernels::mttkrp_partial::{contract_mode, mttkrp_from_partial, without};
+use crate::linalg;
 use crate::linalg::SubspaceMethod;
 use crate::par::{auto_par, Par};
-use crate::{linalg, Scalar, Tensor};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// How CP-ALS chooses its starting factors.
 #[derive(Clone, Debug, PartialEq)]
@@ -461,7 +463,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         // The explicit pass is only paid for when the value decides something: the stopping
         // rule (tol > 0) or the line search. With tol = 0 the history keeps the fast values.
         let decisive = self.params.tol > 0.0 || self.params.line_search;
-        if decisive && fast < explicit_error_threshold::<T>(self.x.numel()) {
+        if decisive && fast < cancellation_floor::<T>(self.x.numel()) {
             return self.explicit_error(&self.weights, &self.factors);
         }
         Ok(fast)
@@ -492,7 +494,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         let m = mttkrp_unchecked(self.x, &Self::views(&f), 0, self.par)?;
         let inner = weighted_column_dots(m.as_ref(), f[0].as_ref(), &w);
         let mut trial = rel_error_from_inner(self.norm_x_sq, norm_sq_from_grams(&grams, &w), inner);
-        if trial < explicit_error_threshold::<T>(self.x.numel()) {
+        if trial < cancellation_floor::<T>(self.x.numel()) {
             trial = self.explicit_error(&w, &f)?;
         }
         if trial.is_finite() && trial < error {
@@ -506,10 +508,10 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     }
 
     /// Packs the result; the reported error is recomputed explicitly when the fast formula's
-    /// value is too small to trust (see [`explicit_error_threshold`]; normally already done).
+    /// value is too small to trust (see `cancellation_floor`; normally already done).
     fn finish(self, error: T, mut report: FitReport) -> Result<(CpTensor<T>, FitReport)> {
         let mut error = error;
-        if error < explicit_error_threshold::<T>(self.x.numel()) {
+        if error < cancellation_floor::<T>(self.x.numel()) {
             error = self.explicit_error(&self.weights, &self.factors)?;
             if let Some(last) = report.history.last_mut() {
                 *last = error.as_f64();

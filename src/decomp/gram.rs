@@ -8,7 +8,9 @@ use crate::error::Result;
 use rayon::prelude::*;
 
 use crate::par::{thread_count, Par};
-use crate::{tenalg, Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// Below this many trailing elements per slice, summing one GEMM per slice is slow: copy the
 /// unfolding instead and run one GEMM.

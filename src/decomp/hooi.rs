@@ -5,14 +5,16 @@ use faer::{Mat, MatRef};
 
 use crate::decomp::hosvd::{check_ranks, orthonormal_rel_error_partial};
 use crate::decomp::subspace::{leading_basis, RankRule};
-use crate::decomp::FitReport;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::partial_tucker::check_modes;
 use crate::format::tucker::{apply_factors, check_finite_mat, is_orthonormal, sum_sq_f64};
 use crate::format::{PartialTucker, TuckerTensor};
 use crate::linalg::{qr_thin, SubspaceMethod};
 use crate::par::{auto_par, Par};
-use crate::{tenalg, Scalar, Tensor};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// How HOOI picks its starting factors.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -490,7 +492,7 @@ fn random_orthonormal<T: Scalar>(
 mod tests {
     use super::*;
     use crate::decomp::hosvd;
-    use crate::Factorized;
+    use crate::format::Factorized;
 
     /// HOOI by its definition: `Y = X ×_{k≠n} U_kᵀ` from the full `X` for every update, modes
     /// in the same most-shrinking-first order, the given start.

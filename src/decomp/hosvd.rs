@@ -4,13 +4,16 @@
 use faer::{Mat, MatRef};
 
 use crate::decomp::subspace::{leading_basis, RankRule};
-use crate::decomp::FitReport;
 use crate::error::{check_non_negative, Error, Result};
-use crate::format::tucker::{explicit_diff_norm, guarded_ratio, project, reconstruct, sum_sq_f64};
+use crate::format::rel_error::guarded_ratio;
+use crate::format::tucker::{explicit_diff_norm, project, reconstruct, sum_sq_f64};
 use crate::format::TuckerTensor;
 use crate::linalg::SubspaceMethod;
 use crate::par::{auto_par, Par};
-use crate::{tenalg, Scalar, Tensor};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// What the truncation aims at.
 #[derive(Clone, Debug, PartialEq)]
@@ -247,7 +250,7 @@ pub(crate) fn orthonormal_rel_error_partial<T: Scalar>(
     par: Par,
 ) -> Result<f64> {
     let diff_sq = norm_x_sq - sum_sq_f64(core.as_slice());
-    guarded_ratio::<T>(norm_x_sq, diff_sq, || {
+    guarded_ratio::<T>(norm_x_sq, diff_sq, x.numel(), || {
         let approx = reconstruct(core, factors, Some(par))?;
         Ok(explicit_diff_norm(x.as_slice(), approx.as_slice()))
     })
@@ -256,7 +259,7 @@ pub(crate) fn orthonormal_rel_error_partial<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Factorized;
+    use crate::format::Factorized;
 
     fn orthonormality_defect(u: &Mat<f64>) -> f64 {
         let g = u.transpose() * u;

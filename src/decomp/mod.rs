@@ -1,4 +1,5 @@
-//! Decomposition algorithms (HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD) and the report they return, [`FitReport`].
+//! Decomposition algorithms: HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD, and TT-SVD of a matrix into a
+//! TT-matrix. Each returns the format and a [`FitReport`](crate::report::FitReport).
 
 mod cp_als;
 mod gram;
@@ -15,22 +16,5 @@ pub use hosvd::{hosvd, st_hosvd, Hosvd};
 pub use tr_svd::{tr_svd, FirstRank, TrSvd};
 pub use tt_svd::{tt_svd, tt_svd_rank, TtSvd};
 
-/// How a fit went. Running out of iterations is not an error: `converged` says so.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FitReport {
-    /// Iterations run (1 for one-pass methods such as HOSVD and TT-SVD).
-    pub iterations: usize,
-    /// The final relative error `‖X − X̂‖_F / ‖X‖_F`.
-    pub rel_error: f64,
-    /// Whether the stopping tolerance was reached (always true for one-pass methods).
-    pub converged: bool,
-    /// The relative error after each iteration (one entry for one-pass methods).
-    pub history: Vec<f64>,
-}
-
-impl FitReport {
-    /// The report of a one-pass method with achieved relative error `rel_error`.
-    pub fn one_pass(rel_error: f64) -> Self {
-        Self { iterations: 1, rel_error, converged: true, history: vec![rel_error] }
-    }
-}
+// Transitional: callers outside decomp still name the report through here.
+pub use crate::report::FitReport;

@@ -7,7 +7,9 @@ use crate::decomp::gram::mode_gram;
 use crate::error::Result;
 use crate::linalg::{left_subspace, sym_eigen_desc, SubspaceMethod, Truncation};
 use crate::par::Par;
-use crate::{tenalg, Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// How many leading vectors to keep.
 #[derive(Clone, Copy, Debug)]

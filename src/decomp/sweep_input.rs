@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use crate::error::Result;
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// `x` ready for a sweep: `tensor` is `x` or `x / ‖x‖`, `factor` what to multiply the last core by
 /// to undo that (1 when unscaled), `norm` the Frobenius norm of `tensor`.

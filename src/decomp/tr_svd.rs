@@ -4,14 +4,15 @@
 use faer::{Accum, MatMut, MatRef};
 
 use super::sweep_input::sweep_input;
-use crate::decomp::FitReport;
 use crate::error::{check_non_negative, Error, Result};
-use crate::format::tt::{gemm, to_row_major};
 use crate::format::TrTensor;
+use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{left_subspace, LeftSubspace, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
-use crate::{Scalar, Tensor};
+use crate::tensor::Tensor;
 
 /// How TR-SVD chooses the ring rank `r_0` when it splits the first SVD rank `R = r_0 · r_1`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -356,7 +357,7 @@ pub fn tr_svd<T: Scalar>(x: &Tensor<T>, eps: f64) -> Result<(TrTensor<T>, FitRep
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Factorized;
+    use crate::format::Factorized;
 
     #[test]
     fn split_rule() {

@@ -3,12 +3,15 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
-use super::{rel_error_from_inner, Factorized};
+use super::rel_error::{cancellation_floor, rel_error_from_inner};
+use super::Factorized;
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{check_finite_mat, mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, thread_count, Par};
-use crate::{tenalg, Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 /// A tensor in CP format, `X̂ = Σ_{r<R} w_r · U_0[:, r] ∘ U_1[:, r] ∘ ⋯ ∘ U_{N-1}[:, r]`,
@@ -350,13 +353,6 @@ pub(crate) fn normalize_columns<T: Scalar>(mut u: MatMut<'_, T>) -> Vec<T> {
         .collect()
 }
 
-/// Below this relative error the Gram-based error formula has lost its digits to
-/// cancellation and is recomputed from an explicit difference; see
-/// [`cancellation_floor`](crate::format::cancellation_floor).
-pub(crate) fn explicit_error_threshold<T: Scalar>(numel: usize) -> T {
-    crate::format::cancellation_floor::<T>(numel)
-}
-
 impl<T: Scalar> Factorized<T> for CpTensor<T> {
     /// `[I_0, …, I_{N-1}]`, the factors' row counts.
     fn shape(&self) -> Vec<usize> {
@@ -385,8 +381,9 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
     /// `‖X − X̂‖ / ‖X‖` from `‖X − X̂‖² = ‖X‖² − 2⟨X, X̂⟩ + ‖X̂‖²`, where `⟨X, X̂⟩` takes one
     /// MTTKRP (see [`CpTensor::inner`]) and `‖X̂‖²` the Gram matrices, so `X̂` is not formed.
     ///
-    /// When that value is below `8·sqrt(eps)` (≈ 1.2e-7 in f64, ≈ 2.8e-3 in f32) the formula
-    /// has lost its digits to cancellation, and the error is recomputed from an explicit
+    /// When that value is below the cancellation floor `8·sqrt(eps·sqrt(n))` for `n` entries
+    /// (≈ 3.8e-6 in f64, ≈ 0.087 in f32 for 10⁶ entries) the formula has lost its digits to
+    /// cancellation, and the error is recomputed from an explicit
     /// difference, reconstructing `X̂` in small blocks of rows (no full-size copy).
     ///
     /// # Errors
@@ -398,7 +395,7 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
         let inner = self.inner_unchecked(dense, par)?;
         let nx = dense.norm();
         let fast = rel_error_from_inner(nx * nx, self.norm() * self.norm(), inner);
-        if fast < explicit_error_threshold::<T>(dense.numel()) {
+        if fast < cancellation_floor::<T>(dense.numel()) {
             return self.explicit_rel_error(dense, nx, par);
         }
         Ok(fast)

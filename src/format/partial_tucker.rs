@@ -4,9 +4,10 @@
 use faer::{Mat, MatRef};
 
 use crate::error::{checked_numel, Error, Result};
-use crate::format::tucker::{check_tucker_parts, reconstruct, rel_error_guarded, weighted_norm_sq};
+use crate::format::tucker::{check_tucker_parts, reconstruct, tucker_rel_error, weighted_norm_sq};
 use crate::format::{Factorized, TuckerTensor};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// A Tucker decomposition over the modes `modes = (m₀, …, m_{p−1})` only:
 ///
@@ -135,7 +136,7 @@ impl<T: Scalar> Factorized<T> for PartialTucker<T> {
     /// # Errors
     /// [`Error::ShapeMismatch`] for another shape; [`Error::NonFinite`] for NaN/infinite input.
     fn rel_error(&self, dense: &Tensor<T>) -> Result<T> {
-        rel_error_guarded("PartialTucker::rel_error", dense, &self.core, &self.factor_refs(), None)
+        tucker_rel_error("PartialTucker::rel_error", dense, &self.core, &self.factor_refs(), None)
     }
 }
 

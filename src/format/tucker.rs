@@ -6,10 +6,13 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef};
 
 use crate::error::{checked_numel, Error, Result};
+use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
 use crate::par::{auto_par, Par};
+use crate::scalar::Scalar;
+use crate::tenalg;
 use crate::tensor::arith::check_finite_slice;
-use crate::{tenalg, Scalar, Tensor};
+use crate::tensor::Tensor;
 
 /// A tensor in Tucker form: a core `G` of shape `r₀ × ⋯ × r_{d−1}` and one factor matrix
 /// `U_k` of shape `I_k × r_k` per mode,
@@ -115,15 +118,16 @@ impl<T: Scalar> Factorized<T> for TuckerTensor<T> {
     /// `‖X − X̂‖_F / ‖X‖_F` without densifying `X̂`:
     /// `‖X − X̂‖² = ‖X‖² − 2⟨X ×₀ U₀ᵀ ⋯ ×_{d−1} U_{d−1}ᵀ, G⟩ + ‖X̂‖²`, accumulated in `f64`.
     ///
-    /// Cancellation: when that value falls below `sqrt(eps)·‖X‖²` (relative error below
-    /// `eps^{1/4}`, about `1e-4` in `f64`, `2e-2` in `f32`) it carries too few correct digits,
-    /// and the error is recomputed from the explicit difference `X − X̂` (one reconstruction).
+    /// Cancellation: when the relative error falls below the crate's cancellation floor
+    /// `8·sqrt(eps·sqrt(n))` for `n` entries (≈ 3.8e-6 in `f64`, ≈ 0.087 in `f32` for 10⁶
+    /// entries) it carries too few correct digits, and the error is recomputed from the
+    /// explicit difference `X − X̂` (one reconstruction).
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if `dense` has another shape; [`Error::NonFinite`] if it
     /// holds NaN or infinity.
     fn rel_error(&self, dense: &Tensor<T>) -> Result<T> {
-        rel_error_guarded("TuckerTensor::rel_error", dense, &self.core, &self.factor_refs(), None)
+        tucker_rel_error("TuckerTensor::rel_error", dense, &self.core, &self.factor_refs(), None)
     }
 }
 
@@ -318,29 +322,8 @@ pub(crate) fn is_orthonormal<T: Scalar>(u: MatRef<'_, T>) -> bool {
     })
 }
 
-/// Below this squared relative error, `‖X‖² − 2⟨·,·⟩ + ‖X̂‖²` is recomputed explicitly:
-/// `sqrt(eps)` of the type, where at most half the digits survive the cancellation.
-pub(crate) fn cancellation_threshold<T: Scalar>() -> f64 {
-    T::epsilon().as_f64().sqrt()
-}
-
-/// `‖X − X̂‖ / ‖X‖` (or `‖X − X̂‖` when `X = 0`) from the cheap squared difference
-/// `diff_sq`, recomputed by `explicit` (which returns `‖X − X̂‖`) when cancellation dominates.
-pub(crate) fn guarded_ratio<T: Scalar>(
-    norm_x_sq: f64,
-    diff_sq: f64,
-    explicit: impl FnOnce() -> Result<f64>,
-) -> Result<f64> {
-    let scale = if norm_x_sq > 0.0 { norm_x_sq } else { 1.0 };
-    let rel_sq = diff_sq.max(0.0) / scale;
-    if rel_sq >= cancellation_threshold::<T>() {
-        return Ok(rel_sq.sqrt());
-    }
-    Ok(explicit()? / scale.sqrt())
-}
-
 /// `‖dense − G ×_k U_k‖ / ‖dense‖` without densifying unless cancellation requires it.
-pub(crate) fn rel_error_guarded<T: Scalar>(
+pub(crate) fn tucker_rel_error<T: Scalar>(
     op: &'static str,
     dense: &Tensor<T>,
     core: &Tensor<T>,
@@ -364,7 +347,7 @@ pub(crate) fn rel_error_guarded<T: Scalar>(
     let inner = dot_f64(projected.as_slice(), core.as_slice());
     let nh = weighted_norm_sq(core, factors, par)?;
     let diff_sq = nx - 2.0 * inner + nh;
-    let ratio = guarded_ratio::<T>(nx, diff_sq, || {
+    let ratio = guarded_ratio::<T>(nx, diff_sq, dense.numel(), || {
         let approx = reconstruct(core, factors, par)?;
         Ok(explicit_diff_norm(dense.as_slice(), approx.as_slice()))
     })?;

@@ -7,9 +7,10 @@
 use std::path::Path;
 
 use crate::error::{checked_numel, try_filled_vec, try_vec_with_capacity, Error, Result};
+use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
-use crate::{Scalar, Tensor};
+use crate::tensor::Tensor;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 

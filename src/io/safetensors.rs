@@ -11,7 +11,8 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
 
 use crate::error::{Error, Result};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 fn malformed(detail: impl Into<String>) -> Error {
     Error::Format { format: "safetensors", detail: detail.into() }

@@ -25,4 +25,4 @@ pub(crate) fn simd_available() -> bool {
         false
     }
 }
-pub use tt_matvec::{TtDirection, TtMatvecPlan, TtMatvecWorkspace, TtOp};
+pub use tt_matvec::{TtDirection, TtMatvecPlan, TtMatvecWorkspace, TtOp, TtTape, TtTrainingPlan};

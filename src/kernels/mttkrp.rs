@@ -20,7 +20,9 @@ use rayon::prelude::*;
 use super::skinny::{a_times_panel, at_times_panel};
 use crate::error::{refill, Error, Result};
 use crate::par::{auto_par, thread_count, Par};
-use crate::{tenalg, Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// The mode-`mode` MTTKRP `M = unfold(X, n) · khatri_rao(U_k for k ≠ n)` (`I_n × R`), computed
 /// without forming the full Khatri–Rao product; same result as [`tenalg::mttkrp`].

@@ -18,7 +18,8 @@ use super::mttkrp::{for_row_chunks, khatri_rao_row_major};
 use super::skinny::{a_times_panel, at_times_panel};
 use crate::error::{refill, Error, Result};
 use crate::par::{thread_count, Par, PARALLEL_FLOP_THRESHOLD};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// Writes `P_c` (see the module docs) for `c = mode` and `U_c = factor` into `out`: one skinny
 /// GEMM straight on the tensor's buffer for the last mode, one transposed skinny GEMM per

@@ -7,7 +7,7 @@ use faer::{Mat, MatRef, Par};
 
 use super::check::{check_matrix, check_square, scratch};
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The eigendecomposition `A = V diag(λ) Vᵀ` of a symmetric matrix, eigenvalues **descending**
 /// (`λ_0 ≥ λ_1 ≥ …`), eigenvectors as the orthonormal columns of `V` in the same order.

@@ -12,7 +12,7 @@ use faer::{Conj, Mat, MatRef, Par};
 
 use super::check::{check_matrix, scratch};
 use crate::error::Result;
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The thin QR factorization `A = Q R` of an `m × n` matrix, `k = min(m, n)`:
 /// `Q` is `m × k` with orthonormal columns (`QᵀQ = I_k`) and `R` is `k × n` upper triangular
@@ -84,8 +84,8 @@ pub fn qr_thin<T: Scalar>(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Mat<T>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::linalg::testutil::{eps, fro, low_rank, orth_err, randn, residual};
-    use crate::Error;
 
     fn reconstructs<T: Scalar>() {
         for &(m, n) in &[(1, 1), (6, 3), (3, 6), (10, 10), (70, 20), (20, 70), (1, 5), (5, 1)] {

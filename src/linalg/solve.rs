@@ -10,7 +10,7 @@ use super::check::{check_matrix, check_square, frob_norm, scratch, shape_of};
 use super::eigen::sym_eigen_desc_unchecked;
 use super::svd::thin_svd;
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// Which path [`solve_spd`] took.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

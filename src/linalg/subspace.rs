@@ -7,7 +7,7 @@ use super::check::{check_matrix, safe_scale, shape_of};
 use super::eigen::sym_eigen_desc_unchecked;
 use super::svd::{thin_svd, Truncation};
 use crate::error::Result;
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The leading left singular vectors of `A` (`m × n`) and their singular values:
 /// `A ≈ U Uᵀ A` with `‖A − U Uᵀ A‖_F² = discarded_sq = Σ_{i≥r} s_i²`.
@@ -160,9 +160,9 @@ fn by_gram<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use crate::linalg::testutil::{eps, low_rank, orth_err, randn};
     use crate::linalg::{svd_truncated, Truncation};
-    use crate::Error;
 
     /// ‖A − U Uᵀ A‖_F in f64.
     fn proj_err<T: Scalar>(a: &Mat<T>, u: &Mat<T>) -> f64 {

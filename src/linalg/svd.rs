@@ -8,7 +8,7 @@ use faer::{Mat, MatRef, Par};
 use super::check::{check_matrix, safe_scale, scratch, shape_of};
 use super::wide_svd::{wide_svd_u, WIDE_RATIO};
 use crate::error::{check_non_negative, Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// How far to truncate a decomposition: by rank, by absolute Frobenius error, or both.
 ///

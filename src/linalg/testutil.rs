@@ -2,7 +2,8 @@
 
 use faer::Mat;
 
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// A seeded `m × n` matrix with standard normal entries.
 pub(crate) fn randn<T: Scalar>(m: usize, n: usize, seed: u64) -> Mat<T> {

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::check::scratch;
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// Use the QR route when `n ≥ WIDE_RATIO · m`: at `236 × 4096` (17×) it only broke even with
 /// the direct SVD in the measurements above, at 256× and beyond it was 2.3–3× faster.

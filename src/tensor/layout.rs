@@ -2,12 +2,9 @@
 
 use std::ops::Range;
 
-use super::{row_major_strides, Tensor};
+use super::Tensor;
 use crate::error::{try_filled_vec, Error, Result};
 use crate::Scalar;
-
-/// Side of the square tiles used when a permutation moves the contiguous axis away from the end.
-const TILE: usize = 32;
 
 impl<T: Scalar> Tensor<T> {
     /// Reinterprets the data with a new shape of the same number of elements; no copy.
@@ -116,71 +113,13 @@ pub(crate) fn check_permutation(op: &'static str, perm: &[usize], ndim: usize) -
 }
 
 /// Writes into `out` (row-major, shape `dims`) the elements of `src` read with strides
-/// `in_strides` (one per output axis). The caller guarantees the sizes agree.
-///
-/// When the input's contiguous axis is not the output's last axis, the copy runs over square
-/// tiles of those two axes so both sides stay in cache.
+/// `in_strides` (one per output axis). The caller guarantees the sizes agree. The engine is
+/// [`super::strided::strided_copy`] (tiled when the copy transposes).
 pub(crate) fn permuted_copy<T: Copy>(
     src: &[T],
     dims: &[usize],
     in_strides: &[usize],
     out: &mut [T],
 ) {
-    debug_assert_eq!(out.len(), dims.iter().product::<usize>());
-    let nd = dims.len();
-    if nd == 0 {
-        out[0] = src[0];
-        return;
-    }
-    let last = nd - 1;
-    let out_strides = row_major_strides(dims);
-    let tiled_axis =
-        (0..last).find(|&k| in_strides[k] == 1 && dims[k] > 1 && in_strides[last] != 1);
-    // Odometer over every axis except the last (and the tiled one, if any).
-    let outer_axes: Vec<usize> = (0..last).filter(|&k| Some(k) != tiled_axis).collect();
-    let mut idx = vec![0usize; outer_axes.len()];
-    let (n_last, s_last) = (dims[last], in_strides[last]);
-    loop {
-        let ibase: usize = outer_axes.iter().zip(&idx).map(|(&k, &i)| i * in_strides[k]).sum();
-        let obase: usize = outer_axes.iter().zip(&idx).map(|(&k, &i)| i * out_strides[k]).sum();
-        match tiled_axis {
-            None => {
-                let dst = &mut out[obase..obase + n_last];
-                if s_last == 1 {
-                    dst.copy_from_slice(&src[ibase..ibase + n_last]);
-                } else {
-                    for (j, d) in dst.iter_mut().enumerate() {
-                        *d = src[ibase + j * s_last];
-                    }
-                }
-            }
-            Some(p) => {
-                let (n_p, os_p) = (dims[p], out_strides[p]);
-                for p0 in (0..n_p).step_by(TILE) {
-                    for l0 in (0..n_last).step_by(TILE) {
-                        for ip in p0..(p0 + TILE).min(n_p) {
-                            let o = obase + ip * os_p;
-                            let i = ibase + ip;
-                            for il in l0..(l0 + TILE).min(n_last) {
-                                out[o + il] = src[i + il * s_last];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Advance the odometer.
-        let mut k = outer_axes.len();
-        loop {
-            if k == 0 {
-                return;
-            }
-            k -= 1;
-            idx[k] += 1;
-            if idx[k] < dims[outer_axes[k]] {
-                break;
-            }
-            idx[k] = 0;
-        }
-    }
+    super::strided::strided_copy(src, dims, in_strides, out);
 }

@@ -5,6 +5,7 @@ pub(crate) mod arith;
 mod construct;
 mod index;
 pub(crate) mod layout;
+pub(crate) mod strided;
 mod view;
 
 pub use index::MultiIndexIter;

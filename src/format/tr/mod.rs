@@ -6,10 +6,13 @@ mod ops;
 use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_numel, Error, Result};
-use crate::format::tt::{core_dims, gemm, zeroed, TtTensor};
+use crate::format::chain::{Chain, Ends};
+use crate::format::tt::{core_dims, zeroed, TtTensor};
 use crate::format::Factorized;
+use crate::kernels::gemm::gemm;
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// A tensor in tensor-ring (TR) format (Zhao et al. 2016, "Tensor Ring Decomposition").
 ///
@@ -55,61 +58,16 @@ impl<T: Scalar> TrTensor<T> {
     /// - [`Error::NonFinite`] if a core holds NaN or infinity.
     pub fn new(cores: Vec<Tensor<T>>) -> Result<Self> {
         const OP: &str = "TrTensor::new";
-        if cores.is_empty() {
-            return Err(Error::InvalidModes {
-                op: OP,
-                modes: vec![],
-                ndim: 0,
-                detail: "a tensor ring needs at least one core".into(),
-            });
+        Chain {
+            op: OP,
+            format: "a tensor ring",
+            core_order: 3,
+            layout: "r_{k-1} × n_k × r_k",
+            ends: Ends::Closed,
         }
-        for (k, core) in cores.iter().enumerate() {
-            if core.ndim() != 3 {
-                return Err(Error::InvalidModes {
-                    op: OP,
-                    modes: (0..core.ndim()).collect(),
-                    ndim: core.ndim(),
-                    detail: format!(
-                        "core {k} has shape {:?}; TR cores must be 3-way (r_{{k-1}} × n_k × r_k)",
-                        core.shape()
-                    ),
-                });
-            }
-        }
-        let d = cores.len();
-        for k in 0..d - 1 {
-            let (a, b) = (cores[k].shape(), cores[k + 1].shape());
-            if a[2] != b[0] {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    left: a.to_vec(),
-                    right: b.to_vec(),
-                    detail: format!(
-                        "right rank {} of core {k} must equal left rank {} of core {}",
-                        a[2],
-                        b[0],
-                        k + 1
-                    ),
-                });
-            }
-        }
+        .check(&cores)?;
         let shape: Vec<usize> = cores.iter().map(|c| c.shape()[1]).collect();
-        let (r0, rd) = (cores[0].shape()[0], cores[d - 1].shape()[2]);
-        if r0 != rd {
-            return Err(Error::InvalidRank {
-                op: OP,
-                ranks: vec![r0, rd],
-                shape,
-                detail: format!(
-                    "the ring does not close: the last core's right rank r_d = {rd} must equal \
-                     the first core's left rank r_0 = {r0}"
-                ),
-            });
-        }
         checked_numel(&shape, std::mem::size_of::<T>())?;
-        for core in &cores {
-            core.check_finite(OP)?;
-        }
         Ok(Self { cores })
     }
 

@@ -5,10 +5,13 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::TrTensor;
 use crate::error::{Error, Result};
-use crate::format::tt::{core_dims, gemm, zeroed};
-use crate::format::{rel_error_guarded, Factorized};
+use crate::format::rel_error::rel_error_guarded;
+use crate::format::tt::{core_dims, zeroed};
+use crate::format::Factorized;
+use crate::kernels::gemm::gemm;
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 impl<T: Scalar> TrTensor<T> {
     /// Rough flop count of the transfer-matrix contraction, for [`auto_par`].

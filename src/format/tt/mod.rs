@@ -9,9 +9,13 @@ pub use ops::{add, dot, dot_with, hadamard};
 use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
-use crate::format::{rel_error_guarded, Factorized};
+use crate::format::chain::{Chain, Ends};
+use crate::format::rel_error::rel_error_guarded;
+use crate::format::Factorized;
+use crate::kernels::gemm::gemm;
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// A tensor in tensor-train (TT, matrix-product-state) format.
 ///
@@ -56,63 +60,16 @@ impl<T: Scalar> TtTensor<T> {
     ///   address;
     /// - [`Error::NonFinite`] if a core holds NaN or infinity.
     pub fn new(cores: Vec<Tensor<T>>) -> Result<Self> {
-        if cores.is_empty() {
-            return Err(Error::InvalidModes {
-                op: "TtTensor::new",
-                modes: vec![],
-                ndim: 0,
-                detail: "a tensor train needs at least one core".into(),
-            });
+        Chain {
+            op: "TtTensor::new",
+            format: "a tensor train",
+            core_order: 3,
+            layout: "r_{k-1} × n_k × r_k",
+            ends: Ends::Open,
         }
-        let shapes = || cores.iter().map(|c| c.shape().to_vec()).collect::<Vec<_>>();
-        for (k, core) in cores.iter().enumerate() {
-            if core.ndim() != 3 {
-                return Err(Error::InvalidModes {
-                    op: "TtTensor::new",
-                    modes: (0..core.ndim()).collect(),
-                    ndim: core.ndim(),
-                    detail: format!(
-                        "core {k} has shape {:?}; TT cores must be 3-way (r_{{k-1}} × n_k × r_k)",
-                        core.shape()
-                    ),
-                });
-            }
-        }
-        let d = cores.len();
-        let (first, last) = (cores[0].shape()[0], cores[d - 1].shape()[2]);
-        if first != 1 || last != 1 {
-            let shape: Vec<usize> = cores.iter().map(|c| c.shape()[1]).collect();
-            return Err(Error::InvalidRank {
-                op: "TtTensor::new",
-                ranks: vec![first, last],
-                shape,
-                detail: format!(
-                    "boundary ranks r_0 and r_d must be 1; core shapes are {:?}",
-                    shapes()
-                ),
-            });
-        }
-        for k in 0..d - 1 {
-            let (a, b) = (cores[k].shape(), cores[k + 1].shape());
-            if a[2] != b[0] {
-                return Err(Error::ShapeMismatch {
-                    op: "TtTensor::new",
-                    left: a.to_vec(),
-                    right: b.to_vec(),
-                    detail: format!(
-                        "right rank {} of core {k} must equal left rank {} of core {}",
-                        a[2],
-                        b[0],
-                        k + 1
-                    ),
-                });
-            }
-        }
+        .check(&cores)?;
         let shape: Vec<usize> = cores.iter().map(|c| c.shape()[1]).collect();
         checked_numel(&shape, std::mem::size_of::<T>())?;
-        for core in &cores {
-            core.check_finite("TtTensor::new")?;
-        }
         Ok(Self { cores })
     }
 
@@ -261,7 +218,7 @@ impl<T: Scalar> TtTensor<T> {
     /// `‖X − self‖_F / ‖X‖_F` computed without densifying where that is accurate.
     ///
     /// Uses `‖X − Y‖² = ‖X‖² + ‖Y‖² − 2⟨X, Y⟩` with `⟨X, Y⟩` from [`TtTensor::inner_dense_with`]
-    /// and `‖Y‖` from [`Factorized::norm`]. When the result is below about `8·sqrt(eps)` the
+    /// and `‖Y‖` from [`Factorized::norm`]. When the result is below the cancellation floor `8·sqrt(eps·sqrt(n))` the
     /// three terms cancel and the formula has no correct digits left, so the error is then
     /// recomputed from the explicit difference `X − to_dense(self)` (which allocates one tensor
     /// of `X`'s size). The same fallback runs when `‖X‖` or `‖self‖` lies so far from 1 that
@@ -331,29 +288,6 @@ pub(crate) fn zeroed<T: Scalar>(shape: &[usize], a: usize, b: usize) -> Result<V
 pub(crate) fn core_dims<T: Scalar>(core: &Tensor<T>) -> [usize; 3] {
     let s = core.shape();
     [s[0], s[1], s[2]]
-}
-
-/// `dst (accum)= lhs · rhs` with faer's GEMM.
-pub(crate) fn gemm<T: Scalar>(
-    dst: MatMut<'_, T>,
-    lhs: MatRef<'_, T>,
-    rhs: MatRef<'_, T>,
-    accum: Accum,
-    par: Par,
-) {
-    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, T::one(), par);
-}
-
-/// Copies a faer matrix into a row-major `Vec`.
-pub(crate) fn to_row_major<T: Scalar>(m: MatRef<'_, T>) -> Vec<T> {
-    let (r, c) = m.shape();
-    let mut out = Vec::with_capacity(r * c);
-    for i in 0..r {
-        for j in 0..c {
-            out.push(m[(i, j)]);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

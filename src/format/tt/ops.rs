@@ -2,11 +2,13 @@
 
 use faer::{Accum, MatMut, MatRef};
 
-use super::{core_dims, gemm, TtTensor};
+use super::{core_dims, TtTensor};
 use crate::error::{Error, Result};
 use crate::format::Factorized;
+use crate::kernels::gemm::gemm;
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 fn check_same_shape<T: Scalar>(
     op: &'static str,

@@ -3,13 +3,15 @@
 
 use faer::{Accum, Mat, MatMut, MatRef};
 
-use super::{core_dims, dot_with, gemm, to_row_major, TtTensor};
-use crate::decomp::FitReport;
+use super::{core_dims, dot_with, TtTensor};
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::Factorized;
+use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{qr_thin, svd_truncated, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 impl<T: Scalar> TtTensor<T> {
     /// Rough flop count of one QR sweep, for [`auto_par`].

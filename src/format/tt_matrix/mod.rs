@@ -1,16 +1,20 @@
-//! The TT-matrix format [`TtMatrix`]: validating construction and accessors here; `dense`: from/to a
-//! dense matrix; `ops`: transpose, sum, rounding, TT×TT product; `merge`: neighbouring cores
-//! contracted into one; the batched products live in kernels.
+//! The TT-matrix format [`TtMatrix`]: validating construction and accessors here; `dense`: to a
+//! dense matrix and back to the interleaved tensor; `ops`: transpose, sum, rounding, TT×TT
+//! product; `merge`: neighbouring cores contracted into one; `matvec`: batched products through
+//! the plans of `kernels::tt_matvec`.
 
 mod dense;
+mod matvec;
 mod merge;
 mod ops;
 
-pub(crate) use dense::check_modes;
+pub(crate) use dense::{check_modes, interleaved};
 
 use crate::error::{checked_numel, Error, Result};
+use crate::format::chain::{Chain, Ends};
 use crate::format::TtTensor;
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// A matrix `W ∈ R^{M×N}` in TT-matrix (matrix-product-operator) format.
 ///
@@ -51,57 +55,14 @@ impl<T: Scalar> TtMatrix<T> {
     /// - [`Error::NonFinite`] if a core holds NaN or infinity.
     pub fn new(cores: Vec<Tensor<T>>) -> Result<Self> {
         const OP: &str = "TtMatrix::new";
-        if cores.is_empty() {
-            return Err(Error::InvalidModes {
-                op: OP,
-                modes: vec![],
-                ndim: 0,
-                detail: "a TT-matrix needs at least one core".into(),
-            });
+        Chain {
+            op: OP,
+            format: "a TT-matrix",
+            core_order: 4,
+            layout: "r_{k-1} × m_k × n_k × r_k",
+            ends: Ends::Open,
         }
-        for (k, core) in cores.iter().enumerate() {
-            if core.ndim() != 4 {
-                return Err(Error::InvalidModes {
-                    op: OP,
-                    modes: (0..core.ndim()).collect(),
-                    ndim: core.ndim(),
-                    detail: format!(
-                        "core {k} has shape {:?}; TT-matrix cores must be 4-way \
-                         (r_{{k-1}} × m_k × n_k × r_k)",
-                        core.shape()
-                    ),
-                });
-            }
-        }
-        let d = cores.len();
-        let (first, last) = (cores[0].shape()[0], cores[d - 1].shape()[3]);
-        if first != 1 || last != 1 {
-            return Err(Error::InvalidRank {
-                op: OP,
-                ranks: vec![first, last],
-                shape: cores.iter().flat_map(|c| [c.shape()[1], c.shape()[2]]).collect(),
-                detail: format!(
-                    "boundary ranks r_0 and r_d must be 1; core shapes are {:?}",
-                    cores.iter().map(|c| c.shape().to_vec()).collect::<Vec<_>>()
-                ),
-            });
-        }
-        for k in 0..d - 1 {
-            let (a, b) = (cores[k].shape(), cores[k + 1].shape());
-            if a[3] != b[0] {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    left: a.to_vec(),
-                    right: b.to_vec(),
-                    detail: format!(
-                        "right rank {} of core {k} must equal left rank {} of core {}",
-                        a[3],
-                        b[0],
-                        k + 1
-                    ),
-                });
-            }
-        }
+        .check(&cores)?;
         let w = Self { cores };
         let (m, n) = (w.row_modes(), w.col_modes());
         let (rows, cols) = (
@@ -109,9 +70,6 @@ impl<T: Scalar> TtMatrix<T> {
             checked_numel(&n, std::mem::size_of::<T>())?,
         );
         checked_numel(&[rows, cols], std::mem::size_of::<T>())?;
-        for core in &w.cores {
-            core.check_finite(OP)?;
-        }
         Ok(w)
     }
 
@@ -254,12 +212,6 @@ impl<T: Scalar> TtMatrix<T> {
             })
             .collect();
         Ok(Self::from_cores_unchecked(cores))
-    }
-
-    /// The 4-way shape `[r_{k-1}, m_k, n_k, r_k]` of core `k` (internal).
-    pub(crate) fn core_dims(&self, k: usize) -> [usize; 4] {
-        let s = self.cores[k].shape();
-        [s[0], s[1], s[2], s[3]]
     }
 }
 

@@ -1,9 +1,10 @@
 //! TT-matrix arithmetic without densifying: transpose, sum, rounding and the TT × TT product.
 
 use super::TtMatrix;
-use crate::decomp::FitReport;
 use crate::error::{Error, Result};
-use crate::{Scalar, Tensor};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 impl<T: Scalar> TtMatrix<T> {
     /// `Wᵀ`: every core `r_{k-1} × m_k × n_k × r_k` becomes `r_{k-1} × n_k × m_k × r_k`.
@@ -13,7 +14,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// use tensorize::format::TtMatrix;
     /// use tensorize::Tensor;
     /// let w = Tensor::<f64>::random_normal(&[6, 4], 2)?;
-    /// let (tt, _) = TtMatrix::from_dense(&w, &[2, 3], &[2, 2], &TtSvd::new())?;
+    /// let (tt, _) = TtSvd::new().fit_matrix(&w, &[2, 3], &[2, 2])?;
     /// let t = tt.transpose();
     /// assert_eq!((t.nrows(), t.ncols()), (4, 6));
     /// assert!((t.get(3, 5)? - w.get(&[5, 3])?).abs() < 1e-12);
@@ -51,7 +52,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// use tensorize::format::TtMatrix;
     /// use tensorize::Tensor;
     /// let w = Tensor::<f64>::random_normal(&[4, 9], 3)?;
-    /// let (a, _) = TtMatrix::from_dense(&w, &[2, 2], &[3, 3], &TtSvd::new())?;
+    /// let (a, _) = TtSvd::new().fit_matrix(&w, &[2, 2], &[3, 3])?;
     /// let s = a.add(&a)?;
     /// assert!(s.to_dense()?.sub(&w.scale(2.0))?.norm() < 1e-12);
     /// # Ok::<(), tensorize::Error>(())
@@ -91,7 +92,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// use tensorize::format::TtMatrix;
     /// use tensorize::Tensor;
     /// let w = Tensor::<f64>::random_normal(&[4, 9], 3)?;
-    /// let (a, _) = TtMatrix::from_dense(&w, &[2, 2], &[3, 3], &TtSvd::new())?;
+    /// let (a, _) = TtSvd::new().fit_matrix(&w, &[2, 2], &[3, 3])?;
     /// let (r, report) = a.add(&a)?.round(1e-10, None)?;
     /// assert_eq!(r.ranks(), a.ranks());
     /// assert!(report.rel_error < 1e-10);
@@ -115,8 +116,8 @@ impl<T: Scalar> TtMatrix<T> {
     /// use tensorize::format::TtMatrix;
     /// use tensorize::Tensor;
     /// let (x, y) = (Tensor::<f64>::random_normal(&[4, 6], 1)?, Tensor::random_normal(&[6, 9], 2)?);
-    /// let (a, _) = TtMatrix::from_dense(&x, &[2, 2], &[2, 3], &TtSvd::new())?;
-    /// let (b, _) = TtMatrix::from_dense(&y, &[2, 3], &[3, 3], &TtSvd::new())?;
+    /// let (a, _) = TtSvd::new().fit_matrix(&x, &[2, 2], &[2, 3])?;
+    /// let (b, _) = TtSvd::new().fit_matrix(&y, &[2, 3], &[3, 3])?;
     /// let c = a.matmul(&b)?.to_dense()?;
     /// let xy = Tensor::from_fn(&[4, 9], |i| (0..6).map(|t| x.get(&[i[0], t]).unwrap() * y.get(&[t, i[1]]).unwrap()).sum())?;
     /// assert!(c.sub(&xy)?.norm() < 1e-12 * xy.norm());

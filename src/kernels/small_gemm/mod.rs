@@ -18,7 +18,7 @@ use std::any::TypeId;
 use rayon::prelude::*;
 
 use crate::par::{thread_count, Par};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// At most this many row axes in a [`RowMap`] (the batch axis included).
 pub(crate) const MAX_ROW_AXES: usize = 8;

@@ -3,7 +3,7 @@
 //! remainder, `cin = 1`, contiguous and permuted gathers, and several threads.
 
 use super::*;
-use crate::Tensor;
+use crate::tensor::Tensor;
 
 fn random<T: Scalar>(n: usize, seed: u64) -> Vec<T> {
     Tensor::<T>::random_normal(&[n.max(1)], seed).unwrap().as_slice()[..n].to_vec()

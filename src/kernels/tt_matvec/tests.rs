@@ -1,33 +1,58 @@
-//! Differential tests: the batched kernel against naive loops over `W[i, j]` from `TtMatrix::get`.
+//! Differential tests: the batched kernel against naive loops over the element formula
+//! `W[i, j] = G_1[:, i_1, j_1, :] ⋯ G_d[:, i_d, j_d, :]`, on raw chains of cores.
 
 #![allow(clippy::needless_range_loop, clippy::type_complexity)]
 
-use super::*;
+use std::ops::Range;
 
-fn random_tt<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], seed: u64) -> TtMatrix<T> {
-    let d = m.len();
-    let cores = (0..d)
+use super::*;
+use crate::error::Error;
+use crate::par::Par;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+fn random_tt<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], seed: u64) -> Vec<Tensor<T>> {
+    (0..m.len())
         .map(|k| Tensor::random_normal(&[r[k], m[k], n[k], r[k + 1]], seed + k as u64).unwrap())
-        .collect();
-    TtMatrix::new(cores).unwrap()
+        .collect()
 }
 
-/// `W` entry by entry from the naive element formula.
-fn naive_dense<T: Scalar>(w: &TtMatrix<T>) -> Vec<T> {
-    let (rows, cols) = (w.nrows(), w.ncols());
+/// `W` (row-major `M × N`) entry by entry from the element formula, in f64.
+fn naive_dense<T: Scalar>(w: &[Tensor<T>]) -> (usize, usize, Vec<T>) {
+    let (m, n): (Vec<usize>, Vec<usize>) = w.iter().map(|c| (c.shape()[1], c.shape()[2])).unzip();
+    let (rows, cols) = (m.iter().product::<usize>(), n.iter().product::<usize>());
     let mut v = Vec::with_capacity(rows * cols);
     for i in 0..rows {
         for j in 0..cols {
-            v.push(w.get(i, j).unwrap());
+            // Row vector times each core slice, last mode fastest in both multi-indices.
+            let (mut ri, mut rj) = (i, j);
+            let mut idx = vec![(0, 0); w.len()];
+            for k in (0..w.len()).rev() {
+                idx[k] = (ri % m[k], rj % n[k]);
+                ri /= m[k];
+                rj /= n[k];
+            }
+            let mut acc = vec![1.0f64];
+            for (c, &(ik, jk)) in w.iter().zip(&idx) {
+                let [r0, mk, nk, r1] = [c.shape()[0], c.shape()[1], c.shape()[2], c.shape()[3]];
+                let mut next = vec![0.0; r1];
+                for a in 0..r0 {
+                    for b in 0..r1 {
+                        next[b] +=
+                            acc[a] * c.as_slice()[((a * mk + ik) * nk + jk) * r1 + b].as_f64();
+                    }
+                }
+                acc = next;
+            }
+            v.push(T::of(acc[0]));
         }
     }
-    v
+    (rows, cols, v)
 }
 
 fn check<T: Scalar>(m: &[usize], n: &[usize], r: &[usize], batch: usize, seed: u64) {
     let w = random_tt::<T>(m, n, r, seed);
-    let (rows, cols) = (w.nrows(), w.ncols());
-    let dense = naive_dense(&w);
+    let (rows, cols, dense) = naive_dense(&w);
     let x = Tensor::<T>::random_normal(&[batch, cols], seed + 100).unwrap();
     let yt = Tensor::<T>::random_normal(&[batch, rows], seed + 200).unwrap();
     let scale: f64 = r.iter().map(|&v| v as f64).product::<f64>().sqrt();
@@ -115,7 +140,7 @@ fn chooses_the_cheaper_direction() {
     let w = random_tt::<f64>(&[1, 2, 8], &[8, 2, 1], &[1, 4, 4, 1], 1);
     let l = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::LeftToRight).unwrap();
     let r = TtMatvecPlan::with_direction(&w, TtOp::Normal, TtDirection::RightToLeft).unwrap();
-    let best = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
+    let best = TtMatvecPlan::cheapest(&w, TtOp::Normal).unwrap();
     assert!(l.flops(1) != r.flops(1));
     assert_eq!(best.flops(1), l.flops(1).min(r.flops(1)));
 }
@@ -126,7 +151,7 @@ fn merges_neighbouring_cores_where_that_halves_the_flops() {
     let w = random_tt::<f64>(&[8; 4], &[8; 4], &[1, 16, 16, 16, 1], 3);
     let x = Tensor::<f64>::random_normal(&[3, 4096], 4).unwrap();
     for op in [TtOp::Normal, TtOp::Transpose] {
-        let best = TtMatvecPlan::new(&w, op).unwrap();
+        let best = TtMatvecPlan::cheapest(&w, op).unwrap();
         let plain = TtMatvecPlan::unmerged(&w, op).unwrap();
         assert_eq!(best.groups(), &[0..2, 2..4]);
         assert_eq!(plain.groups(), &[0..1, 1..2, 2..3, 3..4]);
@@ -137,7 +162,7 @@ fn merges_neighbouring_cores_where_that_halves_the_flops() {
     }
     // Rank 8 saves only 1.1×: one core per step.
     let w = random_tt::<f64>(&[8; 4], &[8; 4], &[1, 8, 8, 8, 1], 5);
-    assert_eq!(TtMatvecPlan::new(&w, TtOp::Normal).unwrap().groups().len(), 4);
+    assert_eq!(TtMatvecPlan::cheapest(&w, TtOp::Normal).unwrap().groups().len(), 4);
 }
 
 #[test]
@@ -167,10 +192,15 @@ fn backward_matches_finite_differences_of_a_linear_form() {
     let x = Tensor::<f64>::random_normal(&[3, 12], 6).unwrap();
     let dy = Tensor::<f64>::random_normal(&[3, 12], 7).unwrap();
     for dir in [TtDirection::LeftToRight, TtDirection::RightToLeft] {
-        let plan = TtMatvecPlan::with_direction(&w, TtOp::Normal, dir).unwrap();
-        let (_, rec) = plan.forward_record(&x, Par::Seq).unwrap();
-        let (dx, dcores) = plan.backward(&rec, dy.as_slice(), 3, Par::Seq);
-        let f = |w: &TtMatrix<f64>, x: &Tensor<f64>| w.matvec_batch(x).unwrap().inner(&dy).unwrap();
+        let plan =
+            TtTrainingPlan { plan: TtMatvecPlan::with_direction(&w, TtOp::Normal, dir).unwrap() };
+        let (_, tape) = plan.forward(&x, Par::Seq).unwrap();
+        let (dx, dcores) = plan.backward(&tape, &dy, Par::Seq).unwrap();
+        let (dx, dcores): (Vec<f64>, Vec<Vec<f64>>) =
+            (dx.into_vec(), dcores.into_iter().map(Tensor::into_vec).collect());
+        let f = |w: &[Tensor<f64>], x: &Tensor<f64>| {
+            TtMatvecPlan::cheapest(w, TtOp::Normal).unwrap().apply(x).unwrap().inner(&dy).unwrap()
+        };
         let base = f(&w, &x);
         for p in 0..x.numel() {
             let mut xp = x.clone();
@@ -179,9 +209,8 @@ fn backward_matches_finite_differences_of_a_linear_form() {
         }
         for (k, dc) in dcores.iter().enumerate() {
             for p in 0..dc.len() {
-                let mut cores = w.cores().to_vec();
-                cores[k].as_mut_slice()[p] += 1.0;
-                let wp = TtMatrix::new(cores).unwrap();
+                let mut wp = w.clone();
+                wp[k].as_mut_slice()[p] += 1.0;
                 assert!((f(&wp, &x) - base - dc[p]).abs() < 1e-10 * (1.0 + base.abs()));
             }
         }
@@ -191,7 +220,7 @@ fn backward_matches_finite_differences_of_a_linear_form() {
 #[test]
 fn workspace_is_reused_without_reallocation() {
     let w = random_tt::<f32>(&[4, 4, 4], &[4, 4, 4], &[1, 3, 3, 1], 3);
-    let plan = TtMatvecPlan::new(&w, TtOp::Normal).unwrap();
+    let plan = TtMatvecPlan::cheapest(&w, TtOp::Normal).unwrap();
     let x = Tensor::<f32>::random_normal(&[8, 64], 4).unwrap();
     let mut y = Tensor::zeros(&[8, 64]).unwrap();
     let mut ws = TtMatvecWorkspace::new();

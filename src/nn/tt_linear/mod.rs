@@ -6,16 +6,17 @@ use crate::decomp::{FitReport, TtSvd};
 use crate::error::{Error, Result};
 use crate::format::tt_matrix::check_modes;
 use crate::format::TtMatrix;
-use crate::kernels::{TtMatvecPlan, TtOp};
+use crate::kernels::tt_matvec::{TtOp, TtTape, TtTrainingPlan};
 use crate::par::{auto_par, Par};
+use crate::scalar::Scalar;
 use crate::tensor::arith::check_finite_slice;
-use crate::{Scalar, Tensor};
+use crate::tensor::Tensor;
 
 /// A fully connected layer `y_b = W x_b + b` for a batch `X` (`B × N`, one sample per row) with
 /// `W ∈ R^{M×N}` a [`TtMatrix`] (`in_features = N`, `out_features = M`) and bias `b ∈ R^M`.
 ///
 /// Only the cores and the bias are parameters: `Σ_k r_{k-1} m_k n_k r_k + M` numbers instead
-/// of `M·N + M`. The products run through the batched kernel [`TtMatvecPlan`].
+/// of `M·N + M`. The products run through the batched kernel [`TtMatvecPlan`](crate::kernels::TtMatvecPlan).
 ///
 /// ```
 /// use tensorize::nn::TtLinear;
@@ -33,13 +34,12 @@ pub struct TtLinear<T> {
     bias: Vec<T>,
 }
 
-/// What [`TtLinear::backward`] needs from the forward pass: the plan (with the cores it used)
-/// and the input of every core contraction.
+/// What [`TtLinear::backward`] needs from the forward pass: the training plan (with the cores
+/// it used) and its tape (the input of every core contraction).
 #[derive(Clone, Debug)]
 pub struct TtLinearCache<T> {
-    plan: TtMatvecPlan<T>,
-    recorded: Vec<Vec<T>>,
-    batch: usize,
+    plan: TtTrainingPlan<T>,
+    tape: TtTape<T>,
 }
 
 /// The gradients of a scalar loss `L` with respect to the layer's input and parameters.
@@ -120,7 +120,7 @@ impl<T: Scalar> TtLinear<T> {
     }
 
     /// Compresses a pretrained dense layer: `weight` is `[out, in] = M × N` (PyTorch layout),
-    /// `bias` has length `M`; the weight goes through [`TtMatrix::from_dense`] with `params`.
+    /// `bias` has length `M`; the weight goes through [`TtSvd::fit_matrix`] with `params`.
     ///
     /// ```
     /// use tensorize::decomp::TtSvd;
@@ -137,7 +137,7 @@ impl<T: Scalar> TtLinear<T> {
     /// ```
     ///
     /// # Errors
-    /// As [`TtMatrix::from_dense`] and [`TtLinear::new`].
+    /// As [`TtSvd::fit_matrix`] and [`TtLinear::new`].
     pub fn from_dense(
         weight: &Tensor<T>,
         bias: &[T],
@@ -145,7 +145,7 @@ impl<T: Scalar> TtLinear<T> {
         col_modes: &[usize],
         params: &TtSvd,
     ) -> Result<(Self, FitReport)> {
-        let (w, report) = TtMatrix::from_dense(weight, row_modes, col_modes, params)?;
+        let (w, report) = params.fit_matrix(weight, row_modes, col_modes)?;
         Ok((Self::new(w, bias.to_vec())?, report))
     }
 
@@ -198,11 +198,11 @@ impl<T: Scalar> TtLinear<T> {
     /// As [`TtLinear::forward`].
     pub fn forward_train(&self, x: &Tensor<T>) -> Result<(Tensor<T>, TtLinearCache<T>)> {
         // One step per core: the backward pass needs every core's gradient.
-        let plan = TtMatvecPlan::unmerged(&self.weight, TtOp::Normal)?;
+        let plan = self.weight.training_plan(TtOp::Normal)?;
         let batch = x.shape().first().copied().unwrap_or(0);
-        let (mut y, recorded) = plan.forward_record(x, auto_par(plan.flops(batch)))?;
+        let (mut y, tape) = plan.forward(x, auto_par(plan.plan().flops(batch)))?;
         self.add_bias(&mut y);
-        Ok((y, TtLinearCache { plan, recorded, batch }))
+        Ok((y, TtLinearCache { plan, tape }))
     }
 
     /// Gradients from `dy = ∂L/∂Y` (`B × M`), by running the contraction steps backwards: each
@@ -225,7 +225,7 @@ impl<T: Scalar> TtLinear<T> {
     /// [`Error::ShapeMismatch`] if `dy` is not `B × M` for the batch of the cached forward pass;
     /// [`Error::NonFinite`] for NaN/Inf in `dy`.
     pub fn backward(&self, cache: &TtLinearCache<T>, dy: &Tensor<T>) -> Result<TtLinearGrads<T>> {
-        self.backward_with(cache, dy, auto_par(3.0 * cache.plan.flops(cache.batch)))
+        self.backward_with(cache, dy, auto_par(3.0 * cache.plan.plan().flops(cache.tape.batch())))
     }
 
     /// [`TtLinear::backward`] with explicit parallelism.
@@ -238,7 +238,7 @@ impl<T: Scalar> TtLinear<T> {
         dy: &Tensor<T>,
         par: Par,
     ) -> Result<TtLinearGrads<T>> {
-        let (b, m) = (cache.batch, cache.plan.output_len());
+        let (b, m) = (cache.tape.batch(), cache.plan.plan().output_len());
         if dy.shape() != [b, m] || m != self.out_features() {
             return Err(Error::ShapeMismatch {
                 op: "TtLinear::backward",
@@ -248,19 +248,14 @@ impl<T: Scalar> TtLinear<T> {
             });
         }
         dy.check_finite("TtLinear::backward")?;
-        let (dx, dcores) = cache.plan.backward(&cache.recorded, dy.as_slice(), b, par);
+        let (input, cores) = cache.plan.backward(&cache.tape, dy, par)?;
         let mut bias = vec![T::zero(); m];
         for row in dy.as_slice().chunks_exact(m) {
             for (g, &v) in bias.iter_mut().zip(row) {
                 *g += v;
             }
         }
-        let cores = dcores
-            .into_iter()
-            .zip(self.weight.cores())
-            .map(|(g, c)| Tensor::from_vec(c.shape(), g))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(TtLinearGrads { input: Tensor::from_vec(&[b, self.in_features()], dx)?, cores, bias })
+        Ok(TtLinearGrads { input, cores, bias })
     }
 
     /// Plain gradient descent: `G_k ← G_k − lr ∂L/∂G_k`, `b ← b − lr ∂L/∂b`.

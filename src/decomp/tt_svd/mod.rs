@@ -5,12 +5,14 @@ use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::sweep_input::sweep_input;
-use crate::decomp::FitReport;
 use crate::error::{check_non_negative, Error, Result};
-use crate::format::tt::{gemm, to_row_major, TtTensor};
+use crate::format::tt::TtTensor;
+use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::report::FitReport;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// Parameters of TT-SVD; build with [`TtSvd::new`], run with [`TtSvd::fit`].
 ///
@@ -287,5 +289,6 @@ fn project_rows<T: Scalar>(u: MatRef<'_, T>, a: &[T], cols: usize, dst: &mut [T]
     }
 }
 
+mod matrix;
 #[cfg(test)]
 mod tests;
