@@ -29,14 +29,20 @@
 //! shape alone (ranks from [`rank::tspc`]), `compress` to reconstruct and measure Frobenius and
 //! spectrum errors.
 //!
-//! Rank selection ([`rank`]): EVBMF and the weakened VBMF rule, ranks by error ε or by a
-//! parameter budget, and whole-model allocation of one budget across many layers.
+//! Rank selection ([`rank`]): EVBMF and the weakened VBMF rule, ranks by error ε or under a
+//! [`Budget`], and whole-model allocation of one budget across many layers.
+//!
+//! One [`Budget`] sizes every compression: keep a fraction of the parameters
+//! ([`Budget::KeepFraction`]), compress by a factor ([`Budget::CompressBy`]; "compression
+//! ratio" always means original / compressed, as [`Factorized::compression_ratio`]), or a
+//! parameter or FLOP count.
 //!
 //! ## Networks
 //! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix
 //!   format, with batched products `y_b = W x_b` through [`kernels::TtMatvecPlan`].
 //! - [`nn::TtLinear`]: the TT-layer `y = W x + b` (Novikov et al. 2015) with forward and backward passes.
 
+pub mod budget;
 pub mod data;
 pub mod decomp;
 pub mod error;
@@ -55,6 +61,7 @@ pub mod tenalg;
 pub mod tensor;
 pub mod tensorization;
 
+pub use budget::Budget;
 pub use error::{Error, Result};
 pub use format::Factorized;
 pub use report::FitReport;

@@ -3,7 +3,7 @@
 
 use faer::Mat;
 use tensorize::rank::*;
-use tensorize::{Error, Tensor};
+use tensorize::{Budget, Error, Tensor};
 
 #[test]
 fn evbmf_errors() {
@@ -56,9 +56,16 @@ fn allocation_errors() {
     assert!(e.to_string().contains("cost 6") && e.to_string().contains("budget 5"), "{e}");
     let e = allocate(std::slice::from_ref(&ok), Budget::Flops(100)).unwrap_err();
     assert!(e.to_string().contains("flops_per_rank"), "{e}");
-    for r in [0.0, -2.0, f64::NAN, f64::INFINITY] {
-        let e = allocate(std::slice::from_ref(&ok), Budget::Ratio(r)).unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { name: "ratio", .. }), "{e}");
+    for b in [
+        Budget::CompressBy(0.0),
+        Budget::CompressBy(0.5), // would allow twice the dense parameters
+        Budget::CompressBy(f64::NAN),
+        Budget::CompressBy(f64::INFINITY),
+        Budget::KeepFraction(0.0),
+        Budget::KeepFraction(2.0),
+    ] {
+        let e = allocate(std::slice::from_ref(&ok), b).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter { name: "budget", .. }), "{e}");
     }
     let bad = [
         LayerSpectrum::new("x", vec![], 3, 6),
@@ -76,40 +83,65 @@ fn allocation_errors() {
     let e = LayerSpectrum::from_conv_kernel("c", &Tensor::<f64>::zeros(&[2, 3, 3]).unwrap())
         .unwrap_err();
     assert!(matches!(e, Error::InvalidModes { .. }), "{e}");
-    // Ratio budget: dense 6 / ratio 2 = 3 parameters, exactly the minimum.
-    let a = allocate(&[ok], Budget::Ratio(2.0)).unwrap();
-    assert_eq!((a.ranks.clone(), a.budget, a.params), (vec![1], 3, 3));
+    // Relative budgets: dense 6 / factor 2 = 6 · 0.5 = 3 parameters, exactly the minimum.
+    for b in [Budget::CompressBy(2.0), Budget::KeepFraction(0.5)] {
+        let a = allocate(std::slice::from_ref(&ok), b).unwrap();
+        assert_eq!((a.ranks.clone(), a.budget, a.params), (vec![1], 3, 3));
+    }
 }
 
 #[test]
 fn budget_errors() {
-    assert!(matches!(cp_rank_for_budget(&[], 10).unwrap_err(), Error::InvalidModes { .. }));
-    assert!(matches!(cp_rank_for_budget(&[3, 0], 10).unwrap_err(), Error::ZeroDimension { .. }));
-    let e = cp_rank_for_budget(&[3, 4], 7).unwrap_err();
+    assert!(matches!(
+        cp_rank_for_budget(&[], Budget::Params(10)).unwrap_err(),
+        Error::InvalidModes { .. }
+    ));
+    assert!(matches!(
+        cp_rank_for_budget(&[3, 0], Budget::Params(10)).unwrap_err(),
+        Error::ZeroDimension { .. }
+    ));
+    let e = cp_rank_for_budget(&[3, 4], Budget::Params(7)).unwrap_err();
     assert!(e.to_string().contains("need 8") && e.to_string().contains("budget 7"), "{e}");
     assert!(matches!(
-        cp_rank_for_budget(&[usize::MAX, 2], 7).unwrap_err(),
+        cp_rank_for_budget(&[usize::MAX, 2], Budget::Params(7)).unwrap_err(),
         Error::SizeOverflow { .. }
     ));
-    assert!(matches!(cp_rank_for_ratio(&[3, 4], 0.0).unwrap_err(), Error::InvalidParameter { .. }));
+    for b in [Budget::CompressBy(0.0), Budget::KeepFraction(1.5), Budget::Flops(100)] {
+        let e = cp_rank_for_budget(&[3, 4], b).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter { name: "budget", .. }), "{e}");
+    }
     let spectra = vec![vec![2.0, 1.0]; 2];
-    let e = tucker_ranks_for_budget(&spectra[..1], &[2, 2], 100).unwrap_err();
+    let e = tucker_ranks_for_budget(&spectra[..1], &[2, 2], Budget::Params(100)).unwrap_err();
     assert!(matches!(e, Error::InvalidRank { .. }), "{e}");
-    let e = tucker_ranks_for_budget(&spectra, &[2, 2], 4).unwrap_err();
+    let e = tucker_ranks_for_budget(&spectra, &[2, 2], Budget::Params(4)).unwrap_err();
     assert!(e.to_string().contains("need 5"), "{e}");
-    let e = tucker_ranks_for_budget(&[vec![1.0, 2.0], vec![2.0, 1.0]], &[2, 2], 100).unwrap_err();
-    assert!(matches!(e, Error::InvalidParameter { .. }), "{e}");
     let e =
-        tucker_ranks_for_budget(&[vec![f64::NAN, 2.0], vec![2.0, 1.0]], &[2, 2], 100).unwrap_err();
+        tucker_ranks_for_budget(&[vec![1.0, 2.0], vec![2.0, 1.0]], &[2, 2], Budget::Params(100))
+            .unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { .. }), "{e}");
+    let e = tucker_ranks_for_budget(
+        &[vec![f64::NAN, 2.0], vec![2.0, 1.0]],
+        &[2, 2],
+        Budget::Params(100),
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::NonFinite { .. }), "{e}");
-    let e = tt_ranks_for_budget(&spectra, &[2, 2], 100).unwrap_err(); // needs d − 1 = 1 spectrum
+    let e = tt_ranks_for_budget(&spectra, &[2, 2], Budget::Params(100)).unwrap_err(); // needs d − 1 = 1 spectrum
     assert!(matches!(e, Error::InvalidRank { .. }), "{e}");
-    assert!(tt_ranks_for_ratio(&spectra[..1], &[2, 2], f64::NAN).is_err());
-    assert!(tucker_ranks_for_ratio(&spectra, &[2, 2], -1.0).is_err());
+    let e = tt_ranks_for_budget(&spectra[..1], &[2, 2], Budget::CompressBy(f64::NAN)).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { name: "budget", .. }), "{e}");
+    let e = tucker_ranks_for_budget(&spectra, &[2, 2], Budget::KeepFraction(-1.0)).unwrap_err();
+    assert!(matches!(e, Error::InvalidParameter { name: "budget", .. }), "{e}");
+    // A relative budget of the 4 entries: compressing by 1 keeps 4, less than the 5 needed.
+    let e = tucker_ranks_for_budget(&spectra, &[2, 2], Budget::CompressBy(1.0)).unwrap_err();
+    assert!(e.to_string().contains("need 5") && e.to_string().contains("budget 4"), "{e}");
     let mut x = Tensor::<f64>::zeros(&[2, 3]).unwrap();
     x.set(&[1, 1], f64::NAN).unwrap();
-    assert!(matches!(tucker_for_budget(&x, 100).unwrap_err(), Error::NonFinite { .. }));
-    assert!(matches!(tt_for_budget(&x, 100).unwrap_err(), Error::NonFinite { .. }));
+    assert!(matches!(
+        tucker_for_budget(&x, Budget::Params(100)).unwrap_err(),
+        Error::NonFinite { .. }
+    ));
+    assert!(matches!(tt_for_budget(&x, Budget::Params(100)).unwrap_err(), Error::NonFinite { .. }));
 }
 
 #[test]
@@ -139,7 +171,8 @@ fn huge_and_tiny_values_do_not_overflow() {
     let a = allocate(&[LayerSpectrum::new("big", s.to_vec(), 2, 8)], Budget::Params(4)).unwrap();
     assert_eq!(a.ranks, vec![2]);
     assert!(a.total_error.is_finite() && a.total_error < 1e-18);
-    let r = tucker_ranks_for_budget(&[s.to_vec(), s.to_vec()], &[4, 4], 1 + 8 + 3 + 8).unwrap();
+    let budget = Budget::Params(1 + 8 + 3 + 8);
+    let r = tucker_ranks_for_budget(&[s.to_vec(), s.to_vec()], &[4, 4], budget).unwrap();
     assert!(r.iter().all(|&x| x >= 1) && r.contains(&2), "{r:?}");
     let small = evbmf_from_spectrum(&[3.0f64, 2.0, 1.0, 0.5], 4, 10).unwrap();
     // Fourth powers of 1e150 overflow; σ² ~ 1e300 itself still fits.

@@ -3,7 +3,8 @@
 //! allocation is within its documented bound of the brute-force optimum, ε rules hit ε.
 
 use proptest::prelude::*;
-use tensorize::rank::{allocate, Budget, LayerSpectrum};
+use tensorize::rank::{allocate, LayerSpectrum};
+use tensorize::{Budget, Error};
 
 /// A descending spectrum from arbitrary positive decrements.
 fn spectrum(max_len: usize) -> impl Strategy<Value = Vec<f64>> {
@@ -24,6 +25,11 @@ fn layer(max_len: usize) -> impl Strategy<Value = LayerSpectrum> {
             .flops_per_rank(cost + 1)
             .min_rank(min.min(len))
     })
+}
+
+/// The cost of the minimal ranks: a budget at least this must be accepted, a smaller one refused.
+fn min_cost(layers: &[LayerSpectrum], per_rank: impl Fn(&LayerSpectrum) -> usize) -> usize {
+    layers.iter().map(|l| l.min_rank * per_rank(l)).sum()
 }
 
 /// The exact optimum over all rank combinations (small instances only).
@@ -58,8 +64,13 @@ proptest! {
         budget in 0usize..60,
     ) {
         let opt = brute_force(&layers, budget);
+        // Feasible exactly when the minimal ranks fit; then the allocation must succeed.
+        prop_assert_eq!(opt.is_some(), budget >= min_cost(&layers, |l| l.params_per_rank));
         match allocate(&layers, Budget::Params(budget)) {
-            Err(_) => prop_assert!(opt.is_none(), "greedy refused a feasible budget"),
+            Err(e) => prop_assert!(
+                opt.is_none() && matches!(e, Error::InvalidRank { .. }),
+                "greedy refused a feasible budget: {}", e
+            ),
             Ok(a) => {
                 let opt = opt.expect("greedy found an infeasible allocation");
                 prop_assert!(a.params <= budget);
@@ -86,13 +97,26 @@ proptest! {
     ) {
         // OPT(B + extra) ≤ OPT(B) ≤ greedy(B), and greedy(B + extra) ≤ OPT(B + extra) + gap:
         // a larger budget is never worse by more than its documented gap (in practice: never).
-        if let Ok(a) = allocate(&layers, Budget::Params(budget)) {
+        // Every budget covering the minimal ranks must be accepted; a smaller one is refused.
+        let need = min_cost(&layers, |l| l.params_per_rank);
+        let a = allocate(&layers, Budget::Params(budget));
+        if budget < need {
+            prop_assert!(matches!(a, Err(Error::InvalidRank { .. })), "{:?}", a);
+        } else {
+            prop_assert!(a.is_ok(), "budget {} ≥ minimal cost {}: {:?}", budget, need, a);
+            let a = a.unwrap();
             let b = allocate(&layers, Budget::Params(budget + extra)).unwrap();
             prop_assert!(b.gap_bound >= 0.0);
             prop_assert!(b.total_error <= a.total_error + b.gap_bound + 1e-12);
             prop_assert!(b.params <= budget + extra);
         }
-        if let Ok(a) = allocate(&layers, Budget::Flops(budget)) {
+        let need = min_cost(&layers, |l| l.flops_per_rank.unwrap());
+        let a = allocate(&layers, Budget::Flops(budget));
+        if budget < need {
+            prop_assert!(matches!(a, Err(Error::InvalidRank { .. })), "{:?}", a);
+        } else {
+            prop_assert!(a.is_ok(), "budget {} ≥ minimal FLOPs {}: {:?}", budget, need, a);
+            let a = a.unwrap();
             prop_assert!(a.flops.unwrap() <= budget);
             let b = allocate(&layers, Budget::Flops(budget + extra)).unwrap();
             prop_assert!(b.total_error <= a.total_error + b.gap_bound + 1e-12);
@@ -106,7 +130,7 @@ mod budgets {
         cp_rank_for_budget, svd_rank_for_error, tt_bond_spectra, tt_for_budget,
         tt_ranks_for_budget, tucker_for_budget, tucker_ranks_for_budget, tucker_spectra,
     };
-    use tensorize::{Factorized, Scalar, Tensor};
+    use tensorize::{Budget, Error, Factorized, Scalar, Tensor};
 
     fn shape() -> impl Strategy<Value = Vec<usize>> {
         prop::collection::vec(1usize..6, 2..5)
@@ -131,8 +155,9 @@ mod budgets {
     fn check_tucker<T: Scalar>(shape: &[usize], seed: u64, budget: usize) {
         let x = tensor::<T>(shape, seed);
         let need = 1 + shape.iter().sum::<usize>();
-        match tucker_for_budget(&x, budget) {
-            Err(_) => assert!(budget < need),
+        // All-ones ranks cost `need`: any budget covering them must succeed.
+        match tucker_for_budget(&x, Budget::Params(budget)) {
+            Err(e) => assert!(budget < need && matches!(e, Error::InvalidRank { .. }), "{e}"),
             Ok((t, report)) => {
                 assert!(t.num_params() <= budget, "{} > {budget}", t.num_params());
                 // HOSVD error ≤ the bound from the discarded mode energies.
@@ -153,8 +178,8 @@ mod budgets {
     fn check_tt<T: Scalar>(shape: &[usize], seed: u64, budget: usize) {
         let x = tensor::<T>(shape, seed);
         let need: usize = shape.iter().sum();
-        match tt_for_budget(&x, budget) {
-            Err(_) => assert!(budget < need),
+        match tt_for_budget(&x, Budget::Params(budget)) {
+            Err(e) => assert!(budget < need && matches!(e, Error::InvalidRank { .. }), "{e}"),
             Ok((tt, report)) => {
                 assert!(tt.num_params() <= budget, "{} > {budget}", tt.num_params());
                 let spectra = tt_bond_spectra(&x).unwrap();
@@ -179,8 +204,8 @@ mod budgets {
         #[test]
         fn cp_rank_is_the_largest_that_fits(shape in shape(), budget in 0usize..500) {
             let per = shape.iter().sum::<usize>() + 1;
-            match cp_rank_for_budget(&shape, budget) {
-                Err(_) => prop_assert!(budget < per),
+            match cp_rank_for_budget(&shape, Budget::Params(budget)) {
+                Err(e) => prop_assert!(budget < per && matches!(e, Error::InvalidRank { .. }), "{}", e),
                 Ok(r) => prop_assert!(r * per <= budget && (r + 1) * per > budget),
             }
         }
@@ -207,16 +232,30 @@ mod budgets {
                 .map(|mut s| { s.sort_by(|a, b| b.total_cmp(a)); s })
                 .collect();
             let shape = [5usize, 5, 5];
-            if let Ok(r) = tucker_ranks_for_budget(&spectra, &shape, budget) {
+            // All-ones ranks cost 1 + 15 (Tucker) and 15 (TT): budgets from 16 must succeed.
+            let tucker = tucker_ranks_for_budget(&spectra, &shape, Budget::Params(budget));
+            if budget < 16 {
+                prop_assert!(matches!(tucker, Err(Error::InvalidRank { .. })), "{:?}", tucker);
+            } else {
+                prop_assert!(tucker.is_ok(), "budget {}: {:?}", budget, tucker);
+                let r = tucker.unwrap();
                 let cost = r.iter().product::<usize>() + 5 * r.iter().sum::<usize>();
                 prop_assert!(cost <= budget);
                 for (k, &rk) in r.iter().enumerate() {
                     prop_assert!(rk >= 1 && rk <= spectra[k].len().max(1));
                 }
             }
-            if let Ok(r) = tt_ranks_for_budget(&spectra[..2], &shape, budget) {
+            let tt = tt_ranks_for_budget(&spectra[..2], &shape, Budget::Params(budget));
+            if budget < 15 {
+                prop_assert!(matches!(tt, Err(Error::InvalidRank { .. })), "{:?}", tt);
+            } else {
+                prop_assert!(tt.is_ok(), "budget {}: {:?}", budget, tt);
+                let r = tt.unwrap();
                 let cost = 5 * r[0] + r[0] * 5 * r[1] + r[1] * 5;
                 prop_assert!(cost <= budget);
+                for (k, &rk) in r.iter().enumerate() {
+                    prop_assert!(rk >= 1 && rk <= spectra[k].len().min(5));
+                }
             }
         }
 
@@ -287,8 +326,8 @@ mod allocation_on_matrices {
     use faer::Mat;
     use tensorize::linalg::{svd_truncated, Truncation};
     use tensorize::par::Par;
-    use tensorize::rank::{allocate, Budget, LayerSpectrum};
-    use tensorize::{Scalar, Tensor};
+    use tensorize::rank::{allocate, LayerSpectrum};
+    use tensorize::{Budget, Scalar, Tensor};
 
     /// Differential check: the allocator's per-layer errors equal the actual relative errors of
     /// the truncated SVDs at the chosen ranks, and the budget holds.
@@ -308,9 +347,11 @@ mod allocation_on_matrices {
             .collect();
         layers[2] = layers[2].clone().weight(3.0);
         let dense: usize = layers.iter().map(|l| l.dense_params).sum();
-        for ratio in [1.5, 2.5, 4.0] {
-            let a = allocate(&layers, Budget::Ratio(ratio)).unwrap();
-            assert!(a.params as f64 <= dense as f64 / ratio);
+        for factor in [1.5, 2.5, 4.0] {
+            let a = allocate(&layers, Budget::CompressBy(factor)).unwrap();
+            assert!(a.params as f64 <= dense as f64 / factor);
+            let kept = allocate(&layers, Budget::KeepFraction(1.0 / factor)).unwrap();
+            assert!(kept.params as f64 <= dense as f64 / factor);
             assert_eq!(a.flops, Some(a.params));
             for ((w, &r), &e) in mats.iter().zip(&a.ranks).zip(&a.layer_errors) {
                 let t = svd_truncated(w.as_ref(), &Truncation::rank(r), Par::Seq).unwrap();
@@ -421,7 +462,7 @@ mod explicit_par {
     use faer::Mat;
     use tensorize::par::Par;
     use tensorize::rank::*;
-    use tensorize::{Factorized, Tensor};
+    use tensorize::{Budget, Factorized, Tensor};
 
     #[test]
     fn with_variants_agree_with_the_automatic_ones() {
@@ -430,13 +471,14 @@ mod explicit_par {
         })
         .unwrap();
         for par in [Par::Seq, Par::rayon(2)] {
-            let (a, ra) = tucker_for_budget(&x, 150).unwrap();
-            let (b, rb) = tucker_for_budget_with(&x, 150, par).unwrap();
+            let budget = Budget::Params(150);
+            let (a, ra) = tucker_for_budget(&x, budget).unwrap();
+            let (b, rb) = tucker_for_budget_with(&x, budget, par).unwrap();
             assert_eq!(a.ranks(), b.ranks());
             assert!((ra.rel_error - rb.rel_error).abs() <= 1e-12);
             assert!(b.num_params() <= 150);
-            let (a, _) = tt_for_budget(&x, 150).unwrap();
-            let (b, _) = tt_for_budget_with(&x, 150, par).unwrap();
+            let (a, _) = tt_for_budget(&x, budget).unwrap();
+            let (b, _) = tt_for_budget_with(&x, budget, par).unwrap();
             assert_eq!(a.ranks(), b.ranks());
             assert!(b.num_params() <= 150);
             let w = Mat::<f64>::from_fn(7, 9, |i, j| ((i * j) as f64).sin());
@@ -467,6 +509,7 @@ mod explicit_par {
 mod dual {
     use proptest::prelude::*;
     use tensorize::rank::{allocate_for_error, LayerSpectrum};
+    use tensorize::Error;
 
     fn layer() -> impl Strategy<Value = LayerSpectrum> {
         (prop::collection::vec(0.0f64..3.0, 1..=5), 1usize..6, 0.0f64..3.0).prop_map(
@@ -519,10 +562,12 @@ mod dual {
         fn dual_meets_target_within_one_step_of_cheapest(
             layers in prop::collection::vec(layer(), 1..4), target in 0.0f64..2.0,
         ) {
+            // Reachable exactly when the maximal ranks meet the target; then it must succeed.
             match allocate_for_error(&layers, target) {
-                Err(_) => {
+                Err(e) => {
                     let best: f64 = layers.iter().map(|l| l.weight * l.rel_error_sq(l.max_rank)).sum();
-                    prop_assert!(best > target);
+                    prop_assert!(best > target, "refused a reachable target: {}", e);
+                    prop_assert!(matches!(e, Error::InvalidParameter { name: "max_total_error", .. }), "{}", e);
                 }
                 Ok(a) => {
                     prop_assert!(a.total_error <= target);

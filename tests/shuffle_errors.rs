@@ -1,13 +1,11 @@
-//! Bad shapes, budgets and ratios for the random-shuffle embedding give typed errors.
+//! Bad shapes and budgets for the random-shuffle embedding give typed errors.
 
 // Test/bench code: a failed unwrap is a failed run, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use tensorize::decomp::tt_svd;
-use tensorize::tensorization::{
-    compare_shuffled, CompareBudget, RstdFormat, Shuffle, ShuffleKind, Shuffled,
-};
-use tensorize::{Error, Tensor};
+use tensorize::tensorization::{compare_shuffled, RstdFormat, Shuffle, ShuffleKind, Shuffled};
+use tensorize::{Budget, Error, Tensor};
 
 #[test]
 fn shape_errors() {
@@ -26,17 +24,15 @@ fn shape_errors() {
 #[test]
 fn budget_errors() {
     let x = Tensor::<f64>::random_normal(&[3, 4, 5], 1).unwrap();
-    for c in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        let e =
-            compare_shuffled(&x, CompareBudget::Ratio(c), RstdFormat::Tt, ShuffleKind::Whole, 1)
-                .unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { name: "ratio", .. }), "{e}");
+    let bad = [0.0, 0.5, -1.0, f64::NAN, f64::INFINITY].map(Budget::CompressBy);
+    for b in bad.into_iter().chain([Budget::KeepFraction(1.5), Budget::Flops(100)]) {
+        let e = compare_shuffled(&x, b, RstdFormat::Tt, ShuffleKind::Whole, 1).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter { name: "budget", .. }), "{e}");
     }
     // Rank 1 needs 3 + 4 + 5 = 12 parameters.
-    let e = compare_shuffled(&x, CompareBudget::Params(11), RstdFormat::Tr, ShuffleKind::Whole, 1)
+    let e = compare_shuffled(&x, Budget::Params(11), RstdFormat::Tr, ShuffleKind::Whole, 1)
         .unwrap_err();
     assert!(matches!(e, Error::InvalidRank { .. }), "{e}");
     assert!(e.to_string().contains("11") && e.to_string().contains("12"), "{e}");
-    assert!(compare_shuffled(&x, CompareBudget::Params(12), RstdFormat::Tr, ShuffleKind::Whole, 1)
-        .is_ok());
+    assert!(compare_shuffled(&x, Budget::Params(12), RstdFormat::Tr, ShuffleKind::Whole, 1).is_ok());
 }

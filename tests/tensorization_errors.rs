@@ -1,12 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Typed errors of tensorization: impossible factorizations, bad ratios, ranks and shapes.
+//! Typed errors of tensorization: impossible factorizations, bad budgets, ranks and shapes.
 
 use tensorize::rank::tspc;
 use tensorize::tensorization::{
     check_factors, compress, factorize_balanced, factorize_round_robin, matrix_modes, plan,
     plan_ranks, spectrum_error, Compress, Method, WeightShape,
 };
-use tensorize::{Error, Tensor};
+use tensorize::{Budget, Error, Tensor};
 
 #[test]
 fn impossible_factorizations() {
@@ -27,16 +27,25 @@ fn impossible_factorizations() {
 }
 
 #[test]
-fn bad_ratios() {
+fn bad_budgets() {
     let w = WeightShape::Conv { out: 8, input: 8, kh: 3, kw: 3 };
-    for ratio in [0.0, -1.0, 1.01, f64::NAN, f64::INFINITY] {
-        for method in Method::all(2) {
-            assert!(matches!(
-                plan(&w, method, ratio),
-                Err(Error::InvalidParameter { name: "ratio", .. })
-            ));
+    let (nan, inf) = (f64::NAN, f64::INFINITY);
+    for (fraction, factor) in [(0.0, 0.0), (-1.0, -1.0), (1.01, 0.99), (nan, nan), (inf, inf)] {
+        for budget in [Budget::KeepFraction(fraction), Budget::CompressBy(factor)] {
+            for method in Method::all(2) {
+                let e = plan(&w, method, budget);
+                assert!(matches!(e, Err(Error::InvalidParameter { name: "budget", .. })), "{e:?}");
+            }
         }
-        assert!(tspc::tt_rank(ratio, 8, 8, 3, 3).is_err());
+        let e = tspc::tt_rank(fraction, 8, 8, 3, 3);
+        assert!(matches!(e, Err(Error::InvalidParameter { name: "fraction", .. })), "{e:?}");
+    }
+    // Nothing to keep, or a cost the plan cannot see.
+    for budget in [Budget::Params(0), Budget::Flops(1000)] {
+        let e = plan(&w, Method::Svd, budget);
+        assert!(matches!(e, Err(Error::InvalidParameter { name: "budget", .. })), "{e:?}");
+        let e = Compress::new(Method::Svd).budget(budget).plan(&w);
+        assert!(matches!(e, Err(Error::InvalidParameter { name: "budget", .. })), "{e:?}");
     }
 }
 
@@ -49,13 +58,14 @@ fn bad_shapes() {
         Err(Error::SizeOverflow { .. })
     ));
     let w = Tensor::<f64>::random_normal(&[2, 3, 4], 0).unwrap();
-    assert!(matches!(compress(&w, Method::Svd, 0.5), Err(Error::InvalidModes { .. })));
+    let half = Budget::KeepFraction(0.5);
+    assert!(matches!(compress(&w, Method::Svd, half), Err(Error::InvalidModes { .. })));
     let w = WeightShape::Linear { out: 4, input: 4 };
     assert!(matches!(
-        plan(&w, Method::RCp { factors: 0 }, 0.5),
+        plan(&w, Method::RCp { factors: 0 }, half),
         Err(Error::InvalidParameter { name: "d", .. })
     ));
-    assert!(plan(&w, Method::RTt { factors: usize::MAX }, 0.5).is_err());
+    assert!(plan(&w, Method::RTt { factors: usize::MAX }, half).is_err());
 }
 
 #[test]
@@ -75,7 +85,8 @@ fn non_finite_weights_and_mismatched_spectra() {
     let mut w = Tensor::<f32>::random_normal(&[4, 4, 3, 3], 0).unwrap();
     w.set(&[1, 2, 0, 1], f32::NAN).unwrap();
     for method in Method::all(2) {
-        assert!(matches!(compress(&w, method, 0.5), Err(Error::NonFinite { .. })));
+        let e = compress(&w, method, Budget::KeepFraction(0.5));
+        assert!(matches!(e, Err(Error::NonFinite { .. })));
     }
     let a = Tensor::<f64>::random_normal(&[4, 6], 0).unwrap();
     let b = Tensor::<f64>::random_normal(&[6, 4], 0).unwrap();

@@ -5,10 +5,10 @@
 
 use proptest::prelude::*;
 use tensorize::tensorization::{
-    compress, deal_round_robin, factorize_balanced, factorize_round_robin, plan, spectrum_error,
-    Compress, Method, WeightShape,
+    compress, deal_round_robin, factorize_balanced, factorize_round_robin, plan, plan_filled,
+    prime_factors, spectrum_error, Compress, Method, WeightShape,
 };
-use tensorize::{Scalar, Tensor};
+use tensorize::{Budget, Error, Scalar, Tensor};
 
 fn tol<T: Scalar>(c: f64, numel: usize) -> f64 {
     c * T::epsilon().as_f64() * (numel as f64).sqrt()
@@ -17,7 +17,7 @@ fn tol<T: Scalar>(c: f64, numel: usize) -> f64 {
 /// Ranks at which each method is exact for the given weight shape.
 fn ample(w: &WeightShape, method: Method) -> Vec<usize> {
     let p = w.numel().unwrap();
-    let pl = plan(w, method, 1.0).unwrap();
+    let pl = plan(w, method, Budget::KeepFraction(1.0)).unwrap();
     match method {
         // CP of [I_0, …]: rank ∏ of all modes but the largest makes the first ALS solve exact.
         Method::Cp | Method::RCp { .. } => {
@@ -80,7 +80,7 @@ fn round_robin_examples_and_tspc_channel_splits() {
     let p = plan(
         &WeightShape::Conv { out: 64, input: 32, kh: 3, kw: 3 },
         Method::RCp { factors: 3 },
-        0.1,
+        Budget::KeepFraction(0.1),
     )
     .unwrap();
     assert_eq!((p.out_factors.clone(), p.in_factors.clone()), (vec![4, 4, 4], vec![4, 4, 2]));
@@ -88,7 +88,7 @@ fn round_robin_examples_and_tspc_channel_splits() {
     let p = plan(
         &WeightShape::Conv { out: 64, input: 32, kh: 3, kw: 3 },
         Method::RTucker { factors: 3 },
-        0.1,
+        Budget::KeepFraction(0.1),
     )
     .unwrap();
     assert_eq!(p.shape, vec![3, 3, 4, 4, 2, 4, 4, 4]);
@@ -144,45 +144,59 @@ proptest! {
         let rr = deal_round_robin(n, d).unwrap();
         prop_assert_eq!(rr.len(), d);
         prop_assert_eq!(rr.iter().product::<usize>(), n);
-        if let Ok(b) = factorize_balanced(n, d) {
-            prop_assert_eq!(b.iter().product::<usize>(), n);
-            prop_assert!(b.iter().all(|&x| x > 1 || n == 1));
-        }
-        if let Ok(r) = factorize_round_robin(n, d) {
-            prop_assert_eq!(r, rr);
+        // d factors > 1 exist exactly when n has at least d prime factors (with multiplicity).
+        let splittable = prime_factors(n).len() >= d;
+        match (factorize_balanced(n, d), factorize_round_robin(n, d)) {
+            (Ok(b), Ok(r)) => {
+                prop_assert!(splittable, "{} split into {} factors: {:?}", n, d, b);
+                prop_assert_eq!(b.len(), d);
+                prop_assert_eq!(b.iter().product::<usize>(), n);
+                prop_assert!(b.iter().all(|&x| x > 1));
+                prop_assert_eq!(r, rr);
+            }
+            (b, r) => {
+                prop_assert!(!splittable, "{} has ≥ {} primes: {:?} {:?}", n, d, b, r);
+                prop_assert!(matches!(b, Err(Error::InvalidParameter { name: "d", .. })), "{:?}", b);
+                prop_assert!(matches!(r, Err(Error::InvalidParameter { name: "d", .. })), "{:?}", r);
+            }
         }
     }
 
     #[test]
     fn planned_params_equal_compressed_params(
         out in 1usize..10, input in 1usize..10, k in prop::sample::select(vec![1usize, 2, 3]),
-        method in method_strategy(), ratio in 0.05f64..=1.0, seed in 0u64..1000,
+        method in method_strategy(), fraction in 0.05f64..=1.0, seed in 0u64..1000,
     ) {
         let w = Tensor::<f64>::random_normal(&[out, input, k, k], seed).unwrap();
-        let c = Compress::new(method).ratio(ratio).max_iter(5).fit(&w).unwrap();
+        let c = Compress::new(method).budget(Budget::KeepFraction(fraction)).max_iter(5).fit(&w).unwrap();
         prop_assert_eq!(c.num_params(), c.plan().params);
         let w_hat = c.reconstruct().unwrap();
         prop_assert_eq!(w_hat.shape(), w.shape());
         prop_assert!(c.rel_error().is_finite() && c.spectrum_error().is_finite());
         let p = c.plan();
-        prop_assert_eq!(p.realized_ratio, p.params as f64 / p.original_params as f64);
+        prop_assert_eq!(p.kept_fraction, p.params as f64 / p.original_params as f64);
+        prop_assert_eq!(p.budget, Some(Budget::KeepFraction(fraction)));
     }
 
     #[test]
     fn tensorized_plans_stay_within_budget(
         out in prop::sample::select(vec![3usize, 10, 16, 32, 64, 128]),
         input in prop::sample::select(vec![3usize, 16, 32, 64, 3136]),
-        k in prop::sample::select(vec![1usize, 3]), l in 1usize..5, ratio in 0.01f64..=1.0,
+        k in prop::sample::select(vec![1usize, 3]), l in 1usize..5, fraction in 0.01f64..=1.0,
     ) {
         let w = WeightShape::Conv { out, input, kh: k, kw: k };
         let methods = [Method::RCp { factors: l }, Method::RTucker { factors: l }, Method::RTt { factors: l }];
         for method in methods {
-            let p = plan(&w, method, ratio).unwrap();
+            let p = plan(&w, method, Budget::KeepFraction(fraction)).unwrap();
             let minimal = p.ranks.iter().all(|&r| r == 1);
             prop_assert!(
-                p.realized_ratio <= ratio || minimal,
-                "{:?}: {} > {}", method, p.realized_ratio, ratio
+                p.kept_fraction <= fraction || minimal,
+                "{:?}: {} > {}", method, p.kept_fraction, fraction
             );
+            // A parameter count is a hard limit for the tensorized methods, as the fraction is.
+            let n = p.params;
+            let q = plan(&w, method, Budget::Params(n)).unwrap();
+            prop_assert!(q.params <= n || q.ranks.iter().all(|&r| r == 1), "{:?}", q);
         }
     }
 }
@@ -200,8 +214,8 @@ fn spectrum_error_is_zero_for_exact_and_scale_invariant() {
 fn lower_budget_never_lowers_the_error_of_svd() {
     let w = Tensor::<f64>::random_normal(&[32, 48], 4).unwrap();
     let mut last = 0.0;
-    for ratio in [1.0, 0.5, 0.2, 0.1, 0.05] {
-        let c = compress(&w, Method::Svd, ratio).unwrap();
+    for fraction in [1.0, 0.5, 0.2, 0.1, 0.05] {
+        let c = compress(&w, Method::Svd, Budget::KeepFraction(fraction)).unwrap();
         assert!(c.rel_error() + tol::<f64>(10.0, w.numel()) >= last);
         last = c.rel_error();
     }
@@ -227,25 +241,26 @@ fn resnet32_plans_from_shapes() {
     });
     let total: usize = convs.iter().map(|w| w.numel().unwrap()).sum();
     assert_eq!(total, 9 * (10 * 256 + 1024 * 9 + 512 + 4096 * 9 + 2048));
-    for ratio in [0.05, 0.1, 0.2] {
+    for fraction in [0.05, 0.1, 0.2] {
         for method in Method::all(3) {
-            let params: usize = convs.iter().map(|w| plan(w, method, ratio).unwrap().params).sum();
+            let budget = Budget::KeepFraction(fraction);
+            let params: usize = convs.iter().map(|w| plan(w, method, budget).unwrap().params).sum();
             let realized = params as f64 / total as f64;
-            // Every method lands within a factor 10 of the nominal ratio on this network (uniform
+            // Every method lands within a factor 10 of the nominal fraction on this network (uniform
             // r-TK ranks are coarse: one more rank multiplies the core by 2^6).
             assert!(
-                realized > ratio / 10.0 && realized < 3.0 * ratio,
+                realized > fraction / 10.0 && realized < 3.0 * fraction,
                 "{}: {realized}",
                 method.name()
             );
             if method.is_tensorized() {
-                assert!(realized <= ratio, "{}: {realized} > {ratio}", method.name());
+                assert!(realized <= fraction, "{}: {realized} > {fraction}", method.name());
             }
         }
         for w in &projections {
-            let p = plan(w, Method::Svd, ratio).unwrap();
+            let p = plan(w, Method::Svd, Budget::KeepFraction(fraction)).unwrap();
             // At least rank 1: a 16 × 16 projection at 5% keeps 32 of 256 parameters.
-            assert!(p.realized_ratio <= ratio || p.ranks == vec![1]);
+            assert!(p.kept_fraction <= fraction || p.ranks == vec![1]);
             assert!(!p.to_string().is_empty());
         }
     }
@@ -261,17 +276,18 @@ proptest! {
         out in prop::sample::select(vec![3usize, 10, 16, 32, 64]),
         input in prop::sample::select(vec![3usize, 16, 32, 64, 200]),
         k in prop::sample::select(vec![1usize, 3]), m in 0usize..7, l in 1usize..4,
-        ratio in 0.01f64..=1.0,
+        fraction in 0.01f64..=1.0,
     ) {
         let w = WeightShape::Conv { out, input, kh: k, kw: k };
         let method = Method::all(l)[m];
-        let u = plan(&w, method, ratio).unwrap();
-        let f = tensorize::tensorization::plan_filled(&w, method, ratio).unwrap();
+        let budget = Budget::KeepFraction(fraction);
+        let u = plan(&w, method, budget).unwrap();
+        let f = plan_filled(&w, method, budget).unwrap();
         prop_assert_eq!(u.ranks.len(), f.ranks.len());
         prop_assert!(u.ranks.iter().zip(&f.ranks).all(|(a, b)| a <= b));
         prop_assert!(f.params >= u.params);
-        prop_assert!(f.realized_ratio <= ratio || f.ranks == u.ranks);
-        let c = Compress::new(method).ratio(ratio).fill_budget(true).max_iter(3);
+        prop_assert!(f.kept_fraction <= fraction || f.ranks == u.ranks);
+        let c = Compress::new(method).budget(budget).fill_budget(true).max_iter(3);
         prop_assert_eq!(c.plan(&w).unwrap(), f);
     }
 }
@@ -279,11 +295,15 @@ proptest! {
 #[test]
 fn filled_r_tucker_compresses_exactly_as_planned() {
     let w = Tensor::<f32>::random_normal(&[16, 8, 3, 3], 2).unwrap();
-    let c =
-        Compress::new(Method::RTucker { factors: 2 }).ratio(0.3).fill_budget(true).fit(&w).unwrap();
+    let budget = Budget::KeepFraction(0.3);
+    let c = Compress::new(Method::RTucker { factors: 2 })
+        .budget(budget)
+        .fill_budget(true)
+        .fit(&w)
+        .unwrap();
     assert_eq!(c.num_params(), c.plan().params);
-    assert!(c.plan().realized_ratio <= 0.3);
-    let u = Compress::new(Method::RTucker { factors: 2 }).ratio(0.3).fit(&w).unwrap();
+    assert!(c.plan().kept_fraction <= 0.3);
+    let u = Compress::new(Method::RTucker { factors: 2 }).budget(budget).fit(&w).unwrap();
     assert!(c.plan().params >= u.plan().params);
     assert!(c.rel_error() <= u.rel_error() + tol::<f32>(100.0, w.numel()));
 }

@@ -47,36 +47,36 @@ const FC6_OUT: [usize; 6] = [4; 6];
 /// The VGG table (Novikov et al. Table 2) as markdown, with the paper's figures beside ours.
 pub fn vgg_table() -> Result<String> {
     let (vgg16, vgg19) = (vgg_params(VGG16), vgg_params(VGG19));
-    // (name, params of the replaced layers, dense params they replace, paper's params, paper's ratio)
+    // (name, params of the replaced layers, dense params they replace, paper's params, paper's compression)
     let mut rows: Vec<(String, usize, usize, usize, &str)> = Vec::new();
-    for (name, r, paper_params, paper_ratio) in [
+    for (name, r, paper_params, paper_compression) in [
         ("TT4 FC6", 4, 2016, "50972"),
         ("TT2 FC6", 2, 528, "194622"),
         ("TT1 FC6", 1, 144, "713614"),
     ] {
         let p = tt_matrix_params(&FC6_IN, &FC6_OUT, r)?;
-        rows.push((name.into(), p, FC6, paper_params, paper_ratio));
+        rows.push((name.into(), p, FC6, paper_params, paper_compression));
     }
     let both = tt_matrix_params(&FC6_IN, &FC6_OUT, 4)? + tt_matrix_params(&[4; 6], &[4; 6], 4)?;
     rows.push(("TT4 FC6 + TT4 FC7".into(), both, FC6 + FC7, 2016 + 1152, "37732.8"));
-    for (r, paper_params, paper_ratio) in
+    for (r, paper_params, paper_compression) in
         [(1, 29184, "3521"), (5, 145920, "704"), (50, 1459200, "70.4")]
     {
         let p = LowRank::<f32>::params_for(25088, 4096, r)?;
-        rows.push((format!("MR{r} FC6"), p, FC6, paper_params, paper_ratio));
+        rows.push((format!("MR{r} FC6"), p, FC6, paper_params, paper_compression));
     }
     let mut out = String::from(
         "| layers | parameters | paper | layer compression | paper | VGG-16 compression | VGG-19 compression |\n\
          |---|---:|---:|---:|---:|---:|---:|\n",
     );
     out += &format!("| FC6 dense | {FC6} | 102760448 | 1 | 1 | 1 | 1 |\n");
-    for (name, p, dense, paper_p, paper_ratio) in rows {
+    for (name, p, dense, paper_p, paper_compression) in rows {
         let layer = dense as f64 / p as f64;
         let net16 = vgg16 as f64 / (vgg16 - dense + p) as f64;
         let net19 = vgg19 as f64 / (vgg19 - dense + p) as f64;
         let mark = if p == paper_p { "" } else { " **differs**" };
         out += &format!(
-            "| {name} | {p}{mark} | {paper_p} | {layer:.1} | {paper_ratio} | {net16:.2} | {net19:.2} |\n"
+            "| {name} | {p}{mark} | {paper_p} | {layer:.1} | {paper_compression} | {net16:.2} | {net19:.2} |\n"
         );
     }
     out += &format!(

@@ -4,12 +4,12 @@
 use tensorize::data::MnistCnn;
 use tensorize::decomp::{TrSvd, TtSvd};
 use tensorize::tensorization::{
-    compare_shuffled, factorize_balanced, rstd_tr, rstd_tt, CompareBudget, RstdFormat, ShuffleKind,
+    compare_shuffled, factorize_balanced, rstd_tr, rstd_tt, RstdFormat, ShuffleKind,
 };
-use tensorize::{Factorized, Result, Tensor};
+use tensorize::{Budget, Factorized, Result, Tensor};
 
-/// The compression ratios (entries / parameters) of the comparison.
-const RATIOS: [f64; 5] = [2.0, 4.0, 8.0, 16.0, 32.0];
+/// The compression factors (entries / parameters) of the comparison.
+const FACTORS: [f64; 5] = [2.0, 4.0, 8.0, 16.0, 32.0];
 const SEED: u64 = 2019;
 
 /// The conv kernel as its 4-way `[out, in, kh, kw]` tensor; the linear weight reshaped to
@@ -29,14 +29,14 @@ fn kernels(cnn: &MnistCnn<f32>) -> Result<Vec<(String, Tensor<f32>)>> {
 pub fn table(cnn: &MnistCnn<f32>) -> Result<String> {
     let mut out = format!(
         "Seed {SEED}. Each row: one uniform rank cap for all three variants (the largest whose \
-         parameter count fits entries / ratio).\n\n\
-         | kernel | format | ratio | rank cap | parameters | plain | shuffled (whole) | shuffled (within modes) |\n\
+         parameter count fits entries / compression).\n\n\
+         | kernel | format | compression | rank cap | parameters | plain | shuffled (whole) | shuffled (within modes) |\n\
          |---|---|---:|---:|---:|---:|---:|---:|\n"
     );
     for (label, x) in kernels(cnn)? {
         for (name, format) in [("TT", RstdFormat::Tt), ("TR", RstdFormat::Tr)] {
-            for ratio in RATIOS {
-                let budget = CompareBudget::Ratio(ratio);
+            for factor in FACTORS {
+                let budget = Budget::CompressBy(factor);
                 let rows = compare_shuffled(&x, budget, format, ShuffleKind::Whole, SEED)?;
                 let (plain, shuffled) = (&rows[0], &rows[1]);
                 // The same rank cap, shuffled within modes (the plain fit is not redone).
@@ -50,7 +50,7 @@ pub fn table(cnn: &MnistCnn<f32>) -> Result<String> {
                     }
                 };
                 out += &format!(
-                    "| {label} | {name} | {ratio} | {} | {} | {:.4} | {:.4} | {:.4} |\n",
+                    "| {label} | {name} | {factor} | {} | {} | {:.4} | {:.4} | {:.4} |\n",
                     plain.max_rank, plain.params, plain.rel_error, shuffled.rel_error, within
                 );
             }

@@ -5,10 +5,10 @@ use tensorize::data::MnistCnn;
 use tensorize::tensorization::{
     plan, plan_filled, Compress, Method, Plan, WeightShape, DEFAULT_FACTORS,
 };
-use tensorize::Result;
+use tensorize::{Budget, Result};
 
-/// The fractions of the original parameters the paper targets.
-pub const RATIOS: [f64; 3] = [0.05, 0.10, 0.20];
+/// The fractions of the original parameters the paper keeps.
+pub const FRACTIONS: [f64; 3] = [0.05, 0.10, 0.20];
 
 /// ResNet-32 for CIFAR-10: three stages of widths 16, 32, 64, five basic blocks each (two 3×3
 /// convs per block: 30 convs); each stage's first block has a 1×1 projection shortcut
@@ -39,15 +39,15 @@ fn variants() -> Vec<(String, Method, bool)> {
     v
 }
 
-fn plan_of(w: &WeightShape, method: Method, filled: bool, ratio: f64) -> Result<Plan> {
+fn plan_of(w: &WeightShape, method: Method, filled: bool, budget: Budget) -> Result<Plan> {
     if filled {
-        plan_filled(w, method, ratio)
+        plan_filled(w, method, budget)
     } else {
-        plan(w, method, ratio)
+        plan(w, method, budget)
     }
 }
 
-/// Realized parameters of every method on ResNet-32's compressed layers at each ratio. 1×1
+/// Realized parameters of every method on ResNet-32's compressed layers at each kept fraction. 1×1
 /// projections are compressed by SVD whatever the method (as in TSPC); the tensorized methods deal
 /// channel factors round-robin into `DEFAULT_FACTORS` factors.
 pub fn resnet32_table() -> Result<String> {
@@ -57,21 +57,22 @@ pub fn resnet32_table() -> Result<String> {
     let mut out = format!(
         "Original: {original} parameters in the 30 3×3 convs and 3 1×1 projections.\n\n| method |"
     );
-    for r in RATIOS {
-        out += &format!(" {:.0}%: parameters (realized) |", r * 100.0);
+    for f in FRACTIONS {
+        out += &format!(" {:.0}%: parameters (realized) |", f * 100.0);
     }
     out += "\n|---|";
-    out += &"---:|".repeat(RATIOS.len());
+    out += &"---:|".repeat(FRACTIONS.len());
     out += "\n";
     for (name, method, filled) in variants().into_iter().filter(|v| v.1 != Method::Svd) {
         out += &format!("| {name} |");
-        for ratio in RATIOS {
+        for fraction in FRACTIONS {
+            let budget = Budget::KeepFraction(fraction);
             let mut total = 0;
             for (w, count) in &layers {
                 total += if w.kernel() == (1, 1) {
-                    plan(w, Method::Svd, ratio)?.params * count
+                    plan(w, Method::Svd, budget)?.params * count
                 } else {
-                    plan_of(w, method, filled, ratio)?.params * count
+                    plan_of(w, method, filled, budget)?.params * count
                 };
             }
             out += &format!(" {total} ({:.2}%) |", 100.0 * total as f64 / original as f64);
@@ -82,25 +83,26 @@ pub fn resnet32_table() -> Result<String> {
 }
 
 /// Relative Frobenius and spectrum errors of every method on the pretrained CNN's 64×32×3×3
-/// conv and 128×3136 linear layer, at each ratio.
+/// conv and 128×3136 linear layer, at each kept fraction.
 pub fn mnist_cnn_table(cnn: &MnistCnn<f32>) -> Result<String> {
     let mut out = String::from(
-        "| layer | method | ratio | ranks | parameters (realized) | rel. error | spectrum error |\n\
+        "| layer | method | kept | ranks | parameters (realized) | rel. error | spectrum error |\n\
          |---|---|---:|---|---:|---:|---:|\n",
     );
     for (label, w) in [("conv 64×32×3×3", &cnn.conv2_weight), ("linear 128×3136", &cnn.fc1_weight)]
     {
         for (name, method, filled) in variants() {
-            for ratio in RATIOS {
-                let c = Compress::new(method).ratio(ratio).fill_budget(filled).seed(0).fit(w)?;
+            for fraction in FRACTIONS {
+                let budget = Budget::KeepFraction(fraction);
+                let c = Compress::new(method).budget(budget).fill_budget(filled).seed(0).fit(w)?;
                 let p = c.plan();
                 out += &format!(
                     "| {label} | {} | {:.0}% | {:?} | {} ({:.2}%) | {:.4} | {:.4} |\n",
                     name,
-                    ratio * 100.0,
+                    fraction * 100.0,
                     p.ranks,
                     p.params,
-                    100.0 * p.realized_ratio,
+                    100.0 * p.kept_fraction,
                     c.rel_error(),
                     c.spectrum_error()
                 );

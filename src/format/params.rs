@@ -1,8 +1,9 @@
-//! Parameter counts of the formats from a shape and ranks alone (no data): planning a
-//! compression before decomposing. Each equals `num_params()` of a decomposition of that size.
+//! Parameter counts of the formats, and the TT ranks TT-SVD reaches, from a shape and ranks
+//! alone (no data): planning a compression before decomposing. The one place for both; each
+//! count equals `num_params()` of a decomposition of that size.
 
-use super::{CpTensor, PartialTucker, TtTensor};
-use crate::error::{Error, Result};
+use super::{CpTensor, PartialTucker, TrTensor, TtTensor};
+use crate::error::{checked_numel, Error, Result};
 
 fn overflow(shape: &[usize]) -> Error {
     Error::SizeOverflow { shape: shape.to_vec() }
@@ -146,50 +147,105 @@ impl<T> TtTensor<T> {
             (0..shape.len()).map(|k| [full[k], shape[k], full[k + 1]]).collect();
         checked_sum_of_products(shape, cores.iter().map(|c| c.as_slice()))
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use crate::decomp::{cp_als, partial_tucker, tt_svd_rank};
-    use crate::format::{CpTensor, Factorized, PartialTucker, TtTensor};
-    use crate::Tensor;
-
-    #[test]
-    fn counts_equal_num_params_of_real_decompositions() {
-        let x = Tensor::<f64>::random_normal(&[5, 4, 3, 2], 1).unwrap();
-        for rank in [1, 3, 7] {
-            let (cp, _) = cp_als(&x, rank).unwrap();
-            assert_eq!(CpTensor::<f64>::params_for(x.shape(), rank).unwrap(), cp.num_params());
+    /// The internal ranks `[r_1, …, r_{d−1}]` TT-SVD produces on a tensor of shape
+    /// `n_1 × … × n_d` with full-rank unfoldings (generic data, e.g. random) under per-bond caps
+    /// `caps = [c_1, …, c_{d−1}]`: `r_k = min(c_k, r_{k−1} n_k, n_{k+1}⋯n_d)` with `r_0 = 1`
+    /// (the sweep's `k`-th matrix is `(r_{k−1} n_k) × (n_{k+1}⋯n_d)`). Data with
+    /// rank-deficient unfoldings can only come out smaller. Pass `usize::MAX` caps for
+    /// [`TtTensor::max_ranks_for`].
+    ///
+    /// ```
+    /// use tensorize::format::TtTensor;
+    /// assert_eq!(TtTensor::<f64>::svd_ranks_for(&[4, 5, 6], &[3, 100])?, vec![3, 6]);
+    /// assert_eq!(TtTensor::<f64>::svd_ranks_for(&[2, 3, 4, 5], &[9, 9, 9])?, vec![2, 6, 5]);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] for an empty shape, [`Error::ZeroDimension`],
+    /// [`Error::SizeOverflow`]; [`Error::InvalidRank`] unless there are `d − 1` caps, all `≥ 1`.
+    pub fn svd_ranks_for(shape: &[usize], caps: &[usize]) -> Result<Vec<usize>> {
+        const OP: &str = "TtTensor::svd_ranks_for";
+        check_shape(OP, shape)?;
+        // With the element count in range no product below can overflow: r_{k−1} n_k is at
+        // most n_1⋯n_k, and every suffix product divides it.
+        let mut rest = checked_numel(shape, 1)?;
+        if caps.len() + 1 != shape.len() || caps.contains(&0) {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: caps.to_vec(),
+                shape: shape.to_vec(),
+                detail: format!(
+                    "a {}-way train needs {} rank caps, all ≥ 1",
+                    shape.len(),
+                    shape.len() - 1
+                ),
+            });
         }
-        for (modes, ranks) in [
-            (vec![0, 1], vec![2, 3]),
-            (vec![1, 3], vec![4, 1]),
-            (vec![0, 1, 2, 3], vec![5, 4, 3, 2]),
-        ] {
-            let (t, _) = partial_tucker(&x, &modes, &ranks).unwrap();
-            assert_eq!(
-                PartialTucker::<f64>::params_for(x.shape(), &modes, &ranks).unwrap(),
-                t.num_params()
-            );
-        }
-        for cap in [1, 2, 5, 100] {
-            let (tt, _) = tt_svd_rank(&x, cap).unwrap();
-            let r = tt.ranks();
-            assert_eq!(
-                TtTensor::<f64>::params_for(x.shape(), &r[1..r.len() - 1]).unwrap(),
-                tt.num_params()
-            );
-        }
+        let mut prev = 1usize;
+        Ok(caps
+            .iter()
+            .zip(shape)
+            .map(|(&cap, &n)| {
+                rest /= n;
+                prev = cap.min(prev * n).min(rest);
+                prev
+            })
+            .collect())
     }
 
-    #[test]
-    fn bad_arguments_are_errors() {
-        assert!(CpTensor::<f32>::params_for(&[3, 0], 2).is_err());
-        assert!(CpTensor::<f32>::params_for(&[3, 2], 0).is_err());
-        assert!(CpTensor::<f32>::params_for(&[usize::MAX, 2], 2).is_err());
-        assert!(PartialTucker::<f32>::params_for(&[3, 2], &[1, 0], &[1, 1]).is_err());
-        assert!(PartialTucker::<f32>::params_for(&[3, 2], &[0], &[4]).is_err());
-        assert!(TtTensor::<f32>::params_for(&[3, 2, 2], &[2]).is_err());
-        assert!(TtTensor::<f32>::params_for(&[], &[]).is_err());
+    /// The largest internal ranks a TT tensor of shape `n_1 × … × n_d` can need:
+    /// `r_k = min(n_1⋯n_k, n_{k+1}⋯n_d)`, the ranks of the unfoldings of generic data (what
+    /// [`TtTensor::svd_ranks_for`] gives without caps).
+    ///
+    /// ```
+    /// use tensorize::format::TtTensor;
+    /// assert_eq!(TtTensor::<f64>::max_ranks_for(&[2, 3, 4, 5])?, vec![2, 6, 5]);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] for an empty shape, [`Error::ZeroDimension`],
+    /// [`Error::SizeOverflow`].
+    pub fn max_ranks_for(shape: &[usize]) -> Result<Vec<usize>> {
+        check_shape("TtTensor::max_ranks_for", shape)?;
+        Self::svd_ranks_for(shape, &vec![usize::MAX; shape.len() - 1])
+    }
+}
+
+impl<T> TrTensor<T> {
+    /// The parameters of a tensor ring of shape `n_1 × … × n_d` with ranks
+    /// `ranks = [r_0, …, r_d]` (`r_d = r_0`, as [`TrTensor::ranks`]): `Σ_k r_{k−1} n_k r_k`, as
+    /// [`Factorized::num_params`](super::Factorized::num_params).
+    ///
+    /// ```
+    /// use tensorize::format::TrTensor;
+    /// assert_eq!(TrTensor::<f64>::params_for(&[4, 5, 6], &[2, 2, 3, 2])?, 16 + 30 + 36);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] for an empty shape, [`Error::ZeroDimension`],
+    /// [`Error::InvalidRank`] unless there are `d + 1` ranks, all `≥ 1`, with `r_d = r_0`;
+    /// [`Error::SizeOverflow`].
+    pub fn params_for(shape: &[usize], ranks: &[usize]) -> Result<usize> {
+        const OP: &str = "TrTensor::params_for";
+        check_shape(OP, shape)?;
+        if ranks.len() != shape.len() + 1 || ranks.contains(&0) || ranks.first() != ranks.last() {
+            return Err(Error::InvalidRank {
+                op: OP,
+                ranks: ranks.to_vec(),
+                shape: shape.to_vec(),
+                detail: format!(
+                    "a {}-way ring needs {} ranks, all ≥ 1, the last equal to the first",
+                    shape.len(),
+                    shape.len() + 1
+                ),
+            });
+        }
+        let cores: Vec<[usize; 3]> =
+            (0..shape.len()).map(|k| [ranks[k], shape[k], ranks[k + 1]]).collect();
+        checked_sum_of_products(shape, cores.iter().map(|c| c.as_slice()))
     }
 }

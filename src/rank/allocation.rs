@@ -1,15 +1,17 @@
-//! Whole-model rank allocation: one global budget (parameters, FLOPs or a compression ratio)
-//! split across many layers by greedy marginal error reduction per unit cost.
+//! Whole-model rank allocation: one global [`Budget`] (parameters, FLOPs, a kept fraction or a
+//! compression factor) split across many layers by greedy marginal error reduction per unit cost.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use faer::MatRef;
 
+use crate::budget::Budget;
 use crate::error::{Error, Result};
 use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// One layer as the allocator sees it: its singular spectrum and what each unit of rank costs.
 ///
@@ -28,7 +30,8 @@ pub struct LayerSpectrum {
     pub params_per_rank: usize,
     /// FLOPs added by each unit of rank, if known (needed for [`Budget::Flops`]).
     pub flops_per_rank: Option<usize>,
-    /// Parameters of the uncompressed layer (the reference for [`Budget::Ratio`]).
+    /// Parameters of the uncompressed layer (the reference for [`Budget::KeepFraction`] and
+    /// [`Budget::CompressBy`]).
     pub dense_params: usize,
     /// Importance weight `w ≥ 0` of this layer's relative squared error (default 1).
     pub weight: f64,
@@ -238,20 +241,6 @@ impl LayerSpectrum {
     }
 }
 
-/// The global budget for [`allocate`].
-///
-/// It covers the factorized layers only: subtract whatever stays dense (biases, layers that
-/// are not compressed) before passing a whole-model parameter or FLOP count.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Budget {
-    /// At most this many parameters in all factorized layers together (`Σ r_l · params_per_rank_l`).
-    Params(usize),
-    /// At most this many FLOPs (`Σ r_l · flops_per_rank_l`); every layer needs `flops_per_rank`.
-    Flops(usize),
-    /// Compression ratio `ρ > 0`: at most `Σ dense_params_l / ρ` parameters.
-    Ratio(f64),
-}
-
 /// The result of [`allocate`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Allocation {
@@ -275,7 +264,7 @@ pub struct Allocation {
 
 /// A candidate step: raising `layer` from rank `rank` to `rank + 1`.
 struct Step {
-    ratio: f64,
+    gain_per_cost: f64,
     gain: f64,
     layer: usize,
 }
@@ -292,15 +281,23 @@ impl PartialOrd for Step {
     }
 }
 impl Ord for Step {
-    // Larger ratio first; ties broken towards the lower layer index (deterministic).
+    // Larger gain per cost first; ties broken towards the lower layer index (deterministic).
     fn cmp(&self, other: &Self) -> Ordering {
-        self.ratio.total_cmp(&other.ratio).then_with(|| other.layer.cmp(&self.layer))
+        self.gain_per_cost
+            .total_cmp(&other.gain_per_cost)
+            .then_with(|| other.layer.cmp(&self.layer))
     }
 }
 
 /// Splits one global budget across layers: chooses ranks `r_l ∈ [min_rank_l, max_rank_l]`
 /// minimizing the weighted relative squared error `Σ_l w_l Σ_{i≥r_l} σ_{l,i}² / ‖W_l‖_F²`
 /// subject to `Σ_l c_l r_l ≤ B` (`c_l` = parameters or FLOPs per unit of rank).
+///
+/// **Budget.** [`Budget::Params`] caps `Σ r_l · params_per_rank_l`; [`Budget::Flops`] caps
+/// `Σ r_l · flops_per_rank_l` (every layer needs `flops_per_rank`); [`Budget::KeepFraction`]
+/// `ρ` and [`Budget::CompressBy`] `c` cap the parameters at `⌊ρ · D⌋` and `⌊D / c⌋` with
+/// `D = Σ dense_params_l`. The budget covers the factorized layers only: subtract whatever
+/// stays dense (biases, layers that are not compressed) from a whole-model count.
 ///
 /// **Algorithm.** Start every layer at `min_rank`; repeatedly take the step (one more rank in
 /// one layer) with the largest marginal gain per unit cost, `w_l σ_{l,r_l}² / (‖W_l‖² c_l)`,
@@ -317,7 +314,8 @@ impl Ord for Step {
 /// gain `max_l w_l σ_{l,min_rank_l}² / ‖W_l‖²`). When no step is refused the result is optimal.
 ///
 /// ```
-/// use tensorize::rank::{allocate, Budget, LayerSpectrum};
+/// use tensorize::rank::{allocate, LayerSpectrum};
+/// use tensorize::Budget;
 /// let layers = vec![
 ///     // A layer with a fast-decaying spectrum and one with a flat spectrum, same cost.
 ///     LayerSpectrum::new("a", vec![10.0, 1.0, 0.1, 0.01], 10, 25),
@@ -330,8 +328,8 @@ impl Ord for Step {
 /// ```
 ///
 /// # Errors
-/// - [`Error::InvalidParameter`] if `layers` is empty, for a ratio that is not finite and `> 0`,
-///   for negative/non-descending spectra or a bad weight;
+/// - [`Error::InvalidParameter`] if `layers` is empty, for a bad budget value
+///   ([`Budget::validate`]), for negative/non-descending spectra or a bad weight;
 /// - [`Error::InvalidRank`] for an empty spectrum, zero cost per rank, or
 ///   `min_rank > max_rank`/`max_rank > len`; also if [`Budget::Flops`] is asked and a layer has
 ///   no `flops_per_rank`, or if the minimal ranks alone exceed the budget (the message names
@@ -369,19 +367,13 @@ pub fn allocate(layers: &[LayerSpectrum], budget: Budget) -> Result<Allocation> 
     }
     let cap = match budget {
         Budget::Params(n) | Budget::Flops(n) => n,
-        Budget::Ratio(r) => {
-            if !(r.is_finite() && r > 0.0) {
-                return Err(Error::InvalidParameter {
-                    name: "ratio",
-                    value: r.to_string(),
-                    expected: "a finite compression ratio > 0",
-                });
-            }
+        // The dense total is only needed (and only checked for overflow) for a relative budget.
+        relative => {
             let dense = layers
                 .iter()
                 .try_fold(0usize, |acc, l| acc.checked_add(l.dense_params))
                 .ok_or_else(overflow)?;
-            (dense as f64 / r).floor() as usize
+            relative.max_params(dense)?
         }
     };
     let mut ranks: Vec<usize> = layers.iter().map(|l| l.min_rank).collect();
@@ -408,7 +400,7 @@ pub fn allocate(layers: &[LayerSpectrum], budget: Budget) -> Result<Allocation> 
         }
         let s = layer.singular_values[r] / layer.singular_values[0].max(f64::MIN_POSITIVE);
         let gain = if energies[l] > 0.0 { layer.weight * s * s / energies[l] } else { 0.0 };
-        Some(Step { ratio: gain / costs[l] as f64, gain, layer: l })
+        Some(Step { gain_per_cost: gain / costs[l] as f64, gain, layer: l })
     };
     let mut heap: BinaryHeap<Step> = (0..layers.len()).filter_map(|l| step(l, ranks[l])).collect();
     let mut gap_bound = 0.0f64;
@@ -495,7 +487,7 @@ pub fn allocate_for_error(layers: &[LayerSpectrum], max_total_error: f64) -> Res
         }
         let s = layer.singular_values[r] / layer.singular_values[0].max(f64::MIN_POSITIVE);
         let gain = if energies[l] > 0.0 { layer.weight * s * s / energies[l] } else { 0.0 };
-        Some(Step { ratio: gain / layer.params_per_rank as f64, gain, layer: l })
+        Some(Step { gain_per_cost: gain / layer.params_per_rank as f64, gain, layer: l })
     };
     let mut ranks: Vec<usize> = layers.iter().map(|l| l.min_rank).collect();
     let total_of = |ranks: &[usize]| -> f64 {

@@ -1,12 +1,14 @@
-//! Ranks under a parameter budget (or a target compression ratio) for CP, Tucker and TT, and
-//! helpers that run the decomposition with the chosen ranks.
+//! Ranks under a [`Budget`] (parameters, a kept fraction or a compression factor) for CP,
+//! Tucker and TT, and helpers that run the decomposition with the chosen ranks.
 
 use super::spectra::{tt_bond_spectra_impl, tucker_spectra, tucker_spectra_with};
+use crate::budget::Budget;
 use crate::decomp::{FitReport, Hosvd, TtSvd};
 use crate::error::{checked_numel, Error, Result};
 use crate::format::{TtTensor, TuckerTensor};
 use crate::par::Par;
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 fn check_shape(op: &'static str, shape: &[usize]) -> Result<usize> {
     if shape.is_empty() {
@@ -20,18 +22,6 @@ fn check_shape(op: &'static str, shape: &[usize]) -> Result<usize> {
     checked_numel(shape, 1)
 }
 
-/// `numel / ratio`, floored: the parameter budget of a target compression ratio.
-fn budget_of_ratio(numel: usize, ratio: f64) -> Result<usize> {
-    if !(ratio.is_finite() && ratio > 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "ratio",
-            value: ratio.to_string(),
-            expected: "a finite compression ratio (original / compressed) > 0",
-        });
-    }
-    Ok((numel as f64 / ratio).floor() as usize)
-}
-
 fn too_small(op: &'static str, shape: &[usize], need: usize, budget: usize) -> Error {
     Error::InvalidRank {
         op,
@@ -43,23 +33,27 @@ fn too_small(op: &'static str, shape: &[usize], need: usize, budget: usize) -> E
     }
 }
 
-/// The largest CP rank `R` whose CP tensor fits in `max_params` parameters:
-/// `R = ⌊max_params / (Σ_k n_k + 1)⌋`, counting the `R` weights as [`crate::format::CpTensor`]'s
-/// `num_params` does (`R·Σ n_k` factor entries plus `R` weights).
+/// The largest CP rank `R` whose CP tensor fits in the budget's `max_params` parameters
+/// ([`Budget::max_params`] of the tensor's `numel`): `R = ⌊max_params / (Σ_k n_k + 1)⌋`,
+/// counting the `R` weights as [`crate::format::CpTensor`]'s `num_params` does (`R·Σ n_k`
+/// factor entries plus `R` weights).
 ///
 /// ```
-/// use tensorize::rank::cp_rank_for_budget;
-/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], 610)?, 10);  // 10·(60 + 1) = 610
-/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], 609)?, 9);
+/// use tensorize::{rank::cp_rank_for_budget, Budget};
+/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], Budget::Params(610))?, 10); // 10·(60 + 1) = 610
+/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], Budget::Params(609))?, 9);
+/// // Compressing the 6000 entries by 10 leaves 600 parameters: ⌊600 / 61⌋.
+/// assert_eq!(cp_rank_for_budget(&[10, 20, 30], Budget::CompressBy(10.0))?, 9);
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///
 /// # Errors
 /// [`Error::InvalidModes`] for an order-0 shape, [`Error::ZeroDimension`],
-/// [`Error::SizeOverflow`], [`Error::InvalidRank`] if even rank 1 does not fit.
-pub fn cp_rank_for_budget(shape: &[usize], max_params: usize) -> Result<usize> {
+/// [`Error::SizeOverflow`], [`Error::InvalidRank`] if even rank 1 does not fit,
+/// [`Error::InvalidParameter`] as [`Budget::max_params`] (a bad value, or FLOPs).
+pub fn cp_rank_for_budget(shape: &[usize], budget: Budget) -> Result<usize> {
     const OP: &str = "cp_rank_for_budget";
-    check_shape(OP, shape)?;
+    let max_params = budget.max_params(check_shape(OP, shape)?)?;
     let per_rank = shape
         .iter()
         .try_fold(1usize, |acc, &n| acc.checked_add(n))
@@ -69,21 +63,6 @@ pub fn cp_rank_for_budget(shape: &[usize], max_params: usize) -> Result<usize> {
         return Err(too_small(OP, shape, per_rank, max_params));
     }
     Ok(r)
-}
-
-/// [`cp_rank_for_budget`] with budget `⌊numel / ratio⌋` (ratio = original / compressed).
-///
-/// ```
-/// use tensorize::rank::cp_rank_for_ratio;
-/// assert_eq!(cp_rank_for_ratio(&[10, 20, 30], 10.0)?, 9); // budget 600 → ⌊600 / 61⌋
-/// # Ok::<(), tensorize::Error>(())
-/// ```
-///
-/// # Errors
-/// As [`cp_rank_for_budget`], plus [`Error::InvalidParameter`] for a ratio not finite and `> 0`.
-pub fn cp_rank_for_ratio(shape: &[usize], ratio: f64) -> Result<usize> {
-    let numel = check_shape("cp_rank_for_ratio", shape)?;
-    cp_rank_for_budget(shape, budget_of_ratio(numel, ratio)?)
 }
 
 /// Greedy rank growth: starting at all ones, repeatedly raise the rank `k` whose next squared
@@ -111,9 +90,9 @@ fn greedy_ranks(
             let c = cost(&ranks);
             ranks[k] -= 1;
             let Some(c) = c.filter(|&c| c <= budget) else { continue };
-            let ratio = gain / (c.saturating_sub(current).max(1)) as f64;
-            if best.is_none_or(|(b, _, _)| ratio > b) {
-                best = Some((ratio, k, c));
+            let per_param = gain / (c.saturating_sub(current).max(1)) as f64;
+            if best.is_none_or(|(b, _, _)| per_param > b) {
+                best = Some((per_param, k, c));
             }
         }
         match best {
@@ -169,15 +148,14 @@ fn tucker_cost(shape: &[usize], ranks: &[usize]) -> Option<usize> {
     shape.iter().zip(ranks).try_fold(core, |a, (&n, &r)| a.checked_add(n.checked_mul(r)?))
 }
 
-/// TT parameters `Σ_k r_{k-1} n_k r_k` with `r_0 = r_d = 1` (inner ranks given), `None` on overflow.
+/// TT parameters of internal ranks `inner` ([`TtTensor::params_for`]), `None` on overflow (the
+/// greedy only passes `d − 1` ranks `≥ 1`, so overflow is the only error).
 fn tt_cost(shape: &[usize], inner: &[usize]) -> Option<usize> {
-    let d = shape.len();
-    let r = |k: usize| if k == 0 || k == d { 1 } else { inner[k - 1] };
-    (0..d)
-        .try_fold(0usize, |a, k| a.checked_add(r(k).checked_mul(shape[k])?.checked_mul(r(k + 1))?))
+    TtTensor::<f64>::params_for(shape, inner).ok()
 }
 
-/// Tucker ranks under a parameter budget, maximizing the kept energy.
+/// Tucker ranks under a budget of `max_params` parameters ([`Budget::max_params`] of `∏ n_k`),
+/// maximizing the kept energy.
 ///
 /// `spectra[k]` holds the singular values (descending) of the mode-`k` unfolding `X_(k)` (see
 /// [`super::tucker_spectra`]). The HOSVD error obeys `‖X − X̂‖_F² ≤ Σ_k Σ_{i≥R_k} σ_{k,i}²`, so the
@@ -196,10 +174,10 @@ fn tt_cost(shape: &[usize], inner: &[usize]) -> Option<usize> {
 /// below 96% of the optimal kept energy.
 ///
 /// ```
-/// use tensorize::rank::tucker_ranks_for_budget;
+/// use tensorize::{rank::tucker_ranks_for_budget, Budget};
 /// // Mode 0 has all its energy in 2 components, mode 1 in 1, mode 2 is flat.
 /// let spectra = vec![vec![5.0, 5.0, 0.0, 0.0], vec![7.0, 0.1, 0.0], vec![3.0, 3.0, 3.0]];
-/// let ranks = tucker_ranks_for_budget(&spectra, &[4, 3, 3], 40)?;
+/// let ranks = tucker_ranks_for_budget(&spectra, &[4, 3, 3], Budget::Params(40))?;
 /// // Mode 0 first (25 per 5 parameters), then mode 2 twice; the budget still admits the
 /// // tiny gain of R_1 = 2 (12 + 8 + 6 + 9 = 35 ≤ 40); zero gains are never bought.
 /// assert_eq!(ranks, vec![2, 2, 3]);
@@ -209,14 +187,15 @@ fn tt_cost(shape: &[usize], inner: &[usize]) -> Option<usize> {
 /// # Errors
 /// [`Error::InvalidModes`]/[`Error::ZeroDimension`]/[`Error::SizeOverflow`] for a bad shape;
 /// [`Error::InvalidRank`] if there is not one spectrum per mode or all-ones ranks exceed the
-/// budget; [`Error::NonFinite`]/[`Error::InvalidParameter`] for bad spectra.
+/// budget; [`Error::NonFinite`]/[`Error::InvalidParameter`] for bad spectra;
+/// [`Error::InvalidParameter`] as [`Budget::max_params`].
 pub fn tucker_ranks_for_budget<T: Scalar>(
     spectra: &[Vec<T>],
     shape: &[usize],
-    max_params: usize,
+    budget: Budget,
 ) -> Result<Vec<usize>> {
     const OP: &str = "tucker_ranks_for_budget";
-    check_shape(OP, shape)?;
+    let max_params = budget.max_params(check_shape(OP, shape)?)?;
     let spectra = spectra_f64(OP, spectra, shape.len(), shape)?;
     let ones = vec![1; shape.len()];
     let need =
@@ -229,32 +208,23 @@ pub fn tucker_ranks_for_budget<T: Scalar>(
     Ok(greedy_ranks(&spectra, &caps, |r| tucker_cost(shape, r), max_params))
 }
 
-/// [`tucker_ranks_for_budget`] with budget `⌊numel / ratio⌋`.
-///
-/// # Errors
-/// As [`tucker_ranks_for_budget`], plus [`Error::InvalidParameter`] for a bad ratio.
-pub fn tucker_ranks_for_ratio<T: Scalar>(
-    spectra: &[Vec<T>],
-    shape: &[usize],
-    ratio: f64,
-) -> Result<Vec<usize>> {
-    let numel = check_shape("tucker_ranks_for_ratio", shape)?;
-    tucker_ranks_for_budget(spectra, shape, budget_of_ratio(numel, ratio)?)
-}
-
-/// TT ranks `r_1 … r_{d−1}` under a parameter budget, maximizing the kept energy.
+/// TT ranks `r_1 … r_{d−1}` under a budget of `max_params` parameters ([`Budget::max_params`]
+/// of `∏ n_k`), maximizing the kept energy.
 ///
 /// `bond_spectra[k]` (`k = 0 … d−2`) holds the singular values of the `k`-th TT unfolding
 /// `X_{⟨k⟩}` (`(n_1⋯n_{k+1}) × (n_{k+2}⋯n_d)`, see [`super::tt_bond_spectra`]). TT-SVD obeys
 /// `‖X − X̂‖_F² ≤ Σ_k Σ_{i≥r_k} σ_{k,i}²` (Oseledets 2011), so the ranks maximize
-/// `Σ_k Σ_{i<r_k} σ_{k,i}²` subject to `Σ_k r_{k−1} n_k r_k ≤ max_params`, greedily as in
+/// `Σ_k Σ_{i<r_k} σ_{k,i}²` subject to `Σ_k r_{k−1} n_k r_k ≤ max_params`
+/// ([`TtTensor::params_for`]), greedily as in
 /// [`tucker_ranks_for_budget`] (raising bond `k` costs `r_{k−1} n_k + n_{k+1} r_{k+1}`, which
-/// depends on the neighbours: a heuristic, for the same reason). For `d = 1` the result is empty.
+/// depends on the neighbours: a heuristic, for the same reason). Each `r_k` is at most
+/// `min(n_1⋯n_k, n_{k+1}⋯n_d)` ([`TtTensor::max_ranks_for`]) and the length of its spectrum.
+/// For `d = 1` the result is empty.
 ///
 /// ```
-/// use tensorize::rank::tt_ranks_for_budget;
+/// use tensorize::{rank::tt_ranks_for_budget, Budget};
 /// let bonds = vec![vec![9.0, 1.0, 0.5, 0.1], vec![9.0, 4.0, 3.0, 0.2]];
-/// let ranks = tt_ranks_for_budget(&bonds, &[4, 4, 4], 40)?;
+/// let ranks = tt_ranks_for_budget(&bonds, &[4, 4, 4], Budget::Params(40))?;
 /// // The second bond's energy is worth more per parameter: r = (1, 4) costs
 /// // 4 + 16 + 16 = 36 ≤ 40, and raising r_1 to 2 would cost 56.
 /// assert_eq!(ranks, vec![1, 4]);
@@ -266,10 +236,10 @@ pub fn tucker_ranks_for_ratio<T: Scalar>(
 pub fn tt_ranks_for_budget<T: Scalar>(
     bond_spectra: &[Vec<T>],
     shape: &[usize],
-    max_params: usize,
+    budget: Budget,
 ) -> Result<Vec<usize>> {
     const OP: &str = "tt_ranks_for_budget";
-    check_shape(OP, shape)?;
+    let max_params = budget.max_params(check_shape(OP, shape)?)?;
     let d = shape.len();
     let spectra = spectra_f64(OP, bond_spectra, d - 1, shape)?;
     let ones = vec![1; d - 1];
@@ -278,37 +248,22 @@ pub fn tt_ranks_for_budget<T: Scalar>(
     if need > max_params {
         return Err(too_small(OP, shape, need, max_params));
     }
-    let caps: Vec<usize> = (0..d - 1)
-        .map(|k| {
-            let left = shape[..=k].iter().product::<usize>();
-            let right = shape[k + 1..].iter().product::<usize>();
-            left.min(right).min(spectra[k].len()).max(1)
-        })
+    let caps: Vec<usize> = TtTensor::<f64>::max_ranks_for(shape)?
+        .iter()
+        .zip(&spectra)
+        .map(|(&m, s)| m.min(s.len()).max(1))
         .collect();
     Ok(greedy_ranks(&spectra, &caps, |r| tt_cost(shape, r), max_params))
 }
 
-/// [`tt_ranks_for_budget`] with budget `⌊numel / ratio⌋`.
-///
-/// # Errors
-/// As [`tt_ranks_for_budget`], plus [`Error::InvalidParameter`] for a bad ratio.
-pub fn tt_ranks_for_ratio<T: Scalar>(
-    bond_spectra: &[Vec<T>],
-    shape: &[usize],
-    ratio: f64,
-) -> Result<Vec<usize>> {
-    let numel = check_shape("tt_ranks_for_ratio", shape)?;
-    tt_ranks_for_budget(bond_spectra, shape, budget_of_ratio(numel, ratio)?)
-}
-
 /// HOSVD of `x` with the Tucker ranks [`tucker_ranks_for_budget`] picks from
-/// [`super::tucker_spectra`]: the result has at most `max_params` parameters.
+/// [`super::tucker_spectra`]: the result fits the budget.
 ///
 /// ```
 /// use tensorize::rank::tucker_for_budget;
-/// use tensorize::{Factorized, Tensor};
+/// use tensorize::{Budget, Factorized, Tensor};
 /// let x = Tensor::<f64>::from_fn(&[6, 5, 4], |i| 1.0 / (1 + i[0] + i[1] + i[2]) as f64)?;
-/// let (t, report) = tucker_for_budget(&x, 60)?;
+/// let (t, report) = tucker_for_budget(&x, Budget::Params(60))?;
 /// assert!(t.num_params() <= 60);
 /// assert!(report.rel_error < 1e-2);
 /// # Ok::<(), tensorize::Error>(())
@@ -318,9 +273,9 @@ pub fn tt_ranks_for_ratio<T: Scalar>(
 /// As [`super::tucker_spectra`] and [`tucker_ranks_for_budget`].
 pub fn tucker_for_budget<T: Scalar>(
     x: &Tensor<T>,
-    max_params: usize,
+    budget: Budget,
 ) -> Result<(TuckerTensor<T>, FitReport)> {
-    let ranks = tucker_ranks_for_budget(&tucker_spectra(x)?, x.shape(), max_params)?;
+    let ranks = tucker_ranks_for_budget(&tucker_spectra(x)?, x.shape(), budget)?;
     Hosvd::new(&ranks).fit(x)
 }
 
@@ -330,21 +285,21 @@ pub fn tucker_for_budget<T: Scalar>(
 /// As [`tucker_for_budget`].
 pub fn tucker_for_budget_with<T: Scalar>(
     x: &Tensor<T>,
-    max_params: usize,
+    budget: Budget,
     par: Par,
 ) -> Result<(TuckerTensor<T>, FitReport)> {
-    let ranks = tucker_ranks_for_budget(&tucker_spectra_with(x, par)?, x.shape(), max_params)?;
+    let ranks = tucker_ranks_for_budget(&tucker_spectra_with(x, par)?, x.shape(), budget)?;
     Hosvd::new(&ranks).par(par).fit(x)
 }
 
 /// TT-SVD of `x` with per-bond rank caps from [`tt_ranks_for_budget`] on [`super::tt_bond_spectra`]:
-/// the result has at most `max_params` parameters.
+/// the result fits the budget.
 ///
 /// ```
 /// use tensorize::rank::tt_for_budget;
-/// use tensorize::{Factorized, Tensor};
+/// use tensorize::{Budget, Factorized, Tensor};
 /// let x = Tensor::<f64>::from_fn(&[4, 4, 4, 4], |i| 1.0 / (1 + i[0] + i[1] + i[2] + i[3]) as f64)?;
-/// let (tt, report) = tt_for_budget(&x, 100)?;
+/// let (tt, report) = tt_for_budget(&x, Budget::Params(100))?;
 /// assert!(tt.num_params() <= 100);
 /// assert!(report.rel_error < 1e-2);
 /// # Ok::<(), tensorize::Error>(())
@@ -352,11 +307,8 @@ pub fn tucker_for_budget_with<T: Scalar>(
 ///
 /// # Errors
 /// As [`super::tt_bond_spectra`] and [`tt_ranks_for_budget`].
-pub fn tt_for_budget<T: Scalar>(
-    x: &Tensor<T>,
-    max_params: usize,
-) -> Result<(TtTensor<T>, FitReport)> {
-    tt_for_budget_impl(x, max_params, None)
+pub fn tt_for_budget<T: Scalar>(x: &Tensor<T>, budget: Budget) -> Result<(TtTensor<T>, FitReport)> {
+    tt_for_budget_impl(x, budget, None)
 }
 
 /// [`tt_for_budget`] with explicit parallelism `par` (spectra and TT-SVD).
@@ -365,18 +317,18 @@ pub fn tt_for_budget<T: Scalar>(
 /// As [`tt_for_budget`].
 pub fn tt_for_budget_with<T: Scalar>(
     x: &Tensor<T>,
-    max_params: usize,
+    budget: Budget,
     par: Par,
 ) -> Result<(TtTensor<T>, FitReport)> {
-    tt_for_budget_impl(x, max_params, Some(par))
+    tt_for_budget_impl(x, budget, Some(par))
 }
 
 fn tt_for_budget_impl<T: Scalar>(
     x: &Tensor<T>,
-    max_params: usize,
+    budget: Budget,
     par: Option<Par>,
 ) -> Result<(TtTensor<T>, FitReport)> {
-    let ranks = tt_ranks_for_budget(&tt_bond_spectra_impl(x, par)?, x.shape(), max_params)?;
+    let ranks = tt_ranks_for_budget(&tt_bond_spectra_impl(x, par)?, x.shape(), budget)?;
     let mut params = TtSvd::new();
     if let Some(p) = par {
         params = params.par(p);
@@ -390,8 +342,7 @@ fn tt_for_budget_impl<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::TtTensor;
-    use crate::Factorized;
+    use crate::format::Factorized;
     use faer::Mat;
 
     /// A small deterministic generator (splitmix64) for test instances.
@@ -463,7 +414,7 @@ mod tests {
         for trial in 0..200 {
             let spectra: Vec<Vec<f64>> = shape.iter().map(|&d| spectrum(d, &mut state)).collect();
             let budget = 16 + trial % 100;
-            let r = tucker_ranks_for_budget(&spectra, &shape, budget).unwrap();
+            let r = tucker_ranks_for_budget(&spectra, &shape, Budget::Params(budget)).unwrap();
             assert!(tucker_cost(&shape, &r).unwrap() <= budget);
             // Local maximality: every single step with a positive gain would break the budget.
             for k in 0..3 {
@@ -493,7 +444,7 @@ mod tests {
             let spectra: Vec<Vec<f64>> =
                 [3usize, 9, 3].iter().map(|&d| spectrum(d, &mut state)).collect();
             let budget = 14 + trial;
-            let r = tt_ranks_for_budget(&spectra, &shape, budget).unwrap();
+            let r = tt_ranks_for_budget(&spectra, &shape, Budget::Params(budget)).unwrap();
             assert!(tt_cost(&shape, &r).unwrap() <= budget);
             for k in 0..3 {
                 if r[k] < spectra[k].len() && spectra[k][r[k]] > 0.0 {

@@ -1,5 +1,6 @@
-//! Rank selection: EVBMF and MUSCO's weakened rule, ranks by error ε and by parameter budget
-//! (TSPC's formulas in [`tspc`]), and whole-model allocation of one global budget across layers.
+//! Rank selection: EVBMF and MUSCO's weakened rule, ranks by error ε and under a
+//! [`crate::budget::Budget`] (TSPC's formulas in [`tspc`]), and whole-model allocation of one
+//! global budget across layers.
 
 mod allocation;
 mod budget;
@@ -10,11 +11,10 @@ mod musco;
 mod spectra;
 pub mod tspc;
 
-pub use allocation::{allocate, allocate_for_error, Allocation, Budget, LayerSpectrum};
+pub use allocation::{allocate, allocate_for_error, Allocation, LayerSpectrum};
 pub use budget::{
-    cp_rank_for_budget, cp_rank_for_ratio, tt_for_budget, tt_for_budget_with, tt_ranks_for_budget,
-    tt_ranks_for_ratio, tucker_for_budget, tucker_for_budget_with, tucker_ranks_for_budget,
-    tucker_ranks_for_ratio,
+    cp_rank_for_budget, tt_for_budget, tt_for_budget_with, tt_ranks_for_budget, tucker_for_budget,
+    tucker_for_budget_with, tucker_ranks_for_budget,
 };
 pub use by_error::{
     cp_rank_for_error, cp_rank_for_error_with, matrix_rank_for_error, matrix_rank_for_error_with,

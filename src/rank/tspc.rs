@@ -11,16 +11,16 @@
 //! For a non-square kernel `k² = kh·kw` and `2k = kh + kw`. Every rank is at least 1. These are
 //! the *nominal* rules: the realized parameter count of the format (e.g. CP also stores `R`
 //! weights, and the CP ceiling can overshoot) is reported by
-//! [`crate::tensorization::plan`] next to `ρ`.
+//! [`crate::tensorization::plan`] next to `ρ` (as [`crate::tensorization::Plan::kept_fraction`]).
 
 use crate::error::{Error, Result};
 
 /// Checks `ρ ∈ (0, 1]` and non-zero sizes; returns `P = kh·kw·s·t` as `f64`.
-fn check(op: &'static str, ratio: f64, sizes: &[usize]) -> Result<f64> {
-    if !(ratio.is_finite() && ratio > 0.0 && ratio <= 1.0) {
+fn check(op: &'static str, fraction: f64, sizes: &[usize]) -> Result<f64> {
+    if !(fraction.is_finite() && fraction > 0.0 && fraction <= 1.0) {
         return Err(Error::InvalidParameter {
-            name: "ratio",
-            value: ratio.to_string(),
+            name: "fraction",
+            value: fraction.to_string(),
             expected: "a fraction of the parameters in (0, 1]",
         });
     }
@@ -47,7 +47,7 @@ fn positive_root(a: f64, b: f64, c: f64) -> f64 {
     2.0 * c / (b + (b * b + 4.0 * a * c).sqrt())
 }
 
-/// SVD rank of an `m × n` matrix keeping a fraction `ratio` of its `mn` parameters:
+/// SVD rank of an `m × n` matrix keeping a fraction `fraction` (`ρ`) of its `mn` parameters:
 /// `R = ⌊ρ·m·n / (m + n)⌋`, clamped to `[1, min(m, n)]` (`R(m + n) ≤ ρmn`).
 ///
 /// ```
@@ -59,10 +59,10 @@ fn positive_root(a: f64, b: f64, c: f64) -> f64 {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] unless `0 < ratio ≤ 1`; [`Error::InvalidRank`] for a zero size.
-pub fn svd_rank(ratio: f64, m: usize, n: usize) -> Result<usize> {
-    let p = check("svd_rank", ratio, &[m, n])?;
-    Ok(clamp(ratio * p / (m as f64 + n as f64), m.min(n)))
+/// [`Error::InvalidParameter`] unless `0 < fraction ≤ 1`; [`Error::InvalidRank`] for a zero size.
+pub fn svd_rank(fraction: f64, m: usize, n: usize) -> Result<usize> {
+    let p = check("svd_rank", fraction, &[m, n])?;
+    Ok(clamp(fraction * p / (m as f64 + n as f64), m.min(n)))
 }
 
 /// TSPC CP rank of a `[t, s, kh, kw]` kernel: `R = ⌈ρP / (kh·kw + s + t)⌉`, clamped to
@@ -77,10 +77,10 @@ pub fn svd_rank(ratio: f64, m: usize, n: usize) -> Result<usize> {
 ///
 /// # Errors
 /// As [`svd_rank`].
-pub fn cp_rank(ratio: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<usize> {
-    let p = check("cp_rank", ratio, &[s, t, kh, kw])?;
+pub fn cp_rank(fraction: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<usize> {
+    let p = check("cp_rank", fraction, &[s, t, kh, kw])?;
     let per_rank = (kh * kw) as f64 + s as f64 + t as f64;
-    let r = (ratio * p / per_rank).ceil();
+    let r = (fraction * p / per_rank).ceil();
     let max = s.saturating_mul(t).saturating_mul(kh).saturating_mul(kw);
     Ok(clamp(r, max))
 }
@@ -99,9 +99,9 @@ pub fn cp_rank(ratio: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<u
 ///
 /// # Errors
 /// As [`svd_rank`].
-pub fn tucker2_rank(ratio: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<usize> {
-    let p = check("tucker2_rank", ratio, &[s, t, kh, kw])?;
-    let r = positive_root((kh * kw) as f64, s as f64 + t as f64, ratio * p);
+pub fn tucker2_rank(fraction: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<usize> {
+    let p = check("tucker2_rank", fraction, &[s, t, kh, kw])?;
+    let r = positive_root((kh * kw) as f64, s as f64 + t as f64, fraction * p);
     Ok(clamp(r, s.min(t)))
 }
 
@@ -119,9 +119,9 @@ pub fn tucker2_rank(ratio: f64, s: usize, t: usize, kh: usize, kw: usize) -> Res
 ///
 /// # Errors
 /// As [`svd_rank`].
-pub fn tt_rank(ratio: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<usize> {
-    let p = check("tt_rank", ratio, &[s, t, kh, kw])?;
-    let r = positive_root((kh + kw) as f64, s as f64 + t as f64, ratio * p);
+pub fn tt_rank(fraction: f64, s: usize, t: usize, kh: usize, kw: usize) -> Result<usize> {
+    let p = check("tt_rank", fraction, &[s, t, kh, kw])?;
+    let r = positive_root((kh + kw) as f64, s as f64 + t as f64, fraction * p);
     Ok(clamp(r, s.min(t)))
 }
 

@@ -1,16 +1,19 @@
 //! Compressing a real weight: decompose it as a [`Plan`] says, reconstruct it in its original
 //! shape, and report the parameters, Frobenius and spectrum errors ([`CompressedWeight`]).
 
+use crate::budget::Budget;
 use crate::decomp::{CpAls, FitReport, PartialHooi, TtSvd};
 use crate::error::Result;
 use crate::format::{CpTensor, Factorized, PartialTucker, TtTensor};
 use crate::par::Par;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 use crate::tensorization::low_rank::LowRank;
 use crate::tensorization::spectrum::spectrum_error_with;
-use crate::tensorization::weights::{
-    plan, plan_filled, plan_ranks, Kind, Layout, Method, Plan, WeightShape,
-};
-use crate::{Scalar, Tensor};
+use crate::tensorization::weights::layout::{Kind, Layout};
+use crate::tensorization::weights::method::Method;
+use crate::tensorization::weights::plan::{plan, plan_filled, plan_ranks, Plan};
+use crate::tensorization::weights::shape::WeightShape;
 
 /// The decomposition of a compressed weight, in the format its [`Method`] produces (of the
 /// reshaped tensor [`Plan::shape`], not of the weight itself).
@@ -43,12 +46,12 @@ impl<T: Scalar> WeightFormat<T> {
     }
 }
 
-/// How much to keep: a fraction of the parameters, or explicit ranks (see [`plan_ranks`]).
+/// How [`Compress`] sizes the decomposition: ranks chosen within a budget, or given.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Budget {
-    /// Keep a fraction `ρ ∈ (0, 1]` of the parameters (ranks from [`plan`]).
-    Ratio(f64),
-    /// Explicit ranks in the [`Plan::ranks`] convention, or one uniform rank.
+enum Sizing {
+    /// Ranks from [`plan`] (or [`plan_filled`]) within the budget.
+    Budget(Budget),
+    /// Explicit ranks in the [`Plan::ranks`] convention, or one uniform rank ([`plan_ranks`]).
     Ranks(Vec<usize>),
 }
 
@@ -57,10 +60,11 @@ pub enum Budget {
 ///
 /// ```
 /// use tensorize::tensorization::{Compress, Method};
-/// use tensorize::Tensor;
+/// use tensorize::{Budget, Tensor};
 /// let w = Tensor::<f64>::random_normal(&[16, 8, 3, 3], 0)?;
-/// let c = Compress::new(Method::RTucker { factors: 2 }).ratio(0.2).fit(&w)?;
-/// assert!(c.plan().realized_ratio <= 0.2);
+/// let keep = Budget::KeepFraction(0.2);
+/// let c = Compress::new(Method::RTucker { factors: 2 }).budget(keep).fit(&w)?;
+/// assert!(c.plan().kept_fraction <= 0.2);
 /// assert_eq!(c.num_params(), c.plan().params);
 /// assert_eq!(c.reconstruct()?.shape(), w.shape());
 /// assert!(c.rel_error() < 1.0 && c.spectrum_error() < 1.0);
@@ -69,7 +73,7 @@ pub enum Budget {
 #[derive(Clone, Debug)]
 pub struct Compress {
     method: Method,
-    budget: Budget,
+    sizing: Sizing,
     seed: u64,
     max_iter: Option<usize>,
     tol: Option<f64>,
@@ -79,13 +83,14 @@ pub struct Compress {
 }
 
 impl Compress {
-    /// Compression with `method`, keeping 10% of the parameters by default; seed 0, the
+    /// Compression with `method`, keeping 10% of the parameters by default
+    /// (`Budget::KeepFraction(0.1)`); seed 0, the
     /// iteration defaults of [`CpAls`] / [`PartialHooi`], all singular values in the
     /// spectrum error, automatic parallelism.
     pub fn new(method: Method) -> Self {
         Self {
             method,
-            budget: Budget::Ratio(0.1),
+            sizing: Sizing::Budget(Budget::KeepFraction(0.1)),
             seed: 0,
             max_iter: None,
             tol: None,
@@ -95,15 +100,15 @@ impl Compress {
         }
     }
 
-    /// Keep a fraction `ratio ∈ (0, 1]` of the parameters.
-    pub fn ratio(mut self, ratio: f64) -> Self {
-        self.budget = Budget::Ratio(ratio);
+    /// Ranks chosen within `budget` (see [`plan`]); replaces explicit [`Compress::ranks`].
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.sizing = Sizing::Budget(budget);
         self
     }
 
-    /// Explicit ranks (see [`plan_ranks`]).
+    /// Explicit ranks (see [`plan_ranks`]); replaces a [`Compress::budget`].
     pub fn ranks(mut self, ranks: &[usize]) -> Self {
-        self.budget = Budget::Ranks(ranks.to_vec());
+        self.sizing = Sizing::Ranks(ranks.to_vec());
         self
     }
 
@@ -127,7 +132,7 @@ impl Compress {
         self
     }
 
-    /// With a ratio budget, spend what the uniform rank leaves over ([`plan_filled`]) instead
+    /// With a budget, spend what the uniform rank leaves over ([`plan_filled`]) instead
     /// of [`plan`] (default `false`).
     pub fn fill_budget(mut self, on: bool) -> Self {
         self.fill = on;
@@ -151,10 +156,10 @@ impl Compress {
     /// # Errors
     /// As [`plan`] / [`plan_ranks`].
     pub fn plan(&self, w: &WeightShape) -> Result<Plan> {
-        match &self.budget {
-            Budget::Ratio(r) if self.fill => plan_filled(w, self.method, *r),
-            Budget::Ratio(r) => plan(w, self.method, *r),
-            Budget::Ranks(r) => plan_ranks(w, self.method, r),
+        match &self.sizing {
+            Sizing::Budget(b) if self.fill => plan_filled(w, self.method, *b),
+            Sizing::Budget(b) => plan(w, self.method, *b),
+            Sizing::Ranks(r) => plan_ranks(w, self.method, r),
         }
     }
 
@@ -245,14 +250,14 @@ impl Compress {
     }
 }
 
-/// Compresses `w` with `method` to a fraction `ratio` of its parameters, default options:
-/// `Compress::new(method).ratio(ratio).fit(w)`.
+/// Compresses `w` with `method` within `budget`, default options:
+/// `Compress::new(method).budget(budget).fit(w)`.
 ///
 /// ```
 /// use tensorize::tensorization::{compress, Method};
-/// use tensorize::Tensor;
+/// use tensorize::{Budget, Tensor};
 /// let w = Tensor::<f32>::random_normal(&[32, 64], 3)?;
-/// let c = compress(&w, Method::Svd, 0.25)?;
+/// let c = compress(&w, Method::Svd, Budget::KeepFraction(0.25))?;
 /// assert_eq!(c.plan().ranks, vec![5]); // ⌊0.25·2048/96⌋
 /// assert_eq!(c.num_params(), 5 * 96);
 /// assert!(c.rel_error() < 1.0);
@@ -264,9 +269,9 @@ impl Compress {
 pub fn compress<T: Scalar>(
     w: &Tensor<T>,
     method: Method,
-    ratio: f64,
+    budget: Budget,
 ) -> Result<CompressedWeight<T>> {
-    Compress::new(method).ratio(ratio).fit(w)
+    Compress::new(method).budget(budget).fit(w)
 }
 
 /// A compressed weight: its plan, the decomposition, the fit report and the errors of the
@@ -284,7 +289,7 @@ pub struct CompressedWeight<T> {
 }
 
 impl<T: Scalar> CompressedWeight<T> {
-    /// The plan (ranks, parameters, nominal and realized ratio).
+    /// The plan (ranks, parameters, the budget and the kept fraction).
     pub fn plan(&self) -> &Plan {
         &self.plan
     }

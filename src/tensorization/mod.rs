@@ -9,13 +9,13 @@ pub mod shuffle_compare;
 pub mod spectrum;
 pub mod weights;
 
-pub use compress::{compress, Budget, Compress, CompressedWeight, WeightFormat};
+pub use compress::{compress, Compress, CompressedWeight, WeightFormat};
 pub use factorize::{
     check_factors, deal_balanced, deal_round_robin, factorize_balanced, factorize_round_robin,
     matrix_modes, prime_factors,
 };
 pub use low_rank::LowRank;
 pub use shuffle::{rstd_tr, rstd_tt, Shuffle, ShuffleKind, Shuffled};
-pub use shuffle_compare::{compare_shuffled, CompareBudget, CompareRow, RstdFormat};
+pub use shuffle_compare::{compare_shuffled, CompareRow, RstdFormat};
 pub use spectrum::{spectrum_error, spectrum_error_with, weight_spectrum};
 pub use weights::{plan, plan_filled, plan_ranks, Method, Plan, WeightShape, DEFAULT_FACTORS};

@@ -1,11 +1,13 @@
 //! Shuffled vs unshuffled decomposition at the same parameter budget (the RsTD comparison):
 //! [`compare_shuffled`] returns one [`CompareRow`] per variant.
 
+use crate::budget::Budget;
 use crate::decomp::{TrSvd, TtSvd};
 use crate::error::{checked_numel, Error, Result};
-use crate::format::Factorized;
-use crate::tensorization::shuffle::{rstd_tr, rstd_tt, ShuffleKind};
-use crate::{Scalar, Tensor};
+use crate::format::{Factorized, TrTensor, TtTensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+use crate::tensorization::shuffle::{rstd_tr, rstd_tt, ShuffleKind, Shuffled};
 
 /// The tensor format the comparison decomposes into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,15 +16,6 @@ pub enum RstdFormat {
     Tt,
     /// Tensor ring by TR-SVD ([`TrSvd`], `r_0` chosen automatically).
     Tr,
-}
-
-/// The parameter budget of a comparison.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum CompareBudget {
-    /// At most this many parameters.
-    Params(usize),
-    /// A compression ratio `c > 0`: at most `⌊N / c⌋` parameters for `N` entries.
-    Ratio(f64),
 }
 
 /// One line of [`compare_shuffled`]: a decomposition of `X` (or of its shuffle `π(X)`).
@@ -47,18 +40,19 @@ pub struct CompareRow {
 /// Decomposes `x` in `format` with and without a random shuffle (`kind`, `seed`) at the same
 /// parameter budget, and reports both: `[plain, shuffled]`.
 ///
-/// "Same budget" is a uniform rank cap `r`: the largest `r` whose predicted parameter count
-/// (the ranks the SVD sweep yields on a tensor with full-rank unfoldings, e.g. TT ranks
-/// `r_k = min(r, r_{k-1} n_k, ∏_{j>k} n_j)`, [`TrSvd::generic_ranks`] for TR) fits the budget.
+/// The budget allows [`Budget::max_params`] of the `N` entries of `x` (e.g. `⌊N / c⌋` for
+/// [`Budget::CompressBy`] `c`). "Same budget" is a uniform rank cap `r`: the largest `r` whose
+/// predicted parameter count (the ranks the SVD sweep yields on a tensor with full-rank
+/// unfoldings: [`TtTensor::svd_ranks_for`] for TT, [`TrSvd::generic_ranks`] for TR) fits it.
 /// Both variants run with that cap and `eps = 0`; a tensor with rank-deficient unfoldings can
 /// only come out smaller. The claim to test (Li et al. 2019) is that the shuffled error varies
 /// more smoothly with the budget than the plain one.
 ///
 /// ```
-/// use tensorize::tensorization::{compare_shuffled, CompareBudget, RstdFormat, ShuffleKind};
-/// use tensorize::Tensor;
+/// use tensorize::tensorization::{compare_shuffled, RstdFormat, ShuffleKind};
+/// use tensorize::{Budget, Tensor};
 /// let x = Tensor::<f64>::from_fn(&[4, 4, 4, 4], |i| ((i[0] + 2 * i[1]) as f64).sin() + i[3] as f64)?;
-/// let rows = compare_shuffled(&x, CompareBudget::Ratio(2.0), RstdFormat::Tt, ShuffleKind::Whole, 1)?;
+/// let rows = compare_shuffled(&x, Budget::CompressBy(2.0), RstdFormat::Tt, ShuffleKind::Whole, 1)?;
 /// assert_eq!(rows.len(), 2);
 /// assert!(rows.iter().all(|r| r.params <= 128 && r.max_rank == rows[0].max_rank));
 /// // This tensor is smooth and low-rank: shuffling destroys that structure.
@@ -67,31 +61,20 @@ pub struct CompareRow {
 /// ```
 ///
 /// # Errors
-/// - [`Error::InvalidParameter`] for a ratio that is not finite and positive;
+/// - [`Error::InvalidParameter`] for a bad budget value or a FLOP budget
+///   ([`Budget::max_params`]);
 /// - [`Error::InvalidRank`] if even rank 1 exceeds the budget (the error names both counts);
 /// - as [`TtSvd::fit`] / [`TrSvd::fit`] and [`crate::tensorization::Shuffle::new`].
 pub fn compare_shuffled<T: Scalar>(
     x: &Tensor<T>,
-    budget: CompareBudget,
+    budget: Budget,
     format: RstdFormat,
     kind: ShuffleKind,
     seed: u64,
 ) -> Result<Vec<CompareRow>> {
     let shape = x.shape().to_vec();
     let numel = checked_numel(&shape, 1)?;
-    let budget = match budget {
-        CompareBudget::Params(p) => p,
-        CompareBudget::Ratio(c) => {
-            if !(c.is_finite() && c > 0.0) {
-                return Err(Error::InvalidParameter {
-                    name: "ratio",
-                    value: c.to_string(),
-                    expected: "a finite compression ratio > 0",
-                });
-            }
-            (numel as f64 / c).floor() as usize
-        }
-    };
+    let budget = budget.max_params(numel)?;
     let cap = uniform_rank_for_budget(&shape, budget, format)?;
     let mut rows = Vec::with_capacity(2);
     for shuffle in [None, Some(kind)] {
@@ -109,10 +92,10 @@ pub fn compare_shuffled<T: Scalar>(
 
 /// The fitted variants, so that one function fills the row.
 enum Variant<T> {
-    Tt(crate::format::TtTensor<T>),
-    ShuffledTt(crate::tensorization::Shuffled<crate::format::TtTensor<T>>),
-    Tr(crate::format::TrTensor<T>),
-    ShuffledTr(crate::tensorization::Shuffled<crate::format::TrTensor<T>>),
+    Tt(TtTensor<T>),
+    ShuffledTt(Shuffled<TtTensor<T>>),
+    Tr(TrTensor<T>),
+    ShuffledTr(Shuffled<TrTensor<T>>),
 }
 
 impl<T: Scalar> Variant<T> {
@@ -141,28 +124,18 @@ impl<T: Scalar> Variant<T> {
     }
 }
 
-/// The predicted parameter count of `format` at uniform rank cap `r` on `shape`.
+/// The predicted parameter count of `format` at uniform rank cap `r` on `shape` (counted by
+/// the formats' `params_for`).
 fn predicted_params(shape: &[usize], r: usize, format: RstdFormat) -> Result<usize> {
-    let ranks = match format {
+    match format {
         RstdFormat::Tt => {
-            let d = shape.len();
-            let mut ranks = vec![1usize];
-            let mut rest: usize = shape.iter().product();
-            for &n in &shape[..d.saturating_sub(1)] {
-                rest /= n;
-                let prev = ranks[ranks.len() - 1];
-                ranks.push(r.min(prev.saturating_mul(n)).min(rest));
-            }
-            ranks.push(1);
-            ranks
+            let caps = vec![r; shape.len().saturating_sub(1)];
+            TtTensor::<f64>::params_for(shape, &TtTensor::<f64>::svd_ranks_for(shape, &caps)?)
         }
-        RstdFormat::Tr => TrSvd::new().max_rank(r).generic_ranks(shape)?,
-    };
-    Ok(shape
-        .iter()
-        .enumerate()
-        .map(|(k, &n)| ranks[k].saturating_mul(n).saturating_mul(ranks[k + 1]))
-        .fold(0usize, usize::saturating_add))
+        RstdFormat::Tr => {
+            TrTensor::<f64>::params_for(shape, &TrSvd::new().max_rank(r).generic_ranks(shape)?)
+        }
+    }
 }
 
 /// The largest uniform rank cap whose predicted parameter count is at most `budget`.
