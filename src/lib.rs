@@ -47,7 +47,6 @@ pub mod data;
 pub mod decomp;
 pub mod error;
 pub mod format;
-pub mod fuzzing;
 mod hugepages;
 pub mod io;
 pub mod kernels;

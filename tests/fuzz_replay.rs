@@ -1,7 +1,11 @@
-//! Replays every committed fuzz seed and regression input through the same library entry points
-//! the fuzz targets call, so plain `cargo test` on stable catches a regression.
+//! Replays every committed fuzz seed and regression input through the same entry points the
+//! fuzz targets call (fuzz/entry_points.rs, included here as it is there), so plain
+//! `cargo test` on stable catches a regression.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+#[path = "../fuzz/entry_points.rs"]
+mod entry_points;
 
 use std::path::Path;
 
@@ -21,15 +25,15 @@ fn replay(target: &str, run: fn(&[u8])) {
 
 #[test]
 fn npy_seeds() {
-    replay("npy", tensorize::fuzzing::npy);
+    replay("npy", entry_points::npy);
 }
 
 #[test]
 fn shape_api_seeds() {
-    replay("shape_api", tensorize::fuzzing::shape_api);
+    replay("shape_api", entry_points::shape_api);
 }
 
 #[test]
 fn safetensors_seeds() {
-    replay("safetensors", tensorize::fuzzing::safetensors);
+    replay("safetensors", entry_points::safetensors);
 }

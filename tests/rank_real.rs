@@ -3,14 +3,18 @@
 //! the greedy allocation must beat the same-compression-factor-per-layer baseline up to its
 //! documented gap.
 
+#[path = "common/data.rs"]
+mod data_files;
+
 use faer::MatRef;
-use tensorize::data::MnistCnn;
+use tensorize::data::{MnistCnn, MNIST_CNN_FILE};
 use tensorize::rank::{allocate, LayerSpectrum};
 use tensorize::Budget;
 
 #[test]
 fn allocation_on_the_mnist_cnn_beats_uniform_compression() {
-    let cnn = MnistCnn::<f32>::load().unwrap();
+    let Some(path) = data_files::data_file_or_skip(MNIST_CNN_FILE) else { return };
+    let cnn = MnistCnn::<f32>::load(path).unwrap();
     let mut layers = Vec::new();
     for (name, w) in
         [("features.0.weight", &cnn.conv1_weight), ("features.3.weight", &cnn.conv2_weight)]

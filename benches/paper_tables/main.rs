@@ -4,6 +4,8 @@
 //! `$TENSORIZE_DATA`) say so and are skipped when it is missing.
 
 mod allocation;
+#[path = "../../tests/common/data.rs"]
+mod data_files;
 mod novikov;
 mod rstd;
 mod tspc;
@@ -11,11 +13,11 @@ mod tspc;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use tensorize::data::MnistCnn;
+use tensorize::data::{MnistCnn, MNIST_CNN_FILE};
 use tensorize::Result;
 
 fn main() -> Result<()> {
-    let cnn = MnistCnn::<f32>::load();
+    let cnn = data_files::find_data_file(MNIST_CNN_FILE).and_then(MnistCnn::<f32>::load);
     let mut sections: Vec<(&str, String, String)> = vec![
         (
             "novikov_vgg",

@@ -6,9 +6,14 @@
 //!     hosvd|st-hosvd|hooi|cp|tt, with --eps E (relative error) and/or --rank R
 //! ```
 
+// Where the repository's data folders are: shared with the tests and benches, and kept out of
+// the library so that only this repository's programs carry its paths.
+#[path = "../../tests/common/data.rs"]
+mod data_files;
+
 use std::time::Instant;
 
-use tensorize::data::load_digits;
+use tensorize::data::{load_digits, DIGITS_FILE};
 use tensorize::decomp::{CpAls, Hooi, Hosvd, TtSvd};
 use tensorize::io::read_npy;
 use tensorize::{Error, Factorized, FitReport, Result, Tensor};
@@ -96,7 +101,9 @@ fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
 }
 
 fn demo() -> std::result::Result<(), String> {
-    let digits = load_digits::<f64>().map_err(|e| e.to_string())?;
+    let digits = data_files::find_data_file(DIGITS_FILE)
+        .and_then(load_digits::<f64>)
+        .map_err(|e| e.to_string())?;
     let x = &digits.images;
     println!(
         "digits: {} images of 8 x 8 pixels (values 0..16), tensor {:?}, {} entries, norm {:.1}\n",

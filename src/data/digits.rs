@@ -1,9 +1,15 @@
 //! scikit-learn's digits (UCI optdigits test set): 1797 images of 8×8 pixels valued 0..=16.
 //! Shipped with the crate in `data/digits/` (BSD-3-Clause, see `data/digits/COPYING`).
 
-use super::{find_data_file, read_gz};
+use std::path::Path;
+
+use super::read_gz;
 use crate::error::{Error, Result};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// Where the digits file sits in a data folder laid out like this repository's `data/`.
+pub const DIGITS_FILE: &str = "digits/digits.csv.gz";
 
 /// The digits data set: images and their labels.
 #[derive(Clone, Debug)]
@@ -14,20 +20,20 @@ pub struct Digits<T> {
     pub labels: Vec<u8>,
 }
 
-/// Loads `digits/digits.csv.gz` from the data folders (see [`super::data_dirs`]).
+/// Loads the gzip-compressed digits CSV at `path` (in this repository, `data/` +
+/// [`DIGITS_FILE`]).
 ///
 /// ```
-/// let d = tensorize::data::load_digits::<f32>()?;
+/// let d = tensorize::data::load_digits::<f32>("data/digits/digits.csv.gz")?;
 /// assert_eq!(d.images.shape(), &[1797, 8, 8]);
 /// assert_eq!(d.labels.len(), 1797);
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///
 /// # Errors
-/// [`Error::Io`] if the file is missing or unreadable; [`Error::Format`] if a row is malformed.
-pub fn load_digits<T: Scalar>() -> Result<Digits<T>> {
-    let path = find_data_file("digits/digits.csv.gz")?;
-    parse_digits_csv(&read_gz(&path)?)
+/// [`Error::Io`] naming `path` if the file is missing or unreadable; [`Error::Format`] if a row is malformed.
+pub fn load_digits<T: Scalar>(path: impl AsRef<Path>) -> Result<Digits<T>> {
+    parse_digits_csv(&read_gz(path.as_ref())?)
 }
 
 /// Parses the digits CSV: each line holds 64 pixel values then the label, comma separated.

@@ -1,10 +1,12 @@
-//! The pretrained MNIST CNN of `../shared/data/models/mnist_cnn.safetensors` (PyTorch layout, f32):
+//! The pretrained MNIST CNN (`models/mnist_cnn.safetensors` of the shared data; PyTorch layout, f32):
 //! conv 1→32 3×3, conv 32→64 3×3, linear 3136→128, linear 128→10 (421,642 parameters).
 
-use super::find_data_file;
+use std::path::Path;
+
 use crate::error::{Error, Result};
 use crate::io::read_safetensors;
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// The four layers' weights and biases, in PyTorch layout (conv `[out, in, kh, kw]`, linear `[out, in]`).
 #[derive(Clone, Debug)]
@@ -27,25 +29,34 @@ pub struct MnistCnn<T> {
     pub fc2_bias: Tensor<T>,
 }
 
-/// The file name under the data folders (see [`super::data_dirs`]).
+/// Where the network's file sits in a data folder laid out like this repository's shared data.
 pub const MNIST_CNN_FILE: &str = "models/mnist_cnn.safetensors";
 
 impl<T: Scalar> MnistCnn<T> {
-    /// Loads the pretrained network from [`MNIST_CNN_FILE`], checking every tensor's shape.
+    /// Loads the pretrained network from the safetensors file at `path` (in a data folder,
+    /// [`MNIST_CNN_FILE`]), checking every tensor's shape.
     ///
     /// ```
-    /// let cnn = tensorize::data::MnistCnn::<f32>::load()?;
-    /// assert_eq!(cnn.conv2_weight.shape(), &[64, 32, 3, 3]);
-    /// assert_eq!(cnn.num_params(), 421_642);
-    /// # Ok::<(), tensorize::Error>(())
+    /// use std::path::PathBuf;
+    /// use tensorize::data::{MnistCnn, MNIST_CNN_FILE};
+    /// use tensorize::Error;
+    /// let dir = std::env::var_os("TENSORIZE_DATA").map_or("../shared/data".into(), PathBuf::from);
+    /// match MnistCnn::<f32>::load(dir.join(MNIST_CNN_FILE)) {
+    ///     Ok(cnn) => {
+    ///         assert_eq!(cnn.conv2_weight.shape(), &[64, 32, 3, 3]);
+    ///         assert_eq!(cnn.num_params(), 421_642);
+    ///     }
+    ///     // Not every checkout has the shared data beside it.
+    ///     Err(e) => assert!(matches!(e, Error::Io { .. }), "{e}"),
+    /// }
     /// ```
     ///
     /// # Errors
-    /// [`Error::Io`] if the file is not found (the message says where it was looked for);
-    /// [`Error::Format`] if a tensor is missing or has another shape.
-    pub fn load() -> Result<Self> {
-        let path = find_data_file(MNIST_CNN_FILE)?;
-        let mut tensors = read_safetensors::<T>(&path)?;
+    /// [`Error::Io`] naming `path` if the file is missing or unreadable; [`Error::Format`] if a
+    /// tensor is missing or has another shape.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut tensors = read_safetensors::<T>(path)?;
         let mut take = |name: &str, shape: &[usize]| -> Result<Tensor<T>> {
             let at = tensors.iter().position(|(n, _)| n == name).ok_or_else(|| Error::Format {
                 format: "safetensors",

@@ -1,46 +1,20 @@
-//! Real data sets for examples, tests and benches: where they are found, and their loaders.
+//! Loaders for real data sets (the digits, the pretrained MNIST CNN), each from a path the caller
+//! gives: the library does not search for files, so no build machine's folders end up in a
+//! user's binary. This repository's binary, tests and benches find them with
+//! `tests/common/data.rs` (`$TENSORIZE_DATA`, then `data/`, then `../shared/data`).
 
 mod digits;
 mod mnist_cnn;
 
-pub use digits::{load_digits, parse_digits_csv, Digits};
+pub use digits::{load_digits, parse_digits_csv, Digits, DIGITS_FILE};
 pub use mnist_cnn::{MnistCnn, MNIST_CNN_FILE};
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// The folders searched for data files, in order: `$TENSORIZE_DATA`, `./data`, the crate's own
-/// `data/` (small embedded files), and `../shared/data` beside the crate (the large ones).
-pub fn data_dirs() -> Vec<PathBuf> {
-    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("TENSORIZE_DATA") {
-        dirs.push(PathBuf::from(d));
-    }
-    dirs.push(PathBuf::from("data"));
-    dirs.push(crate_dir.join("data"));
-    dirs.push(crate_dir.join("..").join("shared").join("data"));
-    dirs
-}
-
-/// The first existing file `relative` (e.g. `"digits/digits.csv.gz"`) under [`data_dirs`].
-///
-/// # Errors
-/// [`Error::Io`] naming every place looked in, and how to point `TENSORIZE_DATA` at the data.
-pub fn find_data_file(relative: &str) -> Result<PathBuf> {
-    let dirs = data_dirs();
-    dirs.iter().map(|d| d.join(relative)).find(|p| p.is_file()).ok_or_else(|| Error::Io {
-        path: relative.to_string(),
-        detail: format!(
-            "not found in {:?}; set TENSORIZE_DATA to the folder that holds it",
-            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>()
-        ),
-    })
-}
-
 /// Reads a whole gzip-compressed file.
-pub(crate) fn read_gz(path: &std::path::Path) -> Result<Vec<u8>> {
+pub(crate) fn read_gz(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
     let io_err =
         |e: std::io::Error| Error::Io { path: path.display().to_string(), detail: e.to_string() };

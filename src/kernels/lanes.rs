@@ -5,7 +5,6 @@
 //! a function compiled with `#[target_feature(enable = "avx2,fma")]` (into which it inlines),
 //! on a CPU that has those features.
 
-use std::any::TypeId;
 use std::arch::x86_64::*;
 
 /// A SIMD register of [`Lanes::WIDTH`] elements of type [`Lanes::Elem`].
@@ -108,18 +107,4 @@ impl Lanes for __m256 {
 #[inline(always)]
 pub(crate) unsafe fn prefetch<E>(p: *const E) {
     unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) }
-}
-
-/// `s` as a slice of `U` when `T` is `U`.
-pub(crate) fn cast<T: 'static, U: 'static>(s: &[T]) -> Option<&[U]> {
-    // SAFETY: T and U are the same type, so the layout and validity are the same.
-    (TypeId::of::<T>() == TypeId::of::<U>())
-        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<U>(), s.len()) })
-}
-
-/// `s` as a mutable slice of `U` when `T` is `U`.
-pub(crate) fn cast_mut<T: 'static, U: 'static>(s: &mut [T]) -> Option<&mut [U]> {
-    // SAFETY: T and U are the same type, so the layout and validity are the same.
-    (TypeId::of::<T>() == TypeId::of::<U>())
-        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<U>(), s.len()) })
 }

@@ -4,7 +4,7 @@ use faer::dyn_stack::{MemBuffer, StackReq};
 use faer::MatRef;
 
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The shape of `a` as a `Vec`, for error messages.
 pub(crate) fn shape_of<T>(a: MatRef<'_, T>) -> Vec<usize> {

@@ -8,7 +8,8 @@ use crate::error::{check_non_negative, Error, Result};
 use crate::format::CpTensor;
 use crate::linalg::{svd_truncated, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// The smallest rank `r ≥ 1` whose truncated SVD meets the relative error `ε`:
 /// `sqrt(Σ_{i≥r} s_i²) ≤ ε · sqrt(Σ_i s_i²)` (Eckart–Young: this is the exact error of the best

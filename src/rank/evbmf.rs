@@ -7,7 +7,7 @@ use super::minimize::brent_bounded;
 use crate::error::{Error, Result};
 use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The result of [`evbmf`]: the estimated rank, noise variance and shrunk singular values.
 ///

@@ -3,7 +3,9 @@
 
 use super::evbmf::{evbmf, weakened_rank};
 use crate::error::{Error, Result};
-use crate::{tenalg, Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// The ranks MUSCO picks for a Tucker-2 decomposition of one conv kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

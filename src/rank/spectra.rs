@@ -7,7 +7,9 @@ use crate::error::Result;
 use crate::format::TtTensor;
 use crate::linalg::{left_subspace, svd_truncated, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{tenalg, Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tenalg;
+use crate::tensor::Tensor;
 
 /// All singular values of the `rows × cols` matrix `a` (short side first; Gram route where
 /// accurate, see [`SubspaceMethod::Auto`]).

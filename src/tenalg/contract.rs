@@ -5,8 +5,9 @@ use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::par::auto_par;
+use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
-use crate::{Scalar, Tensor};
+use crate::tensor::Tensor;
 
 /// The contraction (NumPy's `tensordot`) of `a` and `b` over the mode pairs `pairs`:
 /// `C[f_a…, f_b…] = Σ_{c} A[…] · B[…]`, summing over every pair `(p, q)` with `a`'s mode `p`

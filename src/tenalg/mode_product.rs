@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use super::check::{mat_shape, non_empty};
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::par::{auto_par, thread_count};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// The mode-`n` product `Y = X ×ₙ A` of `x` with a `J × I_n` matrix `a`, using
 /// [`auto_par`] parallelism; see [`mode_product_with`].

@@ -9,7 +9,8 @@ use super::khatri_rao;
 use super::unfold;
 use crate::error::{checked_numel, Error, Result};
 use crate::par::auto_par;
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// The mode-`n` MTTKRP `M = unfold(X, n) · khatri_rao(U_k for k ≠ n, increasing k)`, an
 /// `I_n × R` matrix: `M[i_n, r] = Σ_{i_k, k≠n} X[i_0, …, i_{N-1}] · ∏_{k≠n} U_k[i_k, r]`.
@@ -37,7 +38,7 @@ use crate::{Scalar, Tensor};
 ///
 /// # Errors
 /// [`Error::ModeOutOfRange`]; [`Error::ShapeMismatch`] if `factors.len() != x.ndim()` or a factor
-/// has the wrong number of rows or columns; [`Error::ZeroDimension`] if `R == 0`;
+/// has the wrong number of rows or columns; [`Error::InvalidRank`] if `R == 0`;
 /// [`Error::SizeOverflow`] if the Khatri–Rao product is too large.
 pub fn mttkrp<T: Scalar>(x: &Tensor<T>, factors: &[MatRef<'_, T>], mode: usize) -> Result<Mat<T>> {
     x.check_mode(mode)?;
@@ -55,6 +56,15 @@ pub fn mttkrp<T: Scalar>(x: &Tensor<T>, factors: &[MatRef<'_, T>], mode: usize) 
         });
     }
     let r = factors[mode].ncols();
+    // Checked where `kernels::mttkrp_fast` checks it, so both report the same variant.
+    if r == 0 {
+        return Err(Error::InvalidRank {
+            op: "mttkrp",
+            ranks: vec![0],
+            shape: shape.to_vec(),
+            detail: "factor matrices need at least one column".into(),
+        });
+    }
     for (k, f) in factors.iter().enumerate() {
         let rows_ok = k == mode || f.nrows() == shape[k];
         if !rows_ok || f.ncols() != r {

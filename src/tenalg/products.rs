@@ -4,7 +4,8 @@ use faer::{Mat, MatRef};
 
 use super::check::{checked_product, mat_shape, non_empty};
 use crate::error::{checked_numel, Error, Result};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// The Khatri–Rao (column-wise Kronecker) product `A_1 ⊙ A_2 ⊙ ⋯ ⊙ A_K` of matrices that all
 /// have `R` columns: a `(∏ I_k) × R` matrix whose column `r` is `A_1[:, r] ⊗ ⋯ ⊗ A_K[:, r]`.

@@ -1,6 +1,6 @@
 //! Helpers for the differential unit tests of the tensor-algebra functions.
 
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The row-major multi-index of linear position `p` in `shape`.
 pub(crate) fn multi_index(mut p: usize, shape: &[usize]) -> Vec<usize> {

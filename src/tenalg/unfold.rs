@@ -1,9 +1,10 @@
 //! Mode-n unfolding (matricization) and its inverse, in TensorLy's convention.
 
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
+use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
-use crate::{Scalar, Tensor};
+use crate::tensor::Tensor;
 
 /// The mode-`mode` unfolding `X_(n)` of `x`: a 2-way tensor of shape `I_n × ∏_{k≠n} I_k`.
 ///

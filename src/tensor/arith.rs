@@ -2,7 +2,7 @@
 
 use super::Tensor;
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 impl<T: Scalar> Tensor<T> {
     fn check_same_shape(&self, other: &Self, op: &'static str) -> Result<()> {

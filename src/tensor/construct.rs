@@ -6,7 +6,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::{MultiIndexIter, Tensor};
 use crate::error::{checked_numel, try_filled_vec, try_vec_with_capacity, Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The random generator behind every seeded constructor (ChaCha12 via rand's `StdRng`).
 pub(crate) fn seeded_rng(seed: u64) -> rand::rngs::StdRng {

@@ -4,7 +4,7 @@ use std::ops::{Index, IndexMut};
 
 use super::Tensor;
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// Walks all multi-indices of a shape in row-major order without allocating per step.
 ///

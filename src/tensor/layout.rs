@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::Tensor;
 use crate::error::{try_filled_vec, Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 impl<T: Scalar> Tensor<T> {
     /// Reinterprets the data with a new shape of the same number of elements; no copy.

@@ -11,7 +11,7 @@ mod view;
 pub use index::MultiIndexIter;
 
 use crate::error::{checked_numel, Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// A dense tensor of order `ndim()` with elements stored row-major (C order, last index fastest).
 ///

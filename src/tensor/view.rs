@@ -4,7 +4,7 @@ use faer::{MatMut, MatRef};
 
 use super::Tensor;
 use crate::error::{Error, Result};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 impl<T: Scalar> Tensor<T> {
     /// Borrows a 2-way tensor as a faer matrix (row-major view, no copy).

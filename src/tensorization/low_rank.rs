@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::format::Factorized;
 use crate::linalg::{svd_truncated, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// `Ŵ = L·Rᵀ` with `L = U_r √Σ_r` (`M × r`) and `R = V_r √Σ_r` (`N × r`), the rank-`r`
 /// truncated SVD `U_r Σ_r V_rᵀ` of an `M × N` matrix (Eckart–Young optimal). `r(M + N)`

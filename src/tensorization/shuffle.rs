@@ -7,8 +7,9 @@ use rand::SeedableRng;
 use crate::decomp::{FitReport, TrSvd, TtSvd};
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::format::{Factorized, TrTensor, TtTensor};
+use crate::scalar::Scalar;
 use crate::tensor::row_major_strides;
-use crate::{Scalar, Tensor};
+use crate::tensor::Tensor;
 
 /// Which entries a [`Shuffle`] mixes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::linalg::{svd_truncated, Truncation};
 use crate::par::{auto_par, Par};
-use crate::{Scalar, Tensor};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// The singular values (descending) of `w` reshaped row-major to `[out, rest]`, where
 /// `out = w.shape()[0]` (a linear weight as is; a kernel `[out, in, kh, kw]` as the

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use super::gemm::matmul_row_split;
 use crate::error::{try_filled_vec, Result};
 use crate::par::{thread_count, Par};
-use crate::Scalar;
+use crate::scalar::Scalar;
 
 /// The widest panel the own kernels take; wider ones go to faer, whose microkernels are then
 /// mostly full.
@@ -185,12 +185,22 @@ fn dot_kernel<T: Scalar>(a: &[T], k: usize, bt: &[T], r: usize, dst: &mut [T]) {
     {
         use std::arch::x86_64::{__m256, __m256d};
 
-        use crate::kernels::lanes::{cast, cast_mut};
+        use crate::scalar::{precision, Precision};
         // SAFETY: `use_simd` checked AVX2 and FMA; the caller keeps the length contract.
-        if let (Some(a), Some(bt), Some(d)) = (cast(a), cast(bt), cast_mut::<T, f64>(dst)) {
-            unsafe { dot::a_times_panel::<__m256d>(a, k, bt, r, d) }
-        } else if let (Some(a), Some(bt), Some(d)) = (cast(a), cast(bt), cast_mut::<T, f32>(dst)) {
-            unsafe { dot::a_times_panel::<__m256>(a, k, bt, r, d) }
+        // The match is exhaustive over the sealed `Scalar` types: every one has a kernel.
+        unsafe {
+            match precision::<T>() {
+                Precision::F64(is) => dot::a_times_panel::<__m256d>(
+                    is.slice(a),
+                    k,
+                    is.slice(bt),
+                    r,
+                    is.slice_mut(dst),
+                ),
+                Precision::F32(is) => {
+                    dot::a_times_panel::<__m256>(is.slice(a), k, is.slice(bt), r, is.slice_mut(dst))
+                }
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -203,12 +213,28 @@ fn outer_kernel<T: Scalar>(a: &[T], lda: usize, k: usize, c: &[T], r: usize, dst
     {
         use std::arch::x86_64::{__m256, __m256d};
 
-        use crate::kernels::lanes::{cast, cast_mut};
+        use crate::scalar::{precision, Precision};
         // SAFETY: `use_simd` checked AVX2 and FMA; the caller keeps the length contract.
-        if let (Some(a), Some(c), Some(d)) = (cast(a), cast(c), cast_mut::<T, f64>(dst_t)) {
-            unsafe { outer::at_times_panel::<__m256d>(a, lda, k, c, r, d) }
-        } else if let (Some(a), Some(c), Some(d)) = (cast(a), cast(c), cast_mut::<T, f32>(dst_t)) {
-            unsafe { outer::at_times_panel::<__m256>(a, lda, k, c, r, d) }
+        // The match is exhaustive over the sealed `Scalar` types: every one has a kernel.
+        unsafe {
+            match precision::<T>() {
+                Precision::F64(is) => outer::at_times_panel::<__m256d>(
+                    is.slice(a),
+                    lda,
+                    k,
+                    is.slice(c),
+                    r,
+                    is.slice_mut(dst_t),
+                ),
+                Precision::F32(is) => outer::at_times_panel::<__m256>(
+                    is.slice(a),
+                    lda,
+                    k,
+                    is.slice(c),
+                    r,
+                    is.slice_mut(dst_t),
+                ),
+            }
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

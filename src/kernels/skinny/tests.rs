@@ -4,7 +4,7 @@
 use faer::Mat;
 
 use super::*;
-use crate::Tensor;
+use crate::tensor::Tensor;
 
 fn random<T: Scalar>(n: usize, seed: u64) -> Vec<T> {
     Tensor::<T>::random_normal(&[n.max(1)], seed).unwrap().as_slice()[..n].to_vec()
@@ -99,4 +99,33 @@ fn panel_blocks_cover_the_panel_evenly() {
         assert!(blocks.iter().all(|&(_, w)| (1..=MAX_BLOCK).contains(&w)));
         assert_eq!(blocks.iter().map(|b| b.1).sum::<usize>(), r);
     }
+}
+
+/// Runs the two kernels straight through their precision dispatch (no faer fallback), so a
+/// precision the dispatch skipped would leave `dst` as it was (NaN, or zero accumulators).
+fn check_dispatch<T: Scalar>() {
+    let (m, k, r) = (5, 16, 3);
+    let a = random::<T>(m * k, 5);
+    let bt = random::<T>(r * k, 6);
+    let mut dst = vec![T::nan(); m * r];
+    dot_kernel(&a, k, &bt, r, &mut dst);
+    let what = format!("{} dot_kernel", T::NAME);
+    check_dots(&dst, k, |e, q| (a[(e / r) * k + q].as_f64(), bt[(e % r) * k + q].as_f64()), &what);
+
+    let c = random::<T>(m * r, 7);
+    let mut acc = vec![T::zero(); r * k];
+    outer_kernel(&a, k, k, &c, r, &mut acc);
+    let what = format!("{} outer_kernel", T::NAME);
+    // `acc` is the transposed r × k result: entry e is (column e / k of c, column e % k of a).
+    check_dots(&acc, m, |e, i| (a[i * k + e % k].as_f64(), c[i * r + e / k].as_f64()), &what);
+}
+
+#[test]
+fn dispatch_runs_a_kernel_for_both_precisions() {
+    if !crate::kernels::simd_available() {
+        eprintln!("skipping: no AVX2 + FMA on this CPU, the kernels never run");
+        return;
+    }
+    check_dispatch::<f32>();
+    check_dispatch::<f64>();
 }

@@ -13,8 +13,6 @@
 #[cfg(target_arch = "x86_64")]
 mod kernel;
 
-use std::any::TypeId;
-
 use rayon::prelude::*;
 
 use crate::par::{thread_count, Par};
@@ -223,11 +221,8 @@ fn lanes_of<T>() -> usize {
 }
 
 /// Whether the kernel runs on this CPU for a `cin × cout` `C` of `T`.
-pub(crate) fn covers<T: Scalar>(cin: usize, cout: usize) -> bool {
-    (1..=MAX_CIN).contains(&cin)
-        && (1..=MAX_COUT).contains(&cout)
-        && (TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>())
-        && super::simd_available()
+pub(crate) fn covers(cin: usize, cout: usize) -> bool {
+    (1..=MAX_CIN).contains(&cin) && (1..=MAX_COUT).contains(&cout) && super::simd_available()
 }
 
 /// `dst (rows × cout, row-major) = P · C` with `P[i, q] = src[start(i) + col_off[q]]`, the
@@ -245,7 +240,7 @@ pub(crate) fn gather_gemm<T: Scalar>(
     par: Par,
 ) {
     let n = rows.rows();
-    assert!(covers::<T>(c.cin, c.cout), "gather_gemm: shape not covered by the kernel");
+    assert!(covers(c.cin, c.cout), "gather_gemm: shape not covered by the kernel");
     assert_eq!(col_off.len(), c.cin, "gather_gemm: one column offset per row of C");
     assert_eq!(dst.len(), n * c.cout, "gather_gemm: dst must be rows × cout");
     if n == 0 {
@@ -279,21 +274,35 @@ fn run_kernel<T: Scalar>(
     {
         use std::arch::x86_64::{__m256, __m256d};
 
-        use crate::kernels::lanes::{cast, cast_mut};
+        use crate::scalar::{precision, Precision};
         let mut cursor = RowCursor::at(rows, first);
         let (cin, cout, ldc) = (c.cin, c.cout, c.ldc);
         // SAFETY: `covers` checked AVX2 and FMA; `gather_gemm` checked that every gathered
         // element is inside `src`, that `col_off` has `cin` entries and that `dst` holds whole
-        // rows of `cout`; `c.data` is `cin × ldc` by construction.
+        // rows of `cout`; `c.data` is `cin × ldc` by construction. The match is exhaustive over
+        // the sealed `Scalar` types: every one has a kernel.
         unsafe {
-            if let (Some(s), Some(cd), Some(d)) =
-                (cast(src), cast(&c.data), cast_mut::<T, f64>(dst))
-            {
-                kernel::gather_gemm::<__m256d>(s, &mut cursor, col_off, cd, cin, cout, ldc, d);
-            } else if let (Some(s), Some(cd), Some(d)) =
-                (cast(src), cast(&c.data), cast_mut::<T, f32>(dst))
-            {
-                kernel::gather_gemm::<__m256>(s, &mut cursor, col_off, cd, cin, cout, ldc, d);
+            match precision::<T>() {
+                Precision::F64(is) => kernel::gather_gemm::<__m256d>(
+                    is.slice(src),
+                    &mut cursor,
+                    col_off,
+                    is.slice(&c.data),
+                    cin,
+                    cout,
+                    ldc,
+                    is.slice_mut(dst),
+                ),
+                Precision::F32(is) => kernel::gather_gemm::<__m256>(
+                    is.slice(src),
+                    &mut cursor,
+                    col_off,
+                    is.slice(&c.data),
+                    cin,
+                    cout,
+                    ldc,
+                    is.slice_mut(dst),
+                ),
             }
         }
     }

@@ -54,7 +54,7 @@ fn starts_of(dims: &[usize], strides: &[usize]) -> Vec<usize> {
 
 /// A contiguous `rows × cin` `P` times `C`.
 fn check_contiguous<T: Scalar>(rows: usize, cin: usize, cout: usize, par: Par) {
-    if !covers::<T>(cin, cout) {
+    if !covers(cin, cout) {
         return; // no AVX2/FMA here: callers take the faer path
     }
     let p = random::<T>(rows * cin, 1);
@@ -84,7 +84,7 @@ fn check_tt_gather<T: Scalar>(
     cout: usize,
     par: Par,
 ) {
-    if !covers::<T>(n * r, cout) {
+    if !covers(n * r, cout) {
         return;
     }
     let len = n * rest * r;
@@ -175,18 +175,18 @@ fn row_map_merges_and_drops_axes() {
 
 #[test]
 fn covers_limits() {
-    if !covers::<f32>(1, 1) {
+    if !covers(1, 1) {
         return; // no AVX2/FMA: nothing is covered
     }
-    assert!(covers::<f32>(1, 1) && covers::<f64>(MAX_CIN, MAX_COUT));
-    assert!(!covers::<f32>(0, 4) && !covers::<f32>(4, 0));
-    assert!(!covers::<f32>(MAX_CIN + 1, 4) && !covers::<f64>(4, MAX_COUT + 1));
+    assert!(covers(1, 1) && covers(MAX_CIN, MAX_COUT));
+    assert!(!covers(0, 4) && !covers(4, 0));
+    assert!(!covers(MAX_CIN + 1, 4) && !covers(4, MAX_COUT + 1));
 }
 
 #[test]
 #[should_panic(expected = "gather reaches")]
 fn gather_out_of_source_panics() {
-    if !covers::<f32>(2, 2) {
+    if !covers(2, 2) {
         panic!("gather reaches (no AVX2 here: nothing to check)");
     }
     let src = [1.0f32; 8];

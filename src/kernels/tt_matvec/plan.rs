@@ -235,7 +235,7 @@ impl<T: Scalar> TtMatvecPlan<T> {
             let perm = build_perm(&state, &target, &sizes, rank);
             let (cin, cout) = (ins[k] * rank_in, outs[k] * rank_out);
             let core = permute_core(cores[k].as_slice(), shapes[k], op, direction);
-            let gather = if small_gemm::covers::<T>(cin, cout) {
+            let gather = if small_gemm::covers(cin, cout) {
                 build_gather(&state, &target, &sizes, rank, &core, cin, cout)
             } else {
                 None

@@ -1,16 +1,18 @@
-//! Entry points shared by the fuzz targets (`fuzz/`) and their replay test (`tests/fuzz_replay.rs`).
+//! Entry points shared by the fuzz targets (`fuzz/fuzz_targets/`) and their replay test
+//! (`tests/fuzz_replay.rs`), each of which includes this file with `#[path = ...] mod`: it uses
+//! only tensorize's public API, so the library itself carries no fuzzing code.
 //!
 //! Each function decodes arbitrary bytes into arguments for the public API, calls it, and
 //! asserts the invariants of every successful result. A panic here is a bug in the library:
-//! bad input must come back as an [`Error`](crate::Error), never as a panic.
+//! bad input must come back as a `tensorize::Error`, never as a panic.
 
 // Asserting invariants (and so panicking on a violation) is this module's job.
 #![allow(clippy::expect_used)]
 
 use faer::Mat;
 
-use crate::io::{npy_bytes, parse_npy, parse_safetensors, safetensors_bytes};
-use crate::{tenalg, Tensor};
+use tensorize::io::{npy_bytes, parse_npy, parse_safetensors, safetensors_bytes};
+use tensorize::{tenalg, Tensor};
 
 /// Reads small integers from fuzz bytes; yields zeros once the bytes run out.
 pub struct ByteReader<'a> {
