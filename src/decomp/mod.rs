@@ -1,5 +1,5 @@
 //! Decomposition algorithms: HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD, and TT-SVD of a matrix into a
-//! TT-matrix. Each returns the format and a [`FitReport`](crate::report::FitReport).
+//! TT-matrix. Each returns the format and a [`FitReport`].
 
 mod cp_als;
 mod gram;

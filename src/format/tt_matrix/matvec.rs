@@ -36,7 +36,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::SizeOverflow`] if an intermediate state (`rows_k · m_k r_k` numbers per batch
+    /// [`Error::SizeOverflow`](crate::error::Error::SizeOverflow) if an intermediate state (`rows_k · m_k r_k` numbers per batch
     /// row) does not fit in memory addressing.
     pub fn plan(&self, op: TtOp) -> Result<TtMatvecPlan<T>> {
         TtMatvecPlan::cheapest(self.cores(), op)
@@ -63,7 +63,7 @@ impl<T: Scalar> TtMatrix<T> {
     /// core order.
     ///
     /// # Errors
-    /// [`Error::InvalidModes`] if `groups` do not split `0..d` into consecutive non-empty
+    /// [`Error::InvalidModes`](crate::error::Error::InvalidModes) if `groups` do not split `0..d` into consecutive non-empty
     /// ranges; otherwise as [`TtMatrix::merge_cores`] and [`TtMatrix::plan`].
     pub fn plan_with_groups(
         &self,

@@ -12,7 +12,7 @@
 //! The plan costs both orders, `Σ_k 2 · rows_k · cin_k · cout_k` flops, and keeps the cheaper;
 //! the cores are permuted into the `C_k` once, when the plan is built. Large batches are split
 //! into one chunk per thread, each running the whole sequence with its own workspace; small
-//! batches run the GEMMs with the given [`Par`] instead. Each chunk runs in sub-batches whose
+//! batches run the GEMMs with the given [`Par`](crate::par::Par) instead. Each chunk runs in sub-batches whose
 //! intermediate states fit in about 1 MiB, so the copies and GEMMs stay in cache.
 //!
 //! With large ranks, neighbouring cores are first merged into one where that at least halves
