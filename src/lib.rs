@@ -37,35 +37,68 @@
 //! ratio" always means original / compressed, as [`Factorized::compression_ratio`]), or a
 //! parameter or FLOP count.
 //!
+//! ## Layers
+//! Each module uses only the ones listed before it (the rule and its check: `docs/architecture.md`):
+//! 1. the shared vocabulary: [`error`], [`scalar`], [`par`], [`report`] ([`FitReport`]), [`budget`];
+//! 2. [`tensor`]: [`Tensor`], its strided views ([`TensorView`], [`TensorViewMut`]), layout,
+//!    elementwise operations in place and into caller buffers;
+//! 3. [`linalg`] (the faer adapter) and [`tenalg`] (unfoldings, mode products, Khatri–Rao, MTTKRP);
+//! 4. [`kernels`]: MTTKRP, small GEMMs and the TT-matvec plans, on raw data;
+//! 5. [`format`](mod@format): CP, Tucker, TT, TR and TT-matrix formats ([`Factorized`]);
+//! 6. [`decomp`]: HOSVD, ST-HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD;
+//! 7. [`rank`] and [`tensorization`]: rank selection, weight compression, random-shuffle embedding;
+//! 8. [`nn`]: network layers;
+//! 9. [`io`] (`.npy`, safetensors) and [`data`] (real data sets from explicit paths).
+//!
 //! ## Networks
 //! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix
 //!   format, with batched products `y_b = W x_b` through [`kernels::TtMatvecPlan`].
 //! - [`nn::TtLinear`]: the TT-layer `y = W x + b` (Novikov et al. 2015) with forward and backward passes.
 
+// The modules, bottom layer first (docs/architecture.md; tests/architecture.rs checks that no
+// module imports one above it).
+
+// 0: the vocabulary every layer shares.
 pub mod budget;
-pub mod data;
-pub mod decomp;
 pub mod error;
-pub mod format;
 mod hugepages;
-pub mod io;
-pub mod kernels;
-pub mod linalg;
-pub mod nn;
 pub mod par;
-pub mod rank;
 pub mod report;
 pub mod scalar;
-pub mod tenalg;
+
+// 1: the tensor.
 pub mod tensor;
+
+// 2: algebra on tensors and matrices.
+pub mod linalg;
+pub mod tenalg;
+
+// 3: hot loops on raw data.
+pub mod kernels;
+
+// 4: factorized formats.
+pub mod format;
+
+// 5: algorithms that fit formats to data.
+pub mod decomp;
+
+// 6–7: choosing ranks; compressing weights.
+pub mod rank;
 pub mod tensorization;
+
+// 8: network layers.
+pub mod nn;
+
+// 10–11: files and data sets.
+pub mod data;
+pub mod io;
 
 pub use budget::Budget;
 pub use error::{Error, Result};
 pub use format::Factorized;
 pub use report::FitReport;
 pub use scalar::Scalar;
-pub use tensor::Tensor;
+pub use tensor::{Tensor, TensorView, TensorViewMut};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -10,12 +10,12 @@ mod unfold;
 
 pub use contract::contract;
 pub use mode_product::{
-    mode_product, mode_product_with, mode_vector_product, multi_mode_product,
+    mode_product, mode_product_into, mode_product_with, mode_vector_product, multi_mode_product,
     multi_mode_product_with,
 };
 pub use mttkrp::mttkrp;
 pub use products::{khatri_rao, kronecker, outer};
-pub use unfold::{fold, unfold};
+pub use unfold::{fold, fold_into, unfold, unfold_into};
 
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -6,7 +6,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::check::{mat_shape, non_empty};
-use crate::error::{checked_numel, try_filled_vec, Error, Result};
+use crate::error::{checked_len, try_filled_vec, Error, Result};
 use crate::par::{auto_par, thread_count};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -30,7 +30,8 @@ use crate::tensor::Tensor;
 ///
 /// # Errors
 /// [`Error::ModeOutOfRange`]; [`Error::ShapeMismatch`] unless `a.ncols() == I_n`;
-/// [`Error::ZeroDimension`] / [`Error::SizeOverflow`] if `J` is 0 or the result too large.
+/// [`Error::ZeroDimension`] if `J` is 0; [`Error::SizeOverflow`] if the result is too large.
+/// An empty `x` (an empty batch) gives an empty result.
 pub fn mode_product<T: Scalar>(x: &Tensor<T>, a: MatRef<'_, T>, mode: usize) -> Result<Tensor<T>> {
     let flops = 2.0 * a.nrows() as f64 * x.numel() as f64;
     mode_product_with(x, a, mode, auto_par(flops))
@@ -64,12 +65,65 @@ pub fn mode_product_with<T: Scalar>(
     mode: usize,
     par: Par,
 ) -> Result<Tensor<T>> {
+    let out_shape = mode_product_shape(x, a, mode, "mode_product")?;
+    let numel = checked_len(&out_shape, std::mem::size_of::<T>())?;
+    let mut out = Tensor::from_parts_unchecked(
+        out_shape.clone(),
+        try_filled_vec(&out_shape, numel, T::zero())?,
+    );
+    write_mode_product(x, a, mode, &mut out, par);
+    Ok(out)
+}
+
+/// [`mode_product`] written into `out` (the caller's buffer, of the product's shape), with
+/// explicit parallelism `par`.
+///
+/// ```
+/// use faer::Mat;
+/// use tensorize::{par::Par, tenalg, Tensor};
+/// let x = Tensor::<f64>::random_normal(&[8, 5], 1)?; // a batch of 8 vectors
+/// let a = Mat::<f64>::from_fn(3, 5, |j, i| (j * i) as f64);
+/// let mut y = Tensor::zeros(&[8, 3])?;
+/// tenalg::mode_product_into(&x, a.as_ref(), 1, &mut y, Par::Seq)?;
+/// assert_eq!(y, tenalg::mode_product(&x, a.as_ref(), 1)?);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`mode_product`], and [`Error::ShapeMismatch`] if `out` does not have the product's shape.
+pub fn mode_product_into<T: Scalar>(
+    x: &Tensor<T>,
+    a: MatRef<'_, T>,
+    mode: usize,
+    out: &mut Tensor<T>,
+    par: Par,
+) -> Result<()> {
+    let out_shape = mode_product_shape(x, a, mode, "mode_product_into")?;
+    if out.shape() != out_shape.as_slice() {
+        return Err(Error::ShapeMismatch {
+            op: "mode_product_into",
+            left: out_shape,
+            right: out.shape().to_vec(),
+            detail: "the output must have the shape of the product".into(),
+        });
+    }
+    write_mode_product(x, a, mode, out, par);
+    Ok(())
+}
+
+/// The shape of `x ×_mode a`, after checking the mode and that `a` has `I_mode` columns.
+fn mode_product_shape<T: Scalar>(
+    x: &Tensor<T>,
+    a: MatRef<'_, T>,
+    mode: usize,
+    op: &'static str,
+) -> Result<Vec<usize>> {
     x.check_mode(mode)?;
     let shape = x.shape();
     let i_n = shape[mode];
     if a.ncols() != i_n {
         return Err(Error::ShapeMismatch {
-            op: "mode_product",
+            op,
             left: shape.to_vec(),
             right: mat_shape(a),
             detail: format!("matrix has {} columns but mode {mode} has dimension {i_n}", a.ncols()),
@@ -77,12 +131,27 @@ pub fn mode_product_with<T: Scalar>(
     }
     let mut out_shape = shape.to_vec();
     out_shape[mode] = a.nrows();
-    let numel = checked_numel(&out_shape, std::mem::size_of::<T>())?;
+    if a.nrows() == 0 {
+        return Err(Error::ZeroDimension { shape: out_shape });
+    }
+    Ok(out_shape)
+}
+
+/// `out = x ×_mode a` for shapes already checked; nothing to do for an empty output.
+fn write_mode_product<T: Scalar>(
+    x: &Tensor<T>,
+    a: MatRef<'_, T>,
+    mode: usize,
+    out: &mut Tensor<T>,
+    par: Par,
+) {
+    if out.is_empty() {
+        return;
+    }
+    let shape = x.shape();
     let before: usize = shape[..mode].iter().product();
     let after: usize = shape[mode + 1..].iter().product();
-    let mut out = try_filled_vec(&out_shape, numel, T::zero())?;
-    ttm_into(x.as_slice(), a, before, after, &mut out, par);
-    Ok(Tensor::from_parts_unchecked(out_shape, out))
+    ttm_into(x.as_slice(), a, before, after, out.as_mut_slice(), par);
 }
 
 /// Up to this many trailing elements `Q` per fibre, [`ttm_slices`] (Q strided GEMMs of P rows)

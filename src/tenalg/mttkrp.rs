@@ -39,8 +39,10 @@ use crate::tensor::Tensor;
 /// # Errors
 /// [`Error::ModeOutOfRange`]; [`Error::ShapeMismatch`] if `factors.len() != x.ndim()` or a factor
 /// has the wrong number of rows or columns; [`Error::InvalidRank`] if `R == 0`;
-/// [`Error::SizeOverflow`] if the Khatri–Rao product is too large.
+/// [`Error::ZeroDimension`] for an empty `x`; [`Error::SizeOverflow`] if the Khatri–Rao product
+/// is too large.
 pub fn mttkrp<T: Scalar>(x: &Tensor<T>, factors: &[MatRef<'_, T>], mode: usize) -> Result<Mat<T>> {
+    x.check_nonempty()?;
     x.check_mode(mode)?;
     let shape = x.shape();
     if factors.len() != shape.len() {

@@ -1,6 +1,6 @@
 //! Mode-n unfolding (matricization) and its inverse, in TensorLy's convention.
 
-use crate::error::{checked_numel, try_filled_vec, Error, Result};
+use crate::error::{checked_len, try_filled_vec, Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
@@ -58,16 +58,57 @@ use crate::tensor::Tensor;
 /// # Errors
 /// [`Error::ModeOutOfRange`] if `mode >= x.ndim()`.
 pub fn unfold<T: Scalar>(x: &Tensor<T>, mode: usize) -> Result<Tensor<T>> {
-    x.check_mode(mode)?;
+    let out_shape = unfolded_shape(x.shape(), mode)?;
+    let data = try_filled_vec(x.shape(), x.numel(), T::zero())?;
+    let mut out = Tensor::from_parts_unchecked(out_shape.to_vec(), data);
+    write_unfolding(x, mode, &mut out);
+    Ok(out)
+}
+
+/// [`unfold`] written into `out`, the caller's `I_n × ∏_{k≠n} I_k` buffer (empty tensors too).
+///
+/// ```
+/// use tensorize::{tenalg, Tensor};
+/// let x = Tensor::<f32>::random_normal(&[3, 4, 2], 5)?;
+/// let mut buf = Tensor::zeros(&[4, 6])?;
+/// tenalg::unfold_into(&x, 1, &mut buf)?;
+/// assert_eq!(buf, tenalg::unfold(&x, 1)?);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::ModeOutOfRange`]; [`Error::ShapeMismatch`] if `out` has another shape.
+pub fn unfold_into<T: Scalar>(x: &Tensor<T>, mode: usize, out: &mut Tensor<T>) -> Result<()> {
+    let out_shape = unfolded_shape(x.shape(), mode)?;
+    if out.shape() != out_shape {
+        return Err(Error::ShapeMismatch {
+            op: "unfold_into",
+            left: x.shape().to_vec(),
+            right: out.shape().to_vec(),
+            detail: format!("the mode-{mode} unfolding is {}×{}", out_shape[0], out_shape[1]),
+        });
+    }
+    write_unfolding(x, mode, out);
+    Ok(())
+}
+
+/// `[I_n, ∏_{k≠n} I_k]` for mode `mode` of `shape`.
+fn unfolded_shape(shape: &[usize], mode: usize) -> Result<[usize; 2]> {
+    if mode >= shape.len() {
+        return Err(Error::ModeOutOfRange { mode, shape: shape.to_vec() });
+    }
+    let rest = shape.iter().enumerate().filter(|&(k, _)| k != mode).map(|(_, &d)| d).product();
+    Ok([shape[mode], rest])
+}
+
+/// Writes the mode-`mode` unfolding of `x` into `out` (shapes already checked).
+fn write_unfolding<T: Scalar>(x: &Tensor<T>, mode: usize, out: &mut Tensor<T>) {
     let shape = x.shape();
     let strides = x.strides();
     let perm = unfold_permutation(shape.len(), mode);
     let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let in_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-    let mut out = try_filled_vec(x.shape(), x.numel(), T::zero())?;
-    permuted_copy(x.as_slice(), &dims, &in_strides, &mut out);
-    let rows = shape[mode];
-    Ok(Tensor::from_parts_unchecked(vec![rows, x.numel() / rows], out))
+    permuted_copy(x.as_slice(), &dims, &in_strides, out.as_mut_slice());
 }
 
 /// The inverse of [`unfold`]: folds an `I_n × ∏_{k≠n} I_k` matrix back into a tensor of shape
@@ -83,18 +124,49 @@ pub fn unfold<T: Scalar>(x: &Tensor<T>, mode: usize) -> Result<Tensor<T>> {
 /// ```
 ///
 /// # Errors
-/// [`Error::ModeOutOfRange`] if `mode >= shape.len()`; [`Error::ZeroDimension`] /
-/// [`Error::SizeOverflow`] for an unusable `shape`; [`Error::ShapeMismatch`] unless `m` is a
+/// [`Error::ModeOutOfRange`] if `mode >= shape.len()`; [`Error::SizeOverflow`] for a `shape`
+/// too large to address; [`Error::ShapeMismatch`] unless `m` is a
 /// 2-way tensor of shape `[shape[mode], ∏_{k≠mode} shape[k]]`.
 pub fn fold<T: Scalar>(m: &Tensor<T>, mode: usize, shape: &[usize]) -> Result<Tensor<T>> {
-    let numel = checked_numel(shape, std::mem::size_of::<T>())?;
-    if mode >= shape.len() {
-        return Err(Error::ModeOutOfRange { mode, shape: shape.to_vec() });
-    }
-    let expected = [shape[mode], numel / shape[mode]];
+    let numel = checked_len(shape, std::mem::size_of::<T>())?;
+    check_fold(m, mode, shape, "fold")?;
+    let mut out =
+        Tensor::from_parts_unchecked(shape.to_vec(), try_filled_vec(shape, numel, T::zero())?);
+    write_fold(m, mode, &mut out);
+    Ok(out)
+}
+
+/// [`fold`] written into `out`, whose shape is the folded one (empty tensors too).
+///
+/// ```
+/// use tensorize::{tenalg, Tensor};
+/// let x = Tensor::<f64>::random_normal(&[2, 3, 4], 1)?;
+/// let mut back = Tensor::zeros(&[2, 3, 4])?;
+/// tenalg::fold_into(&tenalg::unfold(&x, 2)?, 2, &mut back)?;
+/// assert_eq!(back, x);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::ModeOutOfRange`] if `mode >= out.ndim()`; [`Error::ShapeMismatch`] unless `m` is the
+/// `[out.shape()[mode], ∏_{k≠mode} out.shape()[k]]` unfolding.
+pub fn fold_into<T: Scalar>(m: &Tensor<T>, mode: usize, out: &mut Tensor<T>) -> Result<()> {
+    check_fold(m, mode, out.shape(), "fold_into")?;
+    write_fold(m, mode, out);
+    Ok(())
+}
+
+/// Checks that `m` is the mode-`mode` unfolding of a tensor of shape `shape`.
+fn check_fold<T: Scalar>(
+    m: &Tensor<T>,
+    mode: usize,
+    shape: &[usize],
+    op: &'static str,
+) -> Result<()> {
+    let expected = unfolded_shape(shape, mode)?;
     if m.shape() != expected {
         return Err(Error::ShapeMismatch {
-            op: "fold",
+            op,
             left: m.shape().to_vec(),
             right: shape.to_vec(),
             detail: format!(
@@ -105,7 +177,13 @@ pub fn fold<T: Scalar>(m: &Tensor<T>, mode: usize, shape: &[usize]) -> Result<Te
             ),
         });
     }
+    Ok(())
+}
+
+/// Writes the tensor whose mode-`mode` unfolding is `m` into `out` (shapes already checked).
+fn write_fold<T: Scalar>(m: &Tensor<T>, mode: usize, out: &mut Tensor<T>) {
     // The matrix is the row-major tensor of the permuted shape; read it with its strides.
+    let shape = out.shape().to_vec();
     let perm = unfold_permutation(shape.len(), mode);
     let pdims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     let pstrides = row_major_strides(&pdims);
@@ -113,9 +191,7 @@ pub fn fold<T: Scalar>(m: &Tensor<T>, mode: usize, shape: &[usize]) -> Result<Te
     for (pos, &axis) in perm.iter().enumerate() {
         in_strides[axis] = pstrides[pos];
     }
-    let mut out = try_filled_vec(shape, numel, T::zero())?;
-    permuted_copy(m.as_slice(), shape, &in_strides, &mut out);
-    Ok(Tensor::from_parts_unchecked(shape.to_vec(), out))
+    permuted_copy(m.as_slice(), &shape, &in_strides, out.as_mut_slice());
 }
 
 /// `[mode, 0, 1, …, mode-1, mode+1, …, ndim-1]`.

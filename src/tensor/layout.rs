@@ -65,12 +65,14 @@ impl<T: Scalar> Tensor<T> {
 
     /// The sub-tensor with mode `mode` restricted to `range`: same order.
     ///
+    /// An empty range (`a..a`) gives an empty tensor. [`Tensor::view`] slices without a copy.
+    ///
     /// # Errors
-    /// [`Error::ModeOutOfRange`], or [`Error::IndexOutOfBounds`] for an empty or too long range.
+    /// [`Error::ModeOutOfRange`], or [`Error::IndexOutOfBounds`] for a reversed or too long range.
     pub fn slice(&self, mode: usize, range: Range<usize>) -> Result<Self> {
         self.check_mode(mode)?;
         let dim = self.shape[mode];
-        if range.start >= range.end || range.end > dim {
+        if range.start > range.end || range.end > dim {
             let mut at = vec![0; self.ndim()];
             at[mode] = range.end.max(range.start);
             return Err(Error::IndexOutOfBounds { index: at, shape: self.shape.clone() });

@@ -28,7 +28,7 @@ impl<T: Scalar> Tensor<T> {
     /// Copies a faer matrix into a 2-way row-major tensor.
     ///
     /// # Errors
-    /// [`Error::ZeroDimension`] for an empty matrix.
+    /// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] for a matrix too large to copy.
     pub fn from_mat(m: MatRef<'_, T>) -> Result<Self> {
         Self::from_fn(&[m.nrows(), m.ncols()], |i| m[(i[0], i[1])])
     }

@@ -1,21 +1,28 @@
 //! `Tensor<T>`: an owned, dense, row-major n-way array, and everything that works on one tensor:
-//! construction, indexing, reshaping and permuting, slicing, elementwise arithmetic, norms, faer views.
+//! construction, indexing, reshaping and permuting, slicing, strided views, elementwise arithmetic
+//! (also in place and into a caller's buffer), norms, faer views.
 
 pub(crate) mod arith;
 mod construct;
 mod index;
+mod inplace;
 pub(crate) mod layout;
+mod mat_view;
 pub(crate) mod strided;
 mod view;
 
 pub use index::MultiIndexIter;
+pub use view::{TensorView, TensorViewMut};
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_len, Error, Result};
 use crate::scalar::Scalar;
 
 /// A dense tensor of order `ndim()` with elements stored row-major (C order, last index fastest).
 ///
-/// Every dimension is at least 1. A tensor of order 0 (shape `[]`) holds one element.
+/// A tensor of order 0 (shape `[]`) holds one element. A dimension may be 0: the tensor is then
+/// empty (an empty batch), and layout changes, views, elementwise arithmetic and norms work on
+/// it as usual, while decompositions, formats and most of [`crate::tenalg`] refuse it with
+/// [`Error::ZeroDimension`] (see [`Tensor::check_nonempty`]).
 ///
 /// ```
 /// use tensorize::Tensor;
@@ -36,9 +43,9 @@ impl<T: Scalar> Tensor<T> {
     ///
     /// # Errors
     /// [`Error::DataLength`] if `data.len()` is not the product of `shape`;
-    /// [`Error::ZeroDimension`] / [`Error::SizeOverflow`] for an unusable shape.
+    /// [`Error::SizeOverflow`] for a shape too large to address.
     pub fn from_vec(shape: &[usize], data: Vec<T>) -> Result<Self> {
-        let expected = checked_numel(shape, std::mem::size_of::<T>())?;
+        let expected = checked_len(shape, std::mem::size_of::<T>())?;
         if data.len() != expected {
             return Err(Error::DataLength { shape: shape.to_vec(), expected, found: data.len() });
         }
@@ -87,6 +94,32 @@ impl<T: Scalar> Tensor<T> {
     /// Consumes the tensor, returning its row-major data.
     pub fn into_vec(self) -> Vec<T> {
         self.data
+    }
+
+    /// Whether a dimension is 0 (the tensor has no elements).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Returns [`Error::ZeroDimension`] if a dimension is 0: the check at the door of every
+    /// operation that needs elements (a decomposition, a norm ratio, a rank).
+    ///
+    /// ```
+    /// use tensorize::{Error, Tensor};
+    /// let batch = Tensor::<f32>::zeros(&[0, 784])?;
+    /// assert!(batch.is_empty());
+    /// assert!(matches!(batch.check_nonempty(), Err(Error::ZeroDimension { .. })));
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ZeroDimension`].
+    pub fn check_nonempty(&self) -> Result<()> {
+        if self.shape.contains(&0) {
+            Err(Error::ZeroDimension { shape: self.shape.clone() })
+        } else {
+            Ok(())
+        }
     }
 
     /// Returns [`Error::ModeOutOfRange`] unless `mode < ndim()`.

@@ -98,6 +98,39 @@ pub(crate) fn odometer_copy<T: Copy>(src: &[T], dims: &[usize], strides: &[usize
     }
 }
 
+/// Calls `f(a, b)` for every multi-index `i` of `dims` in row-major order, with the offsets
+/// `a = Σ_k i_k · a_strides[k]` and `b = Σ_k i_k · b_strides[k]`: the walk behind writes through
+/// a mutable view, where the destination is strided too. Nothing is called if a dimension is 0;
+/// an order-0 shape is one call at `(0, 0)`.
+pub(crate) fn for_each_offset_pair(
+    dims: &[usize],
+    a_strides: &[usize],
+    b_strides: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
+    if dims.contains(&0) {
+        return;
+    }
+    let Some(last) = dims.len().checked_sub(1) else {
+        f(0, 0);
+        return;
+    };
+    let (n, sa, sb) = (dims[last], a_strides[last], b_strides[last]);
+    let mut odometer = Odometer::new(last);
+    let (mut a, mut b) = (0usize, 0usize);
+    loop {
+        for j in 0..n {
+            f(a + j * sa, b + j * sb);
+        }
+        if !odometer.advance(&dims[..last], |k, steps| {
+            a = step_offset(a, a_strides[k], steps);
+            b = step_offset(b, b_strides[k], steps);
+        }) {
+            return;
+        }
+    }
+}
+
 /// The transposing copy: tiles of the source's contiguous axis `p` and the output's last axis,
 /// under an odometer over the remaining axes.
 fn tiled_copy<T: Copy>(src: &[T], dims: &[usize], strides: &[usize], p: usize, out: &mut [T]) {
@@ -267,6 +300,20 @@ mod tests {
         assert_eq!(simplify(&[2, 1, 3, 4], &[12, 99, 4, 1]), (vec![24], vec![1]));
         assert_eq!(simplify(&[3, 4], &[1, 3]), (vec![3, 4], vec![1, 3]));
         assert_eq!(simplify(&[1, 1], &[1, 1]), (vec![1], vec![1]));
+    }
+
+    #[test]
+    fn offset_pairs_walk_row_major_order() {
+        let mut seen = vec![];
+        for_each_offset_pair(&[2, 3], &[3, 1], &[1, 2], |a, b| seen.push((a, b)));
+        assert_eq!(seen, [(0, 0), (1, 2), (2, 4), (3, 1), (4, 3), (5, 5)]);
+        let mut calls = 0;
+        for_each_offset_pair(&[], &[], &[], |a, b| {
+            assert_eq!((a, b), (0, 0));
+            calls += 1;
+        });
+        for_each_offset_pair(&[4, 0], &[1, 1], &[1, 1], |_, _| calls += 10);
+        assert_eq!(calls, 1);
     }
 
     #[test]
