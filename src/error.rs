@@ -25,7 +25,8 @@ pub enum Error {
         /// The number of elements given.
         found: usize,
     },
-    /// A shape has a zero dimension (tensorize does not handle empty tensors).
+    /// A shape has a zero dimension where the operation needs every dimension to be at least 1
+    /// (tensors may be empty; decompositions, formats and most algebra refuse them).
     ZeroDimension {
         /// The offending shape.
         shape: Vec<usize>,
@@ -137,7 +138,7 @@ impl fmt::Display for Error {
                 write!(f, "shape {shape:?} needs {expected} elements, but {found} were given")
             }
             Error::ZeroDimension { shape } => {
-                write!(f, "shape {shape:?} has a zero dimension; empty tensors are not supported")
+                write!(f, "shape {shape:?} has a zero dimension; this operation needs every dimension ≥ 1")
             }
             Error::SizeOverflow { shape } => {
                 write!(f, "shape {shape:?} has more elements than memory can address")
@@ -183,12 +184,9 @@ impl std::error::Error for Error {}
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The number of elements of `shape`, computed with checked arithmetic; also checks that
-/// the bytes for `elem_size`-byte elements fit in `isize`. Zero dimensions are refused.
-pub(crate) fn checked_numel(shape: &[usize], elem_size: usize) -> Result<usize> {
-    if shape.contains(&0) {
-        return Err(Error::ZeroDimension { shape: shape.to_vec() });
-    }
+/// The number of elements of `shape` (0 if a dimension is 0), computed with checked arithmetic;
+/// also checks that the bytes for `elem_size`-byte elements fit in `isize`. What a tensor may hold.
+pub(crate) fn checked_len(shape: &[usize], elem_size: usize) -> Result<usize> {
     let overflow = || Error::SizeOverflow { shape: shape.to_vec() };
     let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
     let bytes = n.checked_mul(elem_size.max(1)).ok_or_else(overflow)?;
@@ -196,6 +194,16 @@ pub(crate) fn checked_numel(shape: &[usize], elem_size: usize) -> Result<usize> 
         return Err(overflow());
     }
     Ok(n)
+}
+
+/// [`checked_len`] for a shape every dimension of which must be at least 1 (formats, ranks, the
+/// results of decompositions and of most algebra): zero dimensions are
+/// [`Error::ZeroDimension`].
+pub(crate) fn checked_numel(shape: &[usize], elem_size: usize) -> Result<usize> {
+    if shape.contains(&0) {
+        return Err(Error::ZeroDimension { shape: shape.to_vec() });
+    }
+    checked_len(shape, elem_size)
 }
 
 /// A vector of `n` copies of `value` for a tensor of shape `shape`, or [`Error::OutOfMemory`]

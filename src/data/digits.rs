@@ -68,6 +68,8 @@ pub fn parse_digits_csv<T: Scalar>(text: &[u8]) -> Result<Digits<T>> {
         labels.push(label);
     }
     let images = Tensor::from_vec(&[labels.len(), 8, 8], pixels)?;
+    // A file without a single sample is a mistake, not an empty dataset.
+    images.check_nonempty()?;
     Ok(Digits { images, labels })
 }
 

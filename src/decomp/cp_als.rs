@@ -177,6 +177,7 @@ impl<T: Scalar> CpAls<T> {
     /// Checks the parameters against `x` and returns `‖x‖`.
     fn validate(&self, x: &Tensor<T>) -> Result<T> {
         const OP: &str = "cp_als";
+        x.check_nonempty()?;
         let shape = x.shape().to_vec();
         if shape.is_empty() {
             return Err(Error::InvalidModes {

@@ -156,6 +156,7 @@ impl<T: Scalar> Hooi<T> {
     /// - [`Error::InvalidModes`] / [`Error::ShapeMismatch`] for a fixed factor on a bad mode
     ///   or of the wrong shape.
     pub fn fit(&self, x: &Tensor<T>) -> Result<(TuckerTensor<T>, FitReport)> {
+        x.check_nonempty()?;
         check_ranks("hooi", &self.ranks, x.shape())?;
         let modes: Vec<usize> = (0..x.ndim()).collect();
         let (core, factors, report) = run("hooi", x, &modes, &self.ranks, &self.opts)?;
@@ -204,6 +205,7 @@ impl<T: Scalar> PartialHooi<T> {
     ///   `1 ≤ ranks[j] ≤ I_{modes[j]}`;
     /// - otherwise as [`Hooi::fit`].
     pub fn fit(&self, x: &Tensor<T>) -> Result<(PartialTucker<T>, FitReport)> {
+        x.check_nonempty()?;
         check_modes("partial_tucker", &self.modes, x.ndim())?;
         let sub_shape: Vec<usize> = self.modes.iter().map(|&m| x.shape()[m]).collect();
         check_ranks("partial_tucker", &self.ranks, &sub_shape)?;

@@ -120,6 +120,7 @@ impl Hosvd {
     /// - [`Error::InvalidParameter`] for a negative or non-finite `eps`.
     pub fn fit<T: Scalar>(&self, x: &Tensor<T>) -> Result<(TuckerTensor<T>, FitReport)> {
         let op = if self.sequential { "st_hosvd" } else { "hosvd" };
+        x.check_nonempty()?;
         match &self.target {
             Target::Ranks(r) => check_ranks(op, r, x.shape())?,
             Target::Error { eps, max_ranks } => {

@@ -1,5 +1,5 @@
 //! Decomposition algorithms: HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD, and TT-SVD of a matrix into a
-//! TT-matrix. Each returns the format and a [`FitReport`].
+//! TT-matrix. Each returns the format and a [`FitReport`](crate::report::FitReport).
 
 mod cp_als;
 mod gram;
@@ -15,6 +15,3 @@ pub use hooi::{hooi, partial_tucker, tucker2, Hooi, PartialHooi, TuckerInit};
 pub use hosvd::{hosvd, st_hosvd, Hosvd};
 pub use tr_svd::{tr_svd, FirstRank, TrSvd};
 pub use tt_svd::{tt_svd, tt_svd_rank, TtSvd};
-
-// Transitional: callers outside decomp still name the report through here.
-pub use crate::report::FitReport;

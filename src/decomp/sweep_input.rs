@@ -21,6 +21,7 @@ pub(crate) fn sweep_input<'a, T: Scalar>(
     x: &'a Tensor<T>,
     op: &'static str,
 ) -> Result<SweepInput<'a, T>> {
+    x.check_nonempty()?;
     // One pass for both: the (overflow-safe) norm is finite iff every element is.
     let nx = x.norm();
     if !nx.is_finite() {

@@ -5,6 +5,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
+use crate::format::params::sweep_ranks;
 use crate::format::TrTensor;
 use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{left_subspace, LeftSubspace, SubspaceMethod, Truncation};
@@ -133,12 +134,7 @@ impl TrSvd {
         let full = shape[0].min(cols);
         let (r0, r1) = split_rank(full, full, cap, self.first_rank, shape)?;
         let mut ranks = vec![r0, r1];
-        let mut rest = cols * r0;
-        for &n in &shape[1..d - 1] {
-            rest /= n;
-            let prev = ranks[ranks.len() - 1];
-            ranks.push(cap.min(prev.saturating_mul(n)).min(rest));
-        }
+        ranks.extend(sweep_ranks(r1, cols * r0, &shape[1..d - 1], std::iter::repeat(cap)));
         ranks.push(r0);
         Ok(ranks)
     }

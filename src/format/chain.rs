@@ -102,6 +102,7 @@ impl Chain {
             }
         }
         for core in cores {
+            core.check_nonempty()?;
             core.check_finite(op)?;
         }
         Ok(())

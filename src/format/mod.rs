@@ -2,7 +2,7 @@
 
 pub(crate) mod chain;
 pub mod cp;
-mod params;
+pub(crate) mod params;
 pub(crate) mod partial_tucker;
 pub(crate) mod rel_error;
 pub mod tr;

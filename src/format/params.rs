@@ -170,7 +170,7 @@ impl<T> TtTensor<T> {
         check_shape(OP, shape)?;
         // With the element count in range no product below can overflow: r_{k−1} n_k is at
         // most n_1⋯n_k, and every suffix product divides it.
-        let mut rest = checked_numel(shape, 1)?;
+        let rest = checked_numel(shape, 1)?;
         if caps.len() + 1 != shape.len() || caps.contains(&0) {
             return Err(Error::InvalidRank {
                 op: OP,
@@ -183,16 +183,7 @@ impl<T> TtTensor<T> {
                 ),
             });
         }
-        let mut prev = 1usize;
-        Ok(caps
-            .iter()
-            .zip(shape)
-            .map(|(&cap, &n)| {
-                rest /= n;
-                prev = cap.min(prev * n).min(rest);
-                prev
-            })
-            .collect())
+        Ok(sweep_ranks(1, rest, shape, caps.iter().copied()))
     }
 
     /// The largest internal ranks a TT tensor of shape `n_1 × … × n_d` can need:
@@ -248,4 +239,26 @@ impl<T> TrTensor<T> {
             (0..shape.len()).map(|k| [ranks[k], shape[k], ranks[k + 1]]).collect();
         checked_sum_of_products(shape, cores.iter().map(|c| c.as_slice()))
     }
+}
+
+/// The ranks a left-to-right SVD sweep keeps on generic data (full-rank unfoldings), one per
+/// mode of `modes`: starting from rank `first` with `rest` elements still to split, each mode
+/// `n` leaves `rest / n` and keeps `min(cap, previous rank · n, rest / n)`. TT-SVD
+/// ([`TtTensor::svd_ranks_for`]) and TR-SVD's generic ranks both follow it.
+pub(crate) fn sweep_ranks(
+    first: usize,
+    mut rest: usize,
+    modes: &[usize],
+    caps: impl IntoIterator<Item = usize>,
+) -> Vec<usize> {
+    let mut prev = first;
+    modes
+        .iter()
+        .zip(caps)
+        .map(|(&n, cap)| {
+            rest /= n;
+            prev = cap.min(prev.saturating_mul(n)).min(rest);
+            prev
+        })
+        .collect()
 }

@@ -173,6 +173,7 @@ pub(crate) fn check_tucker_parts<T: Scalar>(
             });
         }
     }
+    core.check_nonempty()?;
     core.check_finite(op)?;
     for u in factors {
         check_finite_mat(op, u.as_ref())?;

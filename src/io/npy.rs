@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::error::{checked_numel, try_filled_vec, try_vec_with_capacity, Error, Result};
+use crate::error::{checked_len, try_filled_vec, try_vec_with_capacity, Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
@@ -112,7 +112,7 @@ pub fn parse_npy<T: Scalar>(bytes: &[u8]) -> Result<Tensor<T>> {
         "True" => true,
         other => return Err(malformed(format!("fortran_order is {other}"))),
     };
-    let n = checked_numel(&shape, width)?;
+    let n = checked_len(&shape, width)?;
     let payload = &bytes[data_start..];
     if payload.len() != n * width {
         return Err(malformed(format!(

@@ -66,6 +66,7 @@ pub fn mttkrp_fast_with<T: Scalar>(
     mode: usize,
     par: Par,
 ) -> Result<Mat<T>> {
+    x.check_nonempty()?;
     check_args(x, factors, mode)?;
     x.check_finite("mttkrp_fast")?;
     for f in factors {

@@ -3,10 +3,11 @@
 
 use super::spectra::{tt_bond_spectra_impl, tucker_spectra, tucker_spectra_with};
 use crate::budget::Budget;
-use crate::decomp::{FitReport, Hosvd, TtSvd};
+use crate::decomp::{Hosvd, TtSvd};
 use crate::error::{checked_numel, Error, Result};
 use crate::format::{TtTensor, TuckerTensor};
 use crate::par::Par;
+use crate::report::FitReport;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 

@@ -3,11 +3,12 @@
 
 use faer::MatRef;
 
-use crate::decomp::{CpAls, FitReport};
+use crate::decomp::CpAls;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::CpTensor;
 use crate::linalg::{svd_truncated, Truncation};
 use crate::par::{auto_par, Par};
+use crate::report::FitReport;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 

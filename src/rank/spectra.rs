@@ -53,6 +53,7 @@ pub(super) fn tucker_spectra_impl<T: Scalar>(
     x: &Tensor<T>,
     par: Option<Par>,
 ) -> Result<Vec<Vec<T>>> {
+    x.check_nonempty()?;
     x.check_finite("tucker_spectra")?;
     (0..x.ndim()).map(|k| spectrum_of(tenalg::unfold(x, k)?.as_mat()?, par)).collect()
 }
@@ -89,6 +90,7 @@ pub(super) fn tt_bond_spectra_impl<T: Scalar>(
     x: &Tensor<T>,
     par: Option<Par>,
 ) -> Result<Vec<Vec<T>>> {
+    x.check_nonempty()?;
     x.check_finite("tt_bond_spectra")?;
     let shape = x.shape();
     (0..shape.len().saturating_sub(1))

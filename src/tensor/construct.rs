@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use super::{MultiIndexIter, Tensor};
-use crate::error::{checked_numel, try_filled_vec, try_vec_with_capacity, Error, Result};
+use crate::error::{checked_len, try_filled_vec, try_vec_with_capacity, Error, Result};
 use crate::scalar::Scalar;
 
 /// The random generator behind every seeded constructor (ChaCha12 via rand's `StdRng`).
@@ -17,9 +17,9 @@ impl<T: Scalar> Tensor<T> {
     /// A tensor of shape `shape` with every element equal to `value`.
     ///
     /// # Errors
-    /// [`Error::ZeroDimension`] / [`Error::SizeOverflow`] for an unusable shape.
+    /// [`Error::SizeOverflow`] for a shape too large to address.
     pub fn full(shape: &[usize], value: T) -> Result<Self> {
-        let n = checked_numel(shape, std::mem::size_of::<T>())?;
+        let n = checked_len(shape, std::mem::size_of::<T>())?;
         Ok(Self::from_parts_unchecked(shape.to_vec(), try_filled_vec(shape, n, value)?))
     }
 
@@ -44,7 +44,7 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// As [`Tensor::full`].
     pub fn from_fn(shape: &[usize], mut f: impl FnMut(&[usize]) -> T) -> Result<Self> {
-        let n = checked_numel(shape, std::mem::size_of::<T>())?;
+        let n = checked_len(shape, std::mem::size_of::<T>())?;
         let mut data = try_vec_with_capacity(shape, n)?;
         let mut it = MultiIndexIter::new(shape);
         while let Some(idx) = it.next_index() {
@@ -84,7 +84,7 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// As [`Tensor::full`].
     pub fn random_normal(shape: &[usize], seed: u64) -> Result<Self> {
-        let n = checked_numel(shape, std::mem::size_of::<T>())?;
+        let n = checked_len(shape, std::mem::size_of::<T>())?;
         let mut rng = seeded_rng(seed);
         let mut data = try_vec_with_capacity(shape, n)?;
         data.extend((0..n).map(|_| {
@@ -105,7 +105,7 @@ impl<T: Scalar> Tensor<T> {
                 expected: "finite bounds with low < high",
             });
         }
-        let n = checked_numel(shape, std::mem::size_of::<T>())?;
+        let n = checked_len(shape, std::mem::size_of::<T>())?;
         let mut rng = seeded_rng(seed);
         let (lo, width) = (low.as_f64(), (high - low).as_f64());
         let mut data = try_vec_with_capacity(shape, n)?;

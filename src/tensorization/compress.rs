@@ -2,10 +2,11 @@
 //! shape, and report the parameters, Frobenius and spectrum errors ([`CompressedWeight`]).
 
 use crate::budget::Budget;
-use crate::decomp::{CpAls, FitReport, PartialHooi, TtSvd};
+use crate::decomp::{CpAls, PartialHooi, TtSvd};
 use crate::error::Result;
 use crate::format::{CpTensor, Factorized, PartialTucker, TtTensor};
 use crate::par::Par;
+use crate::report::FitReport;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::tensorization::low_rank::LowRank;
@@ -169,6 +170,7 @@ impl Compress {
     /// Errors of [`WeightShape::of`] and [`Compress::plan`]; [`crate::Error::NonFinite`] for
     /// NaN/Inf in `w`; errors of the decompositions.
     pub fn fit<T: Scalar>(&self, w: &Tensor<T>) -> Result<CompressedWeight<T>> {
+        w.check_nonempty()?;
         let shape = WeightShape::of(w)?;
         w.check_finite("compress")?;
         let plan = self.plan(&shape)?;

@@ -4,9 +4,10 @@
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::decomp::{FitReport, TrSvd, TtSvd};
+use crate::decomp::{TrSvd, TtSvd};
 use crate::error::{checked_numel, try_filled_vec, Error, Result};
 use crate::format::{Factorized, TrTensor, TtTensor};
+use crate::report::FitReport;
 use crate::scalar::Scalar;
 use crate::tensor::row_major_strides;
 use crate::tensor::Tensor;

@@ -41,6 +41,7 @@ impl TtSvd {
         col_modes: &[usize],
     ) -> Result<(TtMatrix<T>, FitReport)> {
         const OP: &str = "TtSvd::fit_matrix";
+        w.check_nonempty()?;
         if w.ndim() != 2 {
             return Err(Error::InvalidModes {
                 op: OP,

@@ -10,7 +10,7 @@ use super::cores::unpermute_core;
 use super::plan::TtMatvecPlan;
 use super::state::permute_batch;
 use super::TtOp;
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_len, Error, Result};
 use crate::par::Par;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -85,7 +85,7 @@ impl<T: Scalar> TtTrainingPlan<T> {
         p.check_input(x)?;
         x.check_finite("TtTrainingPlan::forward")?;
         let batch = x.shape()[0];
-        let need = checked_numel(&[batch, p.max_len], std::mem::size_of::<T>())?;
+        let need = checked_len(&[batch, p.max_len], std::mem::size_of::<T>())?;
         let (mut a, mut b) = (vec![T::zero(); need], vec![T::zero(); need]);
         let mut out = Tensor::zeros(&[batch, p.len_out])?;
         let mut recorded = Vec::with_capacity(p.steps.len());

@@ -2,12 +2,13 @@
 //! TT-matrix, with a forward pass, a backward pass for the input, every core and the bias, a
 //! Glorot-style initialization and compression of pretrained dense weights.
 
-use crate::decomp::{FitReport, TtSvd};
+use crate::decomp::TtSvd;
 use crate::error::{Error, Result};
 use crate::format::tt_matrix::check_modes;
 use crate::format::TtMatrix;
 use crate::kernels::tt_matvec::{TtOp, TtTape, TtTrainingPlan};
 use crate::par::{auto_par, Par};
+use crate::report::FitReport;
 use crate::scalar::Scalar;
 use crate::tensor::arith::check_finite_slice;
 use crate::tensor::Tensor;
