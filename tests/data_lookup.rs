@@ -1,6 +1,7 @@
 //! The repository's data lookup (tests/common/data.rs) and the library's path-taking loaders:
 //! the search order, the first folder holding a file wins, a missing file's error names every
-//! place looked in, and the committed digits are found on any checkout.
+//! place looked in, the committed data matches data/SHA256SUMS, and the committed digits are
+//! found on any checkout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/data.rs"]
@@ -11,6 +12,24 @@ use std::path::{Path, PathBuf};
 use data_files::{data_dirs_with, find_data_file, find_in};
 use tensorize::data::{load_digits, MnistCnn, DIGITS_FILE};
 use tensorize::Error;
+
+/// Every file listed in data/SHA256SUMS is committed and unchanged.
+#[test]
+fn the_committed_data_matches_its_checksums() {
+    use sha2::{Digest, Sha256};
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let sums = std::fs::read_to_string(data.join("SHA256SUMS")).unwrap();
+    let mut checked = 0;
+    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+        let (want, name) = line.split_once("  ").expect("sha256sum's two-space format");
+        let bytes = std::fs::read(data.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want, "{name} differs from data/SHA256SUMS");
+        checked += 1;
+    }
+    // The digits, MNIST (both splits and the 1000-image cut) and the CNN, with their licenses.
+    assert!(checked >= 12, "only {checked} files listed");
+}
 
 #[test]
 fn the_committed_digits_are_found_and_load() {

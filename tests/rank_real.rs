@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Whole-model allocation on the real pretrained MNIST CNN (../shared/data or $TENSORIZE_DATA):
+//! Whole-model allocation on the real pretrained MNIST CNN (committed under data/):
 //! the greedy allocation must beat the same-compression-factor-per-layer baseline up to its
 //! documented gap.
 
@@ -13,7 +13,7 @@ use tensorize::Budget;
 
 #[test]
 fn allocation_on_the_mnist_cnn_beats_uniform_compression() {
-    let Some(path) = data_files::data_file_or_skip(MNIST_CNN_FILE) else { return };
+    let path = data_files::find_data_file(MNIST_CNN_FILE).unwrap();
     let cnn = MnistCnn::<f32>::load(path).unwrap();
     let mut layers = Vec::new();
     for (name, w) in

@@ -1,6 +1,5 @@
-//! The real data files of ../shared/data (present in CI): the pretrained MNIST CNN loads with the
-//! documented shapes and parameter count. Skipped, saying so, where the data is not there (a
-//! fresh clone without ../shared), unless `TENSORIZE_DATA` says where it is.
+//! The real data committed under data/: the pretrained MNIST CNN loads with the documented shapes
+//! and parameter count.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/data.rs"]
@@ -10,7 +9,7 @@ use tensorize::data::{MnistCnn, MNIST_CNN_FILE};
 
 #[test]
 fn pretrained_cnn_loads_with_documented_shapes() {
-    let Some(path) = data_files::data_file_or_skip(MNIST_CNN_FILE) else { return };
+    let path = data_files::find_data_file(MNIST_CNN_FILE).unwrap();
     let cnn = MnistCnn::<f32>::load(&path).unwrap();
     assert_eq!(cnn.num_params(), 421_642);
     assert_eq!(cnn.fc1_weight.shape(), &[128, 3136]);

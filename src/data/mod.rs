@@ -1,12 +1,15 @@
-//! Loaders for real data sets (the digits, the pretrained MNIST CNN), each from a path the caller
-//! gives: the library does not search for files, so no build machine's folders end up in a
-//! user's binary. This repository's binary, tests and benches find them with
+//! Loaders for real data sets (the digits, MNIST-format IDX image sets, the pretrained MNIST
+//! CNN), each from a path the caller gives: the library does not search for files, so no build
+//! machine's folders end up in a user's binary. This repository commits all three under `data/`
+//! (licenses and SHA256SUMS beside them); its binary, tests and benches find them with
 //! `tests/common/data.rs` (`$TENSORIZE_DATA`, then `data/`, then `../shared/data`).
 
 mod digits;
+mod mnist;
 mod mnist_cnn;
 
 pub use digits::{load_digits, parse_digits_csv, Digits, DIGITS_FILE};
+pub use mnist::{Mnist, MnistSplit, MNIST_DIR, MNIST_NORMALIZATION};
 pub use mnist_cnn::{MnistCnn, MNIST_CNN_FILE};
 
 use std::path::Path;

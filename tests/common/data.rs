@@ -1,6 +1,6 @@
 //! Where this repository's binary, tests and benches find data files: the first of
-//! `$TENSORIZE_DATA`, `./data`, the repository's own `data/` (small files, committed) and
-//! `../shared/data` beside it (the large ones) that holds the file.
+//! `$TENSORIZE_DATA`, `./data`, the repository's own `data/` (everything they need, committed)
+//! and `../shared/data` beside it (a fallback) that holds the file.
 //!
 //! Included with `#[path = ...] mod` rather than living in the library, so that this checkout's
 //! folders are compiled only into this repository's own programs, never into a user's binary.
@@ -53,21 +53,4 @@ pub fn find_in(dirs: &[PathBuf], relative: &str) -> Result<PathBuf> {
 /// As [`find_in`] over [`data_dirs`].
 pub fn find_data_file(relative: &str) -> Result<PathBuf> {
     find_in(&data_dirs(), relative)
-}
-
-/// For tests of large data that a fresh clone may lack: the file, or `None` after saying on
-/// stderr why the test is skipped. With `TENSORIZE_DATA` set the data is meant to be there, so
-/// a missing file fails the test instead of skipping it.
-///
-/// # Panics
-/// If the file is missing and `TENSORIZE_DATA` is set.
-pub fn data_file_or_skip(relative: &str) -> Option<PathBuf> {
-    match find_data_file(relative) {
-        Ok(path) => Some(path),
-        Err(e) if std::env::var_os(DATA_ENV).is_some() => panic!("{e}"),
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            None
-        }
-    }
 }
