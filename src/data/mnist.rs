@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::error::{checked_len, Error, Result};
+use crate::nn::{Evaluation, Sequential};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
@@ -238,6 +239,25 @@ impl Mnist {
             order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
         }
         Ok(order.chunks(batch_size).map(<[usize]>::to_vec).collect())
+    }
+
+    /// Runs the classifier `model` over every image in batches of `batch_size` (file order),
+    /// with inputs normalized by `normalization`, and tallies its predictions.
+    ///
+    /// # Errors
+    /// As [`Mnist::batch_indices`], [`Mnist::batch`] and the model's forward pass.
+    pub fn evaluate<T: Scalar>(
+        &self,
+        model: &Sequential<T>,
+        batch_size: usize,
+        normalization: (f64, f64),
+    ) -> Result<Evaluation> {
+        let mut tally = Evaluation::new(self.num_classes());
+        for indices in self.batch_indices(batch_size, None)? {
+            let (x, labels) = self.batch::<T>(&indices, normalization)?;
+            tally.add(&model.predict(&x)?, &labels)?;
+        }
+        Ok(tally)
     }
 
     fn check_index(&self, i: usize) -> Result<()> {

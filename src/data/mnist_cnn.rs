@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::io::read_safetensors;
+use crate::nn::{Conv2d, Flatten, Linear, MaxPool2d, Relu, Sequential};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
@@ -74,6 +75,29 @@ impl<T: Scalar> MnistCnn<T> {
             fc2_weight: take("classifier.2.weight", &[10, 128])?,
             fc2_bias: take("classifier.2.bias", &[10])?,
         })
+    }
+
+    /// The network as a [`Sequential`] model on `[batch, 1, 28, 28]` images normalized by
+    /// [`super::MNIST_NORMALIZATION`]: conv 3×3 p1 → ReLU → max-pool 2×2 → conv 3×3 p1 → ReLU →
+    /// max-pool 2×2 → flatten (C, H, W) → linear → ReLU → linear, giving `[batch, 10]` logits.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] if a weight holds NaN or infinity.
+    pub fn model(&self) -> Result<Sequential<T>> {
+        let bias = |b: &Tensor<T>| Some(b.as_slice().to_vec());
+        let conv =
+            |w: &Tensor<T>, b: &Tensor<T>| Conv2d::new(w.clone(), bias(b))?.with_padding([1, 1]);
+        Ok(Sequential::new()
+            .push(conv(&self.conv1_weight, &self.conv1_bias)?)
+            .push(Relu)
+            .push(MaxPool2d::new([2, 2], [2, 2])?)
+            .push(conv(&self.conv2_weight, &self.conv2_bias)?)
+            .push(Relu)
+            .push(MaxPool2d::new([2, 2], [2, 2])?)
+            .push(Flatten)
+            .push(Linear::new(self.fc1_weight.clone(), bias(&self.fc1_bias))?)
+            .push(Relu)
+            .push(Linear::new(self.fc2_weight.clone(), bias(&self.fc2_bias))?))
     }
 
     /// Total number of parameters (weights and biases).

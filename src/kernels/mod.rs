@@ -1,8 +1,9 @@
 //! Hot paths tuned beyond the reference implementations in [`crate::tenalg`].
 //! [`mttkrp`]: the matricized-tensor-times-Khatri–Rao product without forming the full Khatri–Rao product;
-//! [`tt_matvec`]: batched TT-matrix × dense products.
+//! [`tt_matvec`]: batched TT-matrix × dense products; [`im2col`]: convolution patches as a matrix.
 
 pub(crate) mod gemm;
+pub mod im2col;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod lanes;
 pub mod mttkrp;
@@ -11,6 +12,7 @@ pub(crate) mod skinny;
 pub(crate) mod small_gemm;
 pub mod tt_matvec;
 
+pub use im2col::Window;
 pub use mttkrp::{mttkrp_fast, mttkrp_fast_with};
 
 /// Whether this CPU runs the AVX2 + FMA kernels (`skinny`, `small_gemm`): the crate is compiled

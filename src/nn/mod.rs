@@ -1,6 +1,20 @@
-//! Layers for compressed networks.
-//! [`tt_linear`]: the TT-layer `y = W x + b` with `W` a [`crate::format::TtMatrix`] (forward, backward, init).
+//! Network layers on batched inputs, dense and compressed, behind one [`Layer`] trait.
+//! [`Conv2d`], [`Linear`], [`Relu`], [`MaxPool2d`], [`Flatten`] and the [`Sequential`] model
+//! (with [`Evaluation`] of a classifier); [`tt_linear`]: the TT-layer `y = W x + b` with `W` a
+//! [`crate::format::TtMatrix`] (forward, backward, init).
 
+mod conv2d;
+mod elementwise;
+mod layer;
+mod linear;
+mod pool;
+mod sequential;
 pub mod tt_linear;
 
+pub use conv2d::Conv2d;
+pub use elementwise::{Flatten, Relu};
+pub use layer::Layer;
+pub use linear::Linear;
+pub use pool::MaxPool2d;
+pub use sequential::{Evaluation, Sequential};
 pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads};

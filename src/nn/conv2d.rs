@@ -1,0 +1,272 @@
+//! A dense 2-D convolution (PyTorch's cross-correlation: no kernel flip) with stride, zero
+//! padding and groups (depthwise when every group has one input channel), computed per image
+//! and group as `im2col` + one faer GEMM, images spread over threads.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef};
+use rayon::prelude::*;
+
+use super::layer::{bad_input, nchw, Layer};
+use crate::error::{checked_len, Error, Result};
+use crate::kernels::im2col::{im2col, Window};
+use crate::par::{auto_par, thread_count, Par};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// `y[b, o] = bias[o] + Σ_{c in o's group} w[o, c] ⋆ x[b, c]` over `[batch, in, h, w]` images.
+///
+/// ```
+/// use tensorize::nn::{Conv2d, Layer};
+/// use tensorize::Tensor;
+/// // 2 → 4 channels, 3 × 3, padding 1: the spatial size is kept.
+/// let conv = Conv2d::new(Tensor::<f32>::random_normal(&[4, 2, 3, 3], 1)?, Some(vec![0.5; 4]))?
+///     .with_padding([1, 1])?;
+/// let y = conv.forward(&Tensor::random_normal(&[8, 2, 10, 12], 2)?)?;
+/// assert_eq!(y.shape(), &[8, 4, 10, 12]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Conv2d<T> {
+    /// `[out, in / groups, kh, kw]`.
+    weight: Tensor<T>,
+    /// One per output channel, or none.
+    bias: Option<Vec<T>>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    groups: usize,
+}
+
+const OP: &str = "Conv2d";
+
+impl<T: Scalar> Conv2d<T> {
+    /// A convolution with weight `[out, in, kh, kw]` (PyTorch's layout), stride 1, no padding,
+    /// one group.
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless the weight is 4-way; [`Error::ZeroDimension`] for an
+    /// empty weight; [`Error::ShapeMismatch`] unless the bias has one entry per output channel;
+    /// [`Error::NonFinite`].
+    pub fn new(weight: Tensor<T>, bias: Option<Vec<T>>) -> Result<Self> {
+        weight.check_nonempty()?;
+        if weight.ndim() != 4 {
+            return Err(Error::InvalidModes {
+                op: OP,
+                modes: (0..weight.ndim()).collect(),
+                ndim: weight.ndim(),
+                detail: format!(
+                    "a conv weight is [out, in, kh, kw], got shape {:?}",
+                    weight.shape()
+                ),
+            });
+        }
+        weight.check_finite(OP)?;
+        if let Some(b) = &bias {
+            if b.len() != weight.shape()[0] {
+                return Err(Error::ShapeMismatch {
+                    op: OP,
+                    left: weight.shape().to_vec(),
+                    right: vec![b.len()],
+                    detail: "the bias needs one entry per output channel".into(),
+                });
+            }
+            crate::tensor::arith::check_finite_slice(OP, b)?;
+        }
+        Ok(Self { weight, bias, stride: [1, 1], padding: [0, 0], groups: 1 })
+    }
+
+    /// The same convolution with stride `[rows, cols]`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a stride of 0.
+    pub fn with_stride(mut self, stride: [usize; 2]) -> Result<Self> {
+        if stride.contains(&0) {
+            return Err(Error::InvalidParameter {
+                name: "stride",
+                value: format!("{stride:?}"),
+                expected: "at least 1 along each axis",
+            });
+        }
+        self.stride = stride;
+        Ok(self)
+    }
+
+    /// The same convolution with `padding[axis]` zeros on each side (infallible; returns a
+    /// `Result` to chain like the others).
+    ///
+    /// # Errors
+    /// None today.
+    pub fn with_padding(mut self, padding: [usize; 2]) -> Result<Self> {
+        self.padding = padding;
+        Ok(self)
+    }
+
+    /// The same convolution split into `groups` groups: output channel `o` sees only the
+    /// `in / groups` input channels of its group (the weight's second dimension). Depthwise is
+    /// `groups = in = out`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `groups ≥ 1` divides the output channels.
+    pub fn with_groups(mut self, groups: usize) -> Result<Self> {
+        let out = self.weight.shape()[0];
+        if groups == 0 || out % groups != 0 {
+            return Err(Error::InvalidParameter {
+                name: "groups",
+                value: groups.to_string(),
+                expected: "a positive divisor of the output channels",
+            });
+        }
+        self.groups = groups;
+        Ok(self)
+    }
+
+    /// The weight, `[out, in / groups, kh, kw]`.
+    pub fn weight(&self) -> &Tensor<T> {
+        &self.weight
+    }
+
+    /// The bias, one per output channel, if any.
+    pub fn bias(&self) -> Option<&[T]> {
+        self.bias.as_deref()
+    }
+
+    /// The number of groups.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// Input channels (`in / groups` per group times `groups`).
+    pub fn in_channels(&self) -> usize {
+        self.weight.shape()[1] * self.groups
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.weight.shape()[0]
+    }
+
+    fn window(&self) -> Window {
+        let s = self.weight.shape();
+        Window { kernel: [s[2], s[3]], stride: self.stride, padding: self.padding }
+    }
+
+    /// `[batch, in, h, w]` and `[out_h, out_w]` for an input of shape `input`.
+    fn geometry(&self, input: &[usize]) -> Result<([usize; 4], [usize; 2])> {
+        let dims = nchw(OP, &self.describe(), input)?;
+        let win = self.window();
+        let wants =
+            || format!("{} input channels and at least the kernel's size", self.in_channels());
+        if dims[1] != self.in_channels() {
+            return Err(bad_input(OP, &self.describe(), input, &wants()));
+        }
+        match (win.out_len(0, dims[2]), win.out_len(1, dims[3])) {
+            (Some(oh), Some(ow)) => Ok((dims, [oh, ow])),
+            _ => Err(bad_input(OP, &self.describe(), input, &wants())),
+        }
+    }
+
+    /// One image: `out [out, oh·ow] = W_g · im2col(x_g)` per group, plus the bias.
+    fn image(
+        &self,
+        x: &[T],
+        [c, h, w]: [usize; 3],
+        [oh, ow]: [usize; 2],
+        cols: &mut [T],
+        y: &mut [T],
+        par: Par,
+    ) {
+        let g = self.groups;
+        let (o_g, c_g) = (self.out_channels() / g, c / g);
+        let s = self.weight.shape();
+        let k = c_g * s[2] * s[3];
+        let plane = oh * ow;
+        let win = self.window();
+        for group in 0..g {
+            let xg = &x[group * c_g * h * w..(group + 1) * c_g * h * w];
+            im2col(xg, [c_g, h, w], &win, [oh, ow], cols);
+            let wg = &self.weight.as_slice()[group * o_g * k..(group + 1) * o_g * k];
+            let yg = &mut y[group * o_g * plane..(group + 1) * o_g * plane];
+            let (wm, cm) = (
+                MatRef::from_row_major_slice(wg, o_g, k),
+                MatRef::from_row_major_slice(cols, k, plane),
+            );
+            matmul(
+                MatMut::from_row_major_slice_mut(yg, o_g, plane),
+                Accum::Replace,
+                wm,
+                cm,
+                T::one(),
+                par,
+            );
+        }
+        if let Some(bias) = &self.bias {
+            for (row, &b) in y.chunks_exact_mut(plane).zip(bias) {
+                row.iter_mut().for_each(|v| *v += b);
+            }
+        }
+    }
+}
+
+impl<T: Scalar> Layer<T> for Conv2d<T> {
+    fn describe(&self) -> String {
+        let s = self.weight.shape();
+        let mut d = format!(
+            "conv2d {}→{} {}×{} s{} p{}",
+            self.in_channels(),
+            s[0],
+            s[2],
+            s[3],
+            self.stride[0],
+            self.padding[0]
+        );
+        if self.groups > 1 {
+            d.push_str(&format!(" g{}", self.groups));
+        }
+        d
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        let (dims, [oh, ow]) = self.geometry(input)?;
+        Ok(vec![dims[0], self.out_channels(), oh, ow])
+    }
+
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
+        x.check_finite(OP)?;
+        let out_shape = [b, self.out_channels(), oh, ow];
+        let mut y = Tensor::zeros(&out_shape)?;
+        if y.is_empty() {
+            return Ok(y);
+        }
+        let s = self.weight.shape();
+        let cols_len =
+            checked_len(&[c / self.groups, s[2], s[3], oh, ow], std::mem::size_of::<T>())?;
+        let (in_len, out_len) = (c * h * w, self.out_channels() * oh * ow);
+        let threads = thread_count(auto_par(self.flops(x.shape())? * b as f64));
+        if threads > 1 && b > 1 {
+            // Images over threads, each with its own patch buffer and a sequential GEMM.
+            y.as_mut_slice()
+                .par_chunks_mut(out_len)
+                .zip(x.as_slice().par_chunks(in_len))
+                .for_each_init(
+                    || vec![T::zero(); cols_len],
+                    |cols, (yi, xi)| self.image(xi, [c, h, w], [oh, ow], cols, yi, Par::Seq),
+                );
+        } else {
+            let par = auto_par(self.flops(x.shape())?);
+            let mut cols = vec![T::zero(); cols_len];
+            for (yi, xi) in y.as_mut_slice().chunks_mut(out_len).zip(x.as_slice().chunks(in_len)) {
+                self.image(xi, [c, h, w], [oh, ow], &mut cols, yi, par);
+            }
+        }
+        Ok(y)
+    }
+
+    fn num_params(&self) -> usize {
+        self.weight.numel() + self.bias.as_ref().map_or(0, Vec::len)
+    }
+
+    fn flops(&self, input: &[usize]) -> Result<f64> {
+        let (_, [oh, ow]) = self.geometry(input)?;
+        Ok(2.0 * self.weight.numel() as f64 * (oh * ow) as f64)
+    }
+}

@@ -1,0 +1,158 @@
+//! Dense layers' forward passes against their definitions (naive loops), their shape errors, and
+//! the pretrained MNIST CNN run as a `Sequential` model on real test images.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/data.rs"]
+mod data_files;
+
+use proptest::prelude::*;
+use tensorize::data::{Mnist, MnistCnn, MNIST_CNN_FILE, MNIST_NORMALIZATION};
+use tensorize::nn::{Conv2d, Evaluation, Flatten, Layer, Linear, MaxPool2d, Relu, Sequential};
+use tensorize::{Error, Tensor};
+
+/// The convolution by its definition: PyTorch's cross-correlation with zero padding and groups.
+fn naive_conv(
+    x: &Tensor<f64>,
+    w: &Tensor<f64>,
+    bias: &[f64],
+    stride: [usize; 2],
+    pad: [usize; 2],
+    groups: usize,
+) -> Tensor<f64> {
+    let ([b, c, h, wd], [o, cg, kh, kw]) =
+        (<[usize; 4]>::try_from(x.shape()).unwrap(), <[usize; 4]>::try_from(w.shape()).unwrap());
+    let oh = (h + 2 * pad[0] - kh) / stride[0] + 1;
+    let ow = (wd + 2 * pad[1] - kw) / stride[1] + 1;
+    let og = o / groups;
+    assert_eq!(cg * groups, c);
+    Tensor::from_fn(&[b, o, oh, ow], |i| {
+        let (n, oc, y, xx) = (i[0], i[1], i[2], i[3]);
+        let g = oc / og;
+        let mut s = bias[oc];
+        for ci in 0..cg {
+            for a in 0..kh {
+                for bb in 0..kw {
+                    let iy = (y * stride[0] + a) as isize - pad[0] as isize;
+                    let ix = (xx * stride[1] + bb) as isize - pad[1] as isize;
+                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
+                        let xv = x.get(&[n, g * cg + ci, iy as usize, ix as usize]).unwrap();
+                        s += w.get(&[oc, ci, a, bb]).unwrap() * xv;
+                    }
+                }
+            }
+        }
+        s
+    })
+    .unwrap()
+}
+
+fn close(a: &Tensor<f64>, b: &Tensor<f64>) -> bool {
+    a.shape() == b.shape() && a.sub(b).unwrap().max_abs() <= 1e-12 * (1.0 + b.max_abs())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn conv2d_matches_its_definition(
+        batch in 0usize..3, groups in 1usize..4, cg in 1usize..3, og in 1usize..3,
+        h in 1usize..9, w in 1usize..9, kh in 1usize..4, kw in 1usize..4,
+        sh in 1usize..3, sw in 1usize..3, ph in 0usize..2, pw in 0usize..3, seed in any::<u64>(),
+    ) {
+        prop_assume!(h + 2 * ph >= kh && w + 2 * pw >= kw);
+        let (c, o) = (cg * groups, og * groups);
+        let x = Tensor::<f64>::random_normal(&[batch, c, h, w], seed).unwrap();
+        let wt = Tensor::<f64>::random_normal(&[o, cg, kh, kw], seed ^ 1).unwrap();
+        let bias: Vec<f64> = (0..o).map(|k| k as f64 * 0.25 - 0.5).collect();
+        let conv = Conv2d::new(wt.clone(), Some(bias.clone())).unwrap()
+            .with_stride([sh, sw]).unwrap().with_padding([ph, pw]).unwrap().with_groups(groups).unwrap();
+        let want = naive_conv(&x, &wt, &bias, [sh, sw], [ph, pw], groups);
+        let got = conv.forward(&x).unwrap();
+        prop_assert!(close(&got, &want), "{}", conv.describe());
+        prop_assert_eq!(conv.output_shape(x.shape()).unwrap(), want.shape().to_vec());
+    }
+
+    #[test]
+    fn maxpool_and_linear_match_their_definitions(
+        b in 1usize..3, c in 1usize..3, h in 2usize..9, w in 2usize..9, k in 1usize..3, s in 1usize..3,
+        seed in any::<u64>(),
+    ) {
+        let x = Tensor::<f64>::random_normal(&[b, c, h, w], seed).unwrap();
+        let pool = MaxPool2d::new([k, k], [s, s]).unwrap();
+        let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
+        let want = Tensor::from_fn(&[b, c, oh, ow], |i| {
+            let mut m = f64::NEG_INFINITY;
+            for a in 0..k {
+                for bb in 0..k {
+                    m = m.max(x.get(&[i[0], i[1], i[2] * s + a, i[3] * s + bb]).unwrap());
+                }
+            }
+            m
+        }).unwrap();
+        prop_assert_eq!(pool.forward(&x).unwrap(), want);
+        let flat = Layer::<f64>::forward(&Flatten, &x).unwrap();
+        let n = c * h * w;
+        let wt = Tensor::<f64>::random_normal(&[3, n], seed ^ 2).unwrap();
+        let fc = Linear::new(wt.clone(), Some(vec![1.0, 2.0, 3.0])).unwrap();
+        let y = fc.forward(&flat).unwrap();
+        let want = Tensor::from_fn(&[b, 3], |i| {
+            (0..n).map(|j| wt.get(&[i[1], j]).unwrap() * flat.get(&[i[0], j]).unwrap()).sum::<f64>()
+                + (i[1] + 1) as f64
+        }).unwrap();
+        prop_assert!(close(&y, &want));
+        let relu = Layer::<f64>::forward(&Relu, &y).unwrap();
+        prop_assert_eq!(relu, y.map(|v| v.max(0.0)));
+    }
+}
+
+#[test]
+fn layers_refuse_inputs_they_cannot_take_naming_themselves() {
+    let conv = Conv2d::new(Tensor::<f32>::zeros(&[4, 2, 3, 3]).unwrap(), None).unwrap();
+    let err = conv.forward(&Tensor::zeros(&[1, 3, 8, 8]).unwrap()).unwrap_err();
+    assert!(
+        matches!(err, Error::ShapeMismatch { .. }) && err.to_string().contains("conv2d 2→4 3×3"),
+        "{err}"
+    );
+    assert!(conv.forward(&Tensor::zeros(&[1, 2, 2, 8]).unwrap()).is_err());
+    assert!(conv.forward(&Tensor::zeros(&[2, 8, 8]).unwrap()).is_err());
+    assert!(Conv2d::new(Tensor::<f32>::zeros(&[4, 2, 3]).unwrap(), None).is_err());
+    assert!(Conv2d::new(Tensor::<f32>::zeros(&[4, 2, 3, 3]).unwrap(), Some(vec![0.0; 3])).is_err());
+    assert!(conv.clone().with_groups(3).is_err() && conv.clone().with_stride([0, 1]).is_err());
+    let fc = Linear::new(Tensor::<f32>::zeros(&[3, 5]).unwrap(), None).unwrap();
+    let err = fc.forward(&Tensor::zeros(&[2, 4]).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("linear 5→3") && err.to_string().contains("[2, 4]"), "{err}");
+    assert!(MaxPool2d::new([0, 2], [2, 2]).is_err());
+    let model = Sequential::<f32>::new().push(fc).push(Relu);
+    // The mismatch is found before any layer runs.
+    let err = model.forward(&Tensor::zeros(&[2, 6]).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("linear 5→3"), "{err}");
+    let mut nan = Tensor::<f32>::zeros(&[1, 5]).unwrap();
+    nan.as_mut_slice()[2] = f32::NAN;
+    assert!(matches!(model.forward(&nan), Err(Error::NonFinite { .. })));
+    // An empty batch is fine.
+    assert_eq!(model.forward(&Tensor::zeros(&[0, 5]).unwrap()).unwrap().shape(), &[0, 3]);
+    let mut tally = Evaluation::new(3);
+    assert!(tally.add(&[0, 1], &[0]).is_err() && tally.add(&[3], &[0]).is_err());
+}
+
+/// The real network on real digits: the first 1000 test images (the full 10,000 are the
+/// main job's and the bench's).
+#[test]
+fn the_pretrained_cnn_classifies_mnist() {
+    let cnn = MnistCnn::<f32>::load(data_files::find_data_file(MNIST_CNN_FILE).unwrap()).unwrap();
+    let model = cnn.model().unwrap();
+    assert_eq!(model.num_params(), 421_642);
+    assert_eq!(model.output_shape(&[5, 1, 28, 28]).unwrap(), vec![5, 10]);
+    // conv1 0.5 MFLOP, conv2 7.2, fc1 0.8, fc2 0.003 (+ ReLU and pooling).
+    let flops = model.flops(&[1, 1, 28, 28]).unwrap();
+    assert!((8.5e6..8.8e6).contains(&flops), "{flops}");
+    let dir = data_files::find_data_file("mnist/t10k-first1000-labels.idx1-ubyte.gz").unwrap();
+    let dir = dir.parent().unwrap();
+    let images = dir.join("t10k-first1000-images.idx3-ubyte.gz");
+    let test = Mnist::from_files(images, dir.join("t10k-first1000-labels.idx1-ubyte.gz")).unwrap();
+    let eval = test.evaluate(&model, 250, MNIST_NORMALIZATION).unwrap();
+    assert_eq!(eval.total, 1000);
+    assert!(eval.accuracy() > 0.97, "accuracy {}", eval.accuracy());
+    let diagonal: usize = (0..10).map(|k| eval.confusion[k][k]).sum();
+    assert_eq!(diagonal, eval.correct);
+}
