@@ -156,3 +156,47 @@ fn the_pretrained_cnn_classifies_mnist() {
     let diagonal: usize = (0..10).map(|k| eval.confusion[k][k]).sum();
     assert_eq!(diagonal, eval.correct);
 }
+
+/// Decomposed layers run from their factors and agree with the dense layer they replace: at
+/// full rank exactly (to rounding), below it within the weight's own relative error.
+#[test]
+fn decomposed_layers_agree_with_the_dense_ones() {
+    use tensorize::nn::{SvdLinear, Tucker2Conv};
+    let fc = Linear::new(Tensor::<f64>::random_normal(&[12, 20], 1).unwrap(), Some(vec![0.5; 12]))
+        .unwrap();
+    let x = Tensor::<f64>::random_normal(&[5, 20], 2).unwrap();
+    let full = SvdLinear::from_linear(&fc, 12).unwrap();
+    assert!(close(&full.forward(&x).unwrap(), &fc.forward(&x).unwrap()));
+    assert!(full.rel_error() < 1e-12);
+    let low = SvdLinear::from_linear(&fc, 4).unwrap();
+    let (y, yd) = (low.forward(&x).unwrap(), fc.forward(&x).unwrap());
+    assert!(low.rel_error() > 0.1 && y.sub(&yd).unwrap().norm() > 0.0);
+    assert_eq!((low.num_params(), low.flops(&[1, 20]).unwrap()), (4 * 32 + 12, 2.0 * 4.0 * 32.0));
+    let err = SvdLinear::from_linear(&fc, 13).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidRank { .. }) && err.to_string().contains("linear 20→12"),
+        "{err}"
+    );
+
+    let conv =
+        Conv2d::new(Tensor::<f64>::random_normal(&[6, 4, 3, 3], 3).unwrap(), Some(vec![0.25; 6]))
+            .unwrap()
+            .with_padding([1, 1])
+            .unwrap()
+            .with_stride([2, 1])
+            .unwrap();
+    let x = Tensor::<f64>::random_normal(&[2, 4, 7, 6], 4).unwrap();
+    let exact = Tucker2Conv::from_conv(&conv, 6, 4).unwrap();
+    assert!(close(&exact.forward(&x).unwrap(), &conv.forward(&x).unwrap()));
+    let t2 = Tucker2Conv::from_conv(&conv, 3, 2).unwrap();
+    assert_eq!(t2.output_shape(x.shape()).unwrap(), conv.output_shape(x.shape()).unwrap());
+    assert_eq!(t2.num_params(), 4 * 2 + 3 * 2 * 9 + 6 * 3 + 6);
+    assert!(t2.flops(x.shape()).unwrap() < conv.flops(x.shape()).unwrap());
+    let err = Tucker2Conv::from_conv(&conv, 7, 2).unwrap_err();
+    assert!(err.to_string().contains("conv2d 4→6 3×3"), "{err}");
+    let grouped = Conv2d::new(Tensor::<f64>::zeros(&[6, 2, 3, 3]).unwrap(), None)
+        .unwrap()
+        .with_groups(2)
+        .unwrap();
+    assert!(matches!(Tucker2Conv::from_conv(&grouped, 2, 2), Err(Error::InvalidParameter { .. })));
+}

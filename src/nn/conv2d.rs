@@ -129,6 +129,16 @@ impl<T: Scalar> Conv2d<T> {
         self.bias.as_deref()
     }
 
+    /// The stride, rows and columns.
+    pub fn stride(&self) -> [usize; 2] {
+        self.stride
+    }
+
+    /// The zero padding on each side, rows and columns.
+    pub fn padding(&self) -> [usize; 2] {
+        self.padding
+    }
+
     /// The number of groups.
     pub fn groups(&self) -> usize {
         self.groups

@@ -1,10 +1,12 @@
 //! Network layers on batched inputs, dense and compressed, behind one [`Layer`] trait.
 //! [`Conv2d`], [`Linear`], [`Relu`], [`MaxPool2d`], [`Flatten`] and the [`Sequential`] model
-//! (with [`Evaluation`] of a classifier); [`tt_linear`]: the TT-layer `y = W x + b` with `W` a
+//! (with [`Evaluation`] of a classifier); layers run from the factors of a decomposed dense
+//! layer: [`SvdLinear`], [`SvdConv`], [`Tucker2Conv`]; [`tt_linear`]: the TT-layer `y = W x + b` with `W` a
 //! [`crate::format::TtMatrix`] (forward, backward, init).
 
 mod conv2d;
 mod elementwise;
+mod factorized;
 mod layer;
 mod linear;
 mod pool;
@@ -13,6 +15,7 @@ pub mod tt_linear;
 
 pub use conv2d::Conv2d;
 pub use elementwise::{Flatten, Relu};
+pub use factorized::{SvdConv, SvdLinear, Tucker2Conv};
 pub use layer::Layer;
 pub use linear::Linear;
 pub use pool::MaxPool2d;
