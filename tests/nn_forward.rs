@@ -90,7 +90,7 @@ proptest! {
             m
         }).unwrap();
         prop_assert_eq!(pool.forward(&x).unwrap(), want);
-        let flat = Layer::<f64>::forward(&Flatten, &x).unwrap();
+        let flat = Layer::<f64>::forward(&Flatten::new(), &x).unwrap();
         let n = c * h * w;
         let wt = Tensor::<f64>::random_normal(&[3, n], seed ^ 2).unwrap();
         let fc = Linear::new(wt.clone(), Some(vec![1.0, 2.0, 3.0])).unwrap();
@@ -100,7 +100,7 @@ proptest! {
                 + (i[1] + 1) as f64
         }).unwrap();
         prop_assert!(close(&y, &want));
-        let relu = Layer::<f64>::forward(&Relu, &y).unwrap();
+        let relu = Layer::<f64>::forward(&Relu::new(), &y).unwrap();
         prop_assert_eq!(relu, y.map(|v| v.max(0.0)));
     }
 }
@@ -122,7 +122,7 @@ fn layers_refuse_inputs_they_cannot_take_naming_themselves() {
     let err = fc.forward(&Tensor::zeros(&[2, 4]).unwrap()).unwrap_err();
     assert!(err.to_string().contains("linear 5→3") && err.to_string().contains("[2, 4]"), "{err}");
     assert!(MaxPool2d::new([0, 2], [2, 2]).is_err());
-    let model = Sequential::<f32>::new().push(fc).push(Relu);
+    let model = Sequential::<f32>::new().push(fc).push(Relu::new());
     // The mismatch is found before any layer runs.
     let err = model.forward(&Tensor::zeros(&[2, 6]).unwrap()).unwrap_err();
     assert!(err.to_string().contains("linear 5→3"), "{err}");

@@ -89,14 +89,14 @@ impl<T: Scalar> MnistCnn<T> {
             |w: &Tensor<T>, b: &Tensor<T>| Conv2d::new(w.clone(), bias(b))?.with_padding([1, 1]);
         Ok(Sequential::new()
             .push(conv(&self.conv1_weight, &self.conv1_bias)?)
-            .push(Relu)
+            .push(Relu::new())
             .push(MaxPool2d::new([2, 2], [2, 2])?)
             .push(conv(&self.conv2_weight, &self.conv2_bias)?)
-            .push(Relu)
+            .push(Relu::new())
             .push(MaxPool2d::new([2, 2], [2, 2])?)
-            .push(Flatten)
+            .push(Flatten::new())
             .push(Linear::new(self.fc1_weight.clone(), bias(&self.fc1_bias))?)
-            .push(Relu)
+            .push(Relu::new())
             .push(Linear::new(self.fc2_weight.clone(), bias(&self.fc2_bias))?))
     }
 

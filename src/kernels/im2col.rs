@@ -65,6 +65,42 @@ pub(crate) fn im2col<T: Copy + Default>(
     }
 }
 
+/// The adjoint of [`im2col`]: adds every entry of `cols` (laid out as [`im2col`] writes it)
+/// back onto the image position it was read from, so that `grad_image += col2im(grad_cols)`
+/// (positions in the padding are dropped; overlapping windows add up).
+pub(crate) fn col2im<T: Copy + std::ops::AddAssign>(
+    cols: &[T],
+    [channels, h, w]: [usize; 3],
+    win: &Window,
+    [out_h, out_w]: [usize; 2],
+    image: &mut [T],
+) {
+    let ([kh, kw], [sh, sw], [ph, pw]) = (win.kernel, win.stride, win.padding);
+    let plane = out_h * out_w;
+    debug_assert_eq!(cols.len(), channels * kh * kw * plane);
+    for c in 0..channels {
+        let dst = &mut image[c * h * w..(c + 1) * h * w];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &cols[((c * kh + i) * kw + j) * plane..][..plane];
+                for y in 0..out_h {
+                    let iy = (y * sh + i).wrapping_sub(ph);
+                    if iy >= h {
+                        continue;
+                    }
+                    let line = &mut dst[iy * w..(iy + 1) * w];
+                    for (x, &v) in row[y * out_w..(y + 1) * out_w].iter().enumerate() {
+                        let ix = (x * sw + j).wrapping_sub(pw);
+                        if ix < w {
+                            line[ix] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +140,25 @@ mod tests {
         }
         let win = Window { kernel: [6, 1], stride: [1, 1], padding: [0, 0] };
         assert_eq!(win.out_len(0, 5), None);
+    }
+
+    /// `⟨im2col(x), g⟩ = ⟨x, col2im(g)⟩` for every geometry: col2im is the adjoint.
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        let (c, h, w) = (3, 6, 5);
+        let image: Vec<f64> = (0..c * h * w).map(|v| ((v * 7) % 11) as f64 - 5.0).collect();
+        for (kernel, stride, padding) in [([3, 3], [1, 1], [1, 1]), ([2, 3], [2, 2], [1, 0])] {
+            let win = Window { kernel, stride, padding };
+            let (oh, ow) = (win.out_len(0, h).unwrap(), win.out_len(1, w).unwrap());
+            let n = c * kernel[0] * kernel[1] * oh * ow;
+            let g: Vec<f64> = (0..n).map(|v| ((v * 5) % 13) as f64 - 6.0).collect();
+            let mut cols = vec![0.0; n];
+            im2col(&image, [c, h, w], &win, [oh, ow], &mut cols);
+            let mut back = vec![0.0; c * h * w];
+            col2im(&g, [c, h, w], &win, [oh, ow], &mut back);
+            let lhs: f64 = cols.iter().zip(&g).map(|(a, b)| a * b).sum();
+            let rhs: f64 = image.iter().zip(&back).map(|(a, b)| a * b).sum();
+            assert_eq!(lhs, rhs);
+        }
     }
 }

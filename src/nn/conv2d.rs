@@ -6,9 +6,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::layer::{bad_input, nchw, Layer};
+use super::layer::{bad_input, check_grad, nchw, no_forward, Layer, ParamMut};
 use crate::error::{checked_len, Error, Result};
-use crate::kernels::im2col::{im2col, Window};
+use crate::kernels::im2col::{col2im, im2col, Window};
 use crate::par::{auto_par, thread_count, Par};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -34,6 +34,10 @@ pub struct Conv2d<T> {
     stride: [usize; 2],
     padding: [usize; 2],
     groups: usize,
+    grad_weight: Vec<T>,
+    grad_bias: Vec<T>,
+    /// The input of the last training forward pass.
+    input: Option<Tensor<T>>,
 }
 
 const OP: &str = "Conv2d";
@@ -71,7 +75,18 @@ impl<T: Scalar> Conv2d<T> {
             }
             crate::tensor::arith::check_finite_slice(OP, b)?;
         }
-        Ok(Self { weight, bias, stride: [1, 1], padding: [0, 0], groups: 1 })
+        let grad_weight = vec![T::zero(); weight.numel()];
+        let grad_bias = vec![T::zero(); bias.as_ref().map_or(0, Vec::len)];
+        Ok(Self {
+            weight,
+            bias,
+            stride: [1, 1],
+            padding: [0, 0],
+            groups: 1,
+            grad_weight,
+            grad_bias,
+            input: None,
+        })
     }
 
     /// The same convolution with stride `[rows, cols]`.
@@ -216,6 +231,52 @@ impl<T: Scalar> Conv2d<T> {
     }
 }
 
+impl<T: Scalar> Conv2d<T> {
+    /// The backward pass of one image: per group, `∂W_g += dY_g · colsᵀ` and
+    /// `∂x_g += col2im(W_gᵀ · dY_g)`, with the patches recomputed from the input.
+    #[allow(clippy::too_many_arguments)]
+    fn image_backward(
+        &mut self,
+        x: &[T],
+        dy: &[T],
+        [c, h, w]: [usize; 3],
+        [oh, ow]: [usize; 2],
+        cols: &mut [T],
+        dcols: &mut [T],
+        dx: &mut [T],
+        par: Par,
+    ) {
+        let g = self.groups;
+        let (o_g, c_g) = (self.out_channels() / g, c / g);
+        let s = self.weight.shape();
+        let k = c_g * s[2] * s[3];
+        let plane = oh * ow;
+        let win = self.window();
+        for group in 0..g {
+            let (xs, xe) = (group * c_g * h * w, (group + 1) * c_g * h * w);
+            im2col(&x[xs..xe], [c_g, h, w], &win, [oh, ow], cols);
+            let dyg = MatRef::from_row_major_slice(
+                &dy[group * o_g * plane..(group + 1) * o_g * plane],
+                o_g,
+                plane,
+            );
+            let cm = MatRef::from_row_major_slice(cols, k, plane);
+            let (ws, we) = (group * o_g * k, (group + 1) * o_g * k);
+            let gw = MatMut::from_row_major_slice_mut(&mut self.grad_weight[ws..we], o_g, k);
+            matmul(gw, Accum::Add, dyg, cm.transpose(), T::one(), par);
+            let wg = MatRef::from_row_major_slice(&self.weight.as_slice()[ws..we], o_g, k);
+            let dc = MatMut::from_row_major_slice_mut(dcols, k, plane);
+            matmul(dc, Accum::Replace, wg.transpose(), dyg, T::one(), par);
+            col2im(dcols, [c_g, h, w], &win, [oh, ow], &mut dx[xs..xe]);
+        }
+        if !self.grad_bias.is_empty() {
+            for (gb, row) in self.grad_bias.iter_mut().zip(dy.chunks_exact(plane)) {
+                *gb += row.iter().fold(T::zero(), |a, &v| a + v);
+            }
+        }
+    }
+}
+
 impl<T: Scalar> Layer<T> for Conv2d<T> {
     fn describe(&self) -> String {
         let s = self.weight.shape();
@@ -278,5 +339,53 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let (_, [oh, ow]) = self.geometry(input)?;
         Ok(2.0 * self.weight.numel() as f64 * (oh * ow) as f64)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = self.forward(x)?;
+        self.input = Some(x.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let layer = self.describe();
+        let x = self.input.take().ok_or_else(|| no_forward(&layer))?;
+        let result = self.backward_from(&x, dy, &layer);
+        self.input = Some(x);
+        result
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        f(ParamMut {
+            name: "weight",
+            value: self.weight.as_mut_slice(),
+            grad: &mut self.grad_weight,
+        });
+        if let Some(bias) = &mut self.bias {
+            f(ParamMut { name: "bias", value: bias, grad: &mut self.grad_bias });
+        }
+    }
+}
+
+impl<T: Scalar> Conv2d<T> {
+    /// [`Layer::backward`] with the cached input `x` lent out.
+    fn backward_from(&mut self, x: &Tensor<T>, dy: &Tensor<T>, layer: &str) -> Result<Tensor<T>> {
+        let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
+        check_grad(OP, layer, dy, &[b, self.out_channels(), oh, ow])?;
+        let mut dx = Tensor::zeros(&[b, c, h, w])?;
+        if dx.is_empty() || dy.is_empty() {
+            return Ok(dx);
+        }
+        let s = self.weight.shape();
+        let cols_len =
+            checked_len(&[c / self.groups, s[2], s[3], oh, ow], std::mem::size_of::<T>())?;
+        let (mut cols, mut dcols) = (vec![T::zero(); cols_len], vec![T::zero(); cols_len]);
+        let (in_len, out_len) = (c * h * w, self.out_channels() * oh * ow);
+        let par = auto_par(2.0 * self.flops(x.shape())?);
+        let images = x.as_slice().chunks(in_len).zip(dy.as_slice().chunks(out_len));
+        for ((xi, dyi), dxi) in images.zip(dx.as_mut_slice().chunks_mut(in_len)) {
+            self.image_backward(xi, dyi, [c, h, w], [oh, ow], &mut cols, &mut dcols, dxi, par);
+        }
+        Ok(dx)
     }
 }

@@ -1,15 +1,31 @@
 //! Parameter-free layers that keep or merely reinterpret the shape: ReLU and Flatten.
 
-use super::layer::{bad_input, Layer};
+use super::layer::{bad_input, check_grad, no_forward, Layer};
 use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
 /// `max(x, 0)`, elementwise, any shape.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Relu;
+#[derive(Clone, Debug)]
+pub struct Relu<T> {
+    /// The output of the last training forward pass (its positive entries pass gradients).
+    output: Option<Tensor<T>>,
+}
 
-impl<T: Scalar> Layer<T> for Relu {
+impl<T> Relu<T> {
+    /// A ReLU.
+    pub fn new() -> Self {
+        Self { output: None }
+    }
+}
+
+impl<T> Default for Relu<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar> Layer<T> for Relu<T> {
     fn describe(&self) -> String {
         "relu".into()
     }
@@ -30,12 +46,41 @@ impl<T: Scalar> Layer<T> for Relu {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         Ok(input.iter().skip(1).product::<usize>() as f64)
     }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = self.forward(x)?;
+        self.output = Some(y.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = self.output.as_ref().ok_or_else(|| no_forward("relu"))?;
+        check_grad("Relu", "relu", dy, y.shape())?;
+        let mut dx = dy.clone();
+        // The derivative at 0 is taken as 0, as in PyTorch.
+        dx.as_mut_slice().iter_mut().zip(y.as_slice()).for_each(|(d, &v)| {
+            if v <= T::zero() {
+                *d = T::zero();
+            }
+        });
+        Ok(dx)
+    }
 }
 
 /// `[batch, d_1, …, d_k] → [batch, d_1 ⋯ d_k]`, row-major (PyTorch's `flatten(1)`: for NCHW
-/// images the order is channel, row, column). Free: no copy.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flatten;
+/// images the order is channel, row, column). A reshape: no copy of the layout.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Flatten {
+    /// The input shape of the last training forward pass.
+    input_shape: Option<Vec<usize>>,
+}
+
+impl Flatten {
+    /// A flatten layer.
+    pub fn new() -> Self {
+        Self { input_shape: None }
+    }
+}
 
 impl<T: Scalar> Layer<T> for Flatten {
     fn describe(&self) -> String {
@@ -60,5 +105,18 @@ impl<T: Scalar> Layer<T> for Flatten {
 
     fn flops(&self, _input: &[usize]) -> Result<f64> {
         Ok(0.0)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = Layer::<T>::forward(self, x)?;
+        self.input_shape = Some(x.shape().to_vec());
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let shape = self.input_shape.as_ref().ok_or_else(|| no_forward("flatten"))?;
+        let out = Layer::<T>::output_shape(self, shape)?;
+        check_grad("Flatten", "flatten", dy, &out)?;
+        dy.clone().reshape(shape)
     }
 }

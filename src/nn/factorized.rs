@@ -4,7 +4,7 @@
 //! chain of dense layers over the factors.
 
 use super::conv2d::Conv2d;
-use super::layer::Layer;
+use super::layer::{Layer, ParamMut};
 use super::linear::Linear;
 use crate::decomp::tucker2;
 use crate::error::{Error, Result};
@@ -98,6 +98,21 @@ impl<T: Scalar> Layer<T> for SvdLinear<T> {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let mid = self.project.output_shape(input)?;
         Ok(self.project.flops(input)? + self.expand.flops(&mid)?)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let h = self.project.forward_train(x)?;
+        self.expand.forward_train(&h)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let dh = self.expand.backward(dy)?;
+        self.project.backward(&dh)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        self.project.visit_params(f);
+        self.expand.visit_params(f);
     }
 }
 
@@ -202,6 +217,21 @@ impl<T: Scalar> Layer<T> for SvdConv<T> {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let mid = self.project.output_shape(input)?;
         Ok(self.project.flops(input)? + self.expand.flops(&mid)?)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let h = self.project.forward_train(x)?;
+        self.expand.forward_train(&h)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let dh = self.expand.backward(dy)?;
+        self.project.backward(&dh)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        self.project.visit_params(f);
+        self.expand.visit_params(f);
     }
 }
 
@@ -317,5 +347,23 @@ impl<T: Scalar> Layer<T> for Tucker2Conv<T> {
             shape = l.output_shape(&shape)?;
         }
         Ok(total)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let h = self.reduce.forward_train(x)?;
+        let h = self.core.forward_train(&h)?;
+        self.restore.forward_train(&h)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let g = self.restore.backward(dy)?;
+        let g = self.core.backward(&g)?;
+        self.reduce.backward(&g)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        self.reduce.visit_params(f);
+        self.core.visit_params(f);
+        self.restore.visit_params(f);
     }
 }

@@ -33,6 +33,67 @@ pub trait Layer<T: Scalar>: Send + Sync {
     /// # Errors
     /// As [`Layer::output_shape`].
     fn flops(&self, input: &[usize]) -> Result<f64>;
+
+    /// [`Layer::forward`] that also keeps what [`Layer::backward`] needs (the input, the
+    /// positions of the maxima, …) until the next call.
+    ///
+    /// # Errors
+    /// As [`Layer::forward`].
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>>;
+
+    /// From `dy = ∂L/∂y` for the output of the last [`Layer::forward_train`], adds `∂L/∂θ` to
+    /// the gradient of every parameter `θ` (so gradients of several batches accumulate until
+    /// an optimizer step clears them) and returns `∂L/∂x`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the layer if no training forward pass came first;
+    /// [`Error::ShapeMismatch`] if `dy` does not have that pass's output shape;
+    /// [`Error::NonFinite`] for NaN or infinity in `dy`.
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>>;
+
+    /// Calls `f` with every trainable parameter and its gradient, always in the same order
+    /// (what an optimizer and a checkpoint writer walk). Layers without parameters call nothing.
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        let _ = f;
+    }
+}
+
+/// A trainable parameter and its gradient, lent by a layer to an optimizer.
+#[derive(Debug)]
+pub struct ParamMut<'a, T> {
+    /// What the parameter is to its layer (`"weight"`, `"bias"`).
+    pub name: &'static str,
+    /// The values, row-major in the parameter's own layout.
+    pub value: &'a mut [T],
+    /// `∂L/∂value` accumulated since the last optimizer step, same length.
+    pub grad: &'a mut [T],
+}
+
+/// The error of a backward pass without a training forward pass before it.
+pub(crate) fn no_forward(layer: &str) -> Error {
+    Error::InvalidParameter {
+        name: "backward",
+        value: layer.to_string(),
+        expected: "a forward_train call on the same layer first",
+    }
+}
+
+/// Checks `dy` against the output shape `expected` of the cached forward pass.
+pub(crate) fn check_grad<T: Scalar>(
+    op: &'static str,
+    layer: &str,
+    dy: &Tensor<T>,
+    expected: &[usize],
+) -> Result<()> {
+    if dy.shape() != expected {
+        return Err(Error::ShapeMismatch {
+            op,
+            left: expected.to_vec(),
+            right: dy.shape().to_vec(),
+            detail: format!("{layer}: the output gradient must have the forward output's shape"),
+        });
+    }
+    dy.check_finite(op)
 }
 
 /// The [`Error::ShapeMismatch`] of a layer that cannot take input shape `input`.

@@ -4,7 +4,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
-use super::layer::{bad_input, Layer};
+use super::layer::{bad_input, check_grad, no_forward, Layer, ParamMut};
 use crate::error::{Error, Result};
 use crate::par::auto_par;
 use crate::scalar::Scalar;
@@ -25,6 +25,10 @@ use crate::tensor::Tensor;
 pub struct Linear<T> {
     weight: Tensor<T>,
     bias: Option<Vec<T>>,
+    grad_weight: Vec<T>,
+    grad_bias: Vec<T>,
+    /// The input of the last training forward pass.
+    input: Option<Tensor<T>>,
 }
 
 const OP: &str = "Linear";
@@ -57,7 +61,9 @@ impl<T: Scalar> Linear<T> {
             }
             crate::tensor::arith::check_finite_slice(OP, b)?;
         }
-        Ok(Self { weight, bias })
+        let grad_weight = vec![T::zero(); weight.numel()];
+        let grad_bias = vec![T::zero(); bias.as_ref().map_or(0, Vec::len)];
+        Ok(Self { weight, bias, grad_weight, grad_bias, input: None })
     }
 
     /// The weight, `[out, in]`.
@@ -136,5 +142,54 @@ impl<T: Scalar> Layer<T> for Linear<T> {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         self.batch_of(input)?;
         Ok(2.0 * self.weight.numel() as f64)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let y = self.forward(x)?;
+        self.input = Some(x.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let layer = self.describe();
+        let x = self.input.as_ref().ok_or_else(|| no_forward(&layer))?;
+        let (b, n, m) = (x.shape()[0], self.in_features(), self.out_features());
+        check_grad(OP, &layer, dy, &[b, m])?;
+        let mut dx = Tensor::zeros(&[b, n])?;
+        if b == 0 {
+            return Ok(dx);
+        }
+        let par = auto_par(4.0 * (b * n * m) as f64);
+        let dym = MatRef::from_row_major_slice(dy.as_slice(), b, m);
+        let xm = MatRef::from_row_major_slice(x.as_slice(), b, n);
+        let wm = MatRef::from_row_major_slice(self.weight.as_slice(), m, n);
+        // ∂L/∂X = dY · W;  ∂L/∂W += dYᵀ · X;  ∂L/∂b += Σ_rows dY.
+        matmul(
+            MatMut::from_row_major_slice_mut(dx.as_mut_slice(), b, n),
+            Accum::Replace,
+            dym,
+            wm,
+            T::one(),
+            par,
+        );
+        let gw = MatMut::from_row_major_slice_mut(&mut self.grad_weight, m, n);
+        matmul(gw, Accum::Add, dym.transpose(), xm, T::one(), par);
+        if !self.grad_bias.is_empty() {
+            for row in dy.as_slice().chunks_exact(m) {
+                self.grad_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+            }
+        }
+        Ok(dx)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        f(ParamMut {
+            name: "weight",
+            value: self.weight.as_mut_slice(),
+            grad: &mut self.grad_weight,
+        });
+        if let Some(bias) = &mut self.bias {
+            f(ParamMut { name: "bias", value: bias, grad: &mut self.grad_bias });
+        }
     }
 }

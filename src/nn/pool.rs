@@ -1,7 +1,7 @@
 //! Max pooling over windows of NCHW images (no padding; windows that would run past the edge
 //! are dropped, PyTorch's default floor mode).
 
-use super::layer::{bad_input, nchw, Layer};
+use super::layer::{bad_input, check_grad, nchw, no_forward, Layer};
 use crate::error::{Error, Result};
 use crate::kernels::im2col::Window;
 use crate::scalar::Scalar;
@@ -17,9 +17,12 @@ use crate::tensor::Tensor;
 /// assert_eq!(pool.forward(&x)?.as_slice(), &[5.0, 7.0, 13.0, 15.0]);
 /// # Ok::<(), tensorize::Error>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaxPool2d {
     window: Window,
+    /// Of the last training forward pass: its input shape and, per output entry, the flat
+    /// input position of the maximum.
+    argmax: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 const OP: &str = "MaxPool2d";
@@ -37,7 +40,7 @@ impl MaxPool2d {
                 expected: "at least 1 along each axis",
             });
         }
-        Ok(Self { window: Window { kernel, stride, padding: [0, 0] } })
+        Ok(Self { window: Window { kernel, stride, padding: [0, 0] }, argmax: None })
     }
 
     fn geometry(&self, input: &[usize]) -> Result<([usize; 4], [usize; 2])> {
@@ -70,25 +73,7 @@ impl<T: Scalar> Layer<T> for MaxPool2d {
     }
 
     fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
-        let Window { kernel: [kh, kw], stride: [sh, sw], .. } = self.window;
-        let mut y = Tensor::zeros(&[b, c, oh, ow])?;
-        let planes =
-            x.as_slice().chunks_exact(h * w).zip(y.as_mut_slice().chunks_exact_mut(oh * ow));
-        for (src, dst) in planes {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut m = T::neg_infinity();
-                    for i in 0..kh {
-                        let row = &src[(oy * sh + i) * w + ox * sw..][..kw];
-                        // A NaN anywhere in the window wins, as in PyTorch.
-                        m = row.iter().fold(m, |m, &v| if v > m || v.is_nan() { v } else { m });
-                    }
-                    dst[oy * ow + ox] = m;
-                }
-            }
-        }
-        Ok(y)
+        self.pool(x, None)
     }
 
     fn num_params(&self) -> usize {
@@ -99,5 +84,60 @@ impl<T: Scalar> Layer<T> for MaxPool2d {
         let ([_, c, _, _], [oh, ow]) = self.geometry(input)?;
         let [kh, kw] = self.window.kernel;
         Ok((c * oh * ow * kh * kw) as f64)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let mut argmax = Vec::new();
+        let y = self.pool(x, Some(&mut argmax))?;
+        self.argmax = Some((x.shape().to_vec(), argmax));
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let layer = self.describe_window();
+        let (shape, argmax) = self.argmax.as_ref().ok_or_else(|| no_forward(&layer))?;
+        let out = Layer::<T>::output_shape(self, shape)?;
+        check_grad(OP, &layer, dy, &out)?;
+        let mut dx = Tensor::zeros(shape)?;
+        let dxs = dx.as_mut_slice();
+        // Each output's gradient goes to its window's maximum (overlapping windows add up).
+        argmax.iter().zip(dy.as_slice()).for_each(|(&at, &g)| dxs[at] += g);
+        Ok(dx)
+    }
+}
+
+impl MaxPool2d {
+    /// The pooled output; with `argmax`, also the flat input position of every maximum.
+    fn pool<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        mut argmax: Option<&mut Vec<usize>>,
+    ) -> Result<Tensor<T>> {
+        let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
+        let Window { kernel: [kh, kw], stride: [sh, sw], .. } = self.window;
+        let mut y = Tensor::zeros(&[b, c, oh, ow])?;
+        let planes =
+            x.as_slice().chunks_exact(h * w).zip(y.as_mut_slice().chunks_exact_mut(oh * ow));
+        for (p, (src, dst)) in planes.enumerate() {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (mut m, mut at) = (T::neg_infinity(), (oy * sh) * w + ox * sw);
+                    for i in 0..kh {
+                        let start = (oy * sh + i) * w + ox * sw;
+                        for (j, &v) in src[start..start + kw].iter().enumerate() {
+                            // A NaN anywhere in the window wins, as in PyTorch.
+                            if (v > m || v.is_nan()) && !m.is_nan() {
+                                (m, at) = (v, start + j);
+                            }
+                        }
+                    }
+                    dst[oy * ow + ox] = m;
+                    if let Some(positions) = argmax.as_deref_mut() {
+                        positions.push(p * h * w + at);
+                    }
+                }
+            }
+        }
+        Ok(y)
     }
 }

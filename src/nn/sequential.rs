@@ -1,6 +1,6 @@
 //! A model as a chain of layers, and its evaluation on labelled data.
 
-use super::layer::Layer;
+use super::layer::{Layer, ParamMut};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -11,9 +11,9 @@ use crate::tensor::Tensor;
 /// use tensorize::nn::{Flatten, Layer, Linear, Relu, Sequential};
 /// use tensorize::Tensor;
 /// let model = Sequential::<f64>::new()
-///     .push(Flatten)
+///     .push(Flatten::new())
 ///     .push(Linear::new(Tensor::random_normal(&[5, 12], 1)?, None)?)
-///     .push(Relu);
+///     .push(Relu::new());
 /// assert_eq!(model.output_shape(&[7, 3, 4])?, vec![7, 5]);
 /// assert_eq!(model.num_params(), 60);
 /// # Ok::<(), tensorize::Error>(())
@@ -116,6 +116,25 @@ impl<T: Scalar> Layer<T> for Sequential<T> {
             shape = l.output_shape(&shape)?;
         }
         Ok(total)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        self.output_shape(x.shape())?;
+        let mut layers = self.layers.iter_mut();
+        let Some(first) = layers.next() else { return Ok(x.clone()) };
+        layers.try_fold(first.forward_train(x)?, |h, l| l.forward_train(&h))
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let mut layers = self.layers.iter_mut().rev();
+        let Some(last) = layers.next() else { return Ok(dy.clone()) };
+        layers.try_fold(last.backward(dy)?, |g, l| l.backward(&g))
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        for l in &mut self.layers {
+            l.visit_params(f);
+        }
     }
 }
 
