@@ -232,6 +232,27 @@ impl<T: Scalar> Conv2d<T> {
 }
 
 impl<T: Scalar> Conv2d<T> {
+    /// [`Layer::backward`] with the cached input `x` lent out.
+    fn backward_from(&mut self, x: &Tensor<T>, dy: &Tensor<T>, layer: &str) -> Result<Tensor<T>> {
+        let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
+        check_grad(OP, layer, dy, &[b, self.out_channels(), oh, ow])?;
+        let mut dx = Tensor::zeros(&[b, c, h, w])?;
+        if dx.is_empty() || dy.is_empty() {
+            return Ok(dx);
+        }
+        let s = self.weight.shape();
+        let cols_len =
+            checked_len(&[c / self.groups, s[2], s[3], oh, ow], std::mem::size_of::<T>())?;
+        let (mut cols, mut dcols) = (vec![T::zero(); cols_len], vec![T::zero(); cols_len]);
+        let (in_len, out_len) = (c * h * w, self.out_channels() * oh * ow);
+        let par = auto_par(2.0 * self.flops(x.shape())?);
+        let images = x.as_slice().chunks(in_len).zip(dy.as_slice().chunks(out_len));
+        for ((xi, dyi), dxi) in images.zip(dx.as_mut_slice().chunks_mut(in_len)) {
+            self.image_backward(xi, dyi, [c, h, w], [oh, ow], &mut cols, &mut dcols, dxi, par);
+        }
+        Ok(dx)
+    }
+
     /// The backward pass of one image: per group, `∂W_g += dY_g · colsᵀ` and
     /// `∂x_g += col2im(W_gᵀ · dY_g)`, with the patches recomputed from the input.
     #[allow(clippy::too_many_arguments)]
@@ -364,28 +385,5 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         if let Some(bias) = &mut self.bias {
             f(ParamMut { name: "bias", value: bias, grad: &mut self.grad_bias });
         }
-    }
-}
-
-impl<T: Scalar> Conv2d<T> {
-    /// [`Layer::backward`] with the cached input `x` lent out.
-    fn backward_from(&mut self, x: &Tensor<T>, dy: &Tensor<T>, layer: &str) -> Result<Tensor<T>> {
-        let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
-        check_grad(OP, layer, dy, &[b, self.out_channels(), oh, ow])?;
-        let mut dx = Tensor::zeros(&[b, c, h, w])?;
-        if dx.is_empty() || dy.is_empty() {
-            return Ok(dx);
-        }
-        let s = self.weight.shape();
-        let cols_len =
-            checked_len(&[c / self.groups, s[2], s[3], oh, ow], std::mem::size_of::<T>())?;
-        let (mut cols, mut dcols) = (vec![T::zero(); cols_len], vec![T::zero(); cols_len]);
-        let (in_len, out_len) = (c * h * w, self.out_channels() * oh * ow);
-        let par = auto_par(2.0 * self.flops(x.shape())?);
-        let images = x.as_slice().chunks(in_len).zip(dy.as_slice().chunks(out_len));
-        for ((xi, dyi), dxi) in images.zip(dx.as_mut_slice().chunks_mut(in_len)) {
-            self.image_backward(xi, dyi, [c, h, w], [oh, ow], &mut cols, &mut dcols, dxi, par);
-        }
-        Ok(dx)
     }
 }
