@@ -89,6 +89,8 @@ fn algebra<T: Scalar>() {
     assert_eq!(y.shape(), &[3, 0, 5]);
     let mut y2 = empty::<T>(&[3, 0, 5]);
     tenalg::mode_product_into(&x, a.as_ref(), 2, &mut y2, Par::Seq).unwrap();
+    assert_eq!(tenalg::mode_vector_product(&x, &[T::one(); 4], 2).unwrap().shape(), &[3, 0]);
+    assert_eq!(tenalg::mode_vector_product(&x, &[T::one(); 3], 0).unwrap().shape(), &[0, 4]);
     // A batch of zero vectors through a 5 × 4 matrix.
     let batch = empty::<T>(&[0, 4]);
     assert_eq!(tenalg::mode_product(&batch, a.as_ref(), 1).unwrap().shape(), &[0, 5]);

@@ -356,6 +356,8 @@ fn product_order<T: Scalar>(
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///
+/// An empty `x` (a zero dimension on another mode) gives an empty result.
+///
 /// # Errors
 /// [`Error::ModeOutOfRange`]; [`Error::ShapeMismatch`] unless `v.len() == I_n`.
 pub fn mode_vector_product<T: Scalar>(x: &Tensor<T>, v: &[T], mode: usize) -> Result<Tensor<T>> {
@@ -374,6 +376,10 @@ pub fn mode_vector_product<T: Scalar>(x: &Tensor<T>, v: &[T], mode: usize) -> Re
     let before: usize = shape[..mode].iter().product();
     let after: usize = shape[mode + 1..].iter().product();
     let mut out = vec![T::zero(); before * after];
+    if out.is_empty() {
+        // An empty tensor (another mode of dimension 0) gives an empty result.
+        return Ok(Tensor::from_parts_unchecked(out_shape_of(shape, mode), out));
+    }
     let data = x.as_slice();
     for (p, yp) in out.chunks_mut(after).enumerate() {
         let block = &data[p * i_n * after..(p + 1) * i_n * after];
@@ -383,9 +389,14 @@ pub fn mode_vector_product<T: Scalar>(x: &Tensor<T>, v: &[T], mode: usize) -> Re
             }
         }
     }
-    let mut out_shape = shape.to_vec();
-    out_shape.remove(mode);
-    Ok(Tensor::from_parts_unchecked(out_shape, out))
+    Ok(Tensor::from_parts_unchecked(out_shape_of(shape, mode), out))
+}
+
+/// `shape` without mode `mode`.
+fn out_shape_of(shape: &[usize], mode: usize) -> Vec<usize> {
+    let mut out = shape.to_vec();
+    out.remove(mode);
+    out
 }
 
 #[cfg(test)]
