@@ -186,14 +186,22 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// The number of elements of `shape` (0 if a dimension is 0), computed with checked arithmetic;
 /// also checks that the bytes for `elem_size`-byte elements fit in `isize`. What a tensor may hold.
+///
+/// The check runs over the product of the **non-zero** dimensions, so that an empty shape such
+/// as `[0, usize::MAX, 2]` is refused too: its strides and unfoldings would overflow, and every
+/// sub-product of an accepted shape fits in `usize`.
 pub(crate) fn checked_len(shape: &[usize], elem_size: usize) -> Result<usize> {
     let overflow = || Error::SizeOverflow { shape: shape.to_vec() };
-    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
-    let bytes = n.checked_mul(elem_size.max(1)).ok_or_else(overflow)?;
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(overflow)?;
+    let bytes = nonzero.checked_mul(elem_size.max(1)).ok_or_else(overflow)?;
     if bytes > isize::MAX as usize {
         return Err(overflow());
     }
-    Ok(n)
+    Ok(if shape.contains(&0) { 0 } else { nonzero })
 }
 
 /// [`checked_len`] for a shape every dimension of which must be at least 1 (formats, ranks, the

@@ -30,6 +30,8 @@ fn zero_sized<T: Scalar>() {
     assert_eq!(err, Error::DataLength { shape: vec![3, 0, 2], expected: 0, found: 1 });
     let x = Tensor::<T>::zeros(&[6]).unwrap();
     assert!(matches!(x.reshape(&[0, 6]), Err(Error::DataLength { expected: 0, found: 6, .. })));
+    // An empty shape whose other dimensions overflow is refused as too large.
+    assert!(matches!(Tensor::<T>::zeros(&[0, usize::MAX, 2]), Err(Error::SizeOverflow { .. })));
     let err = Tensor::<T>::zeros(&[0, 3]).unwrap().check_nonempty().unwrap_err();
     assert_eq!(err, Error::ZeroDimension { shape: vec![0, 3] });
     assert!(err.to_string().contains("[0, 3]"));
