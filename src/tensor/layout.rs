@@ -80,13 +80,17 @@ impl<T: Scalar> Tensor<T> {
         let outer: usize = self.shape[..mode].iter().product();
         let inner: usize = self.shape[mode + 1..].iter().product();
         let len = range.end - range.start;
+        let mut shape = self.shape.clone();
+        shape[mode] = len;
+        if outer * len * inner == 0 {
+            // Empty: no loop over the (possibly huge) other modes.
+            return Ok(Self::from_parts_unchecked(shape, Vec::new()));
+        }
         let mut data = Vec::with_capacity(outer * len * inner);
         for a in 0..outer {
             let start = (a * dim + range.start) * inner;
             data.extend_from_slice(&self.data[start..start + len * inner]);
         }
-        let mut shape = self.shape.clone();
-        shape[mode] = len;
         Ok(Self::from_parts_unchecked(shape, data))
     }
 }
