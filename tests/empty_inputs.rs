@@ -91,6 +91,13 @@ fn algebra<T: Scalar>() {
     tenalg::mode_product_into(&x, a.as_ref(), 2, &mut y2, Par::Seq).unwrap();
     assert_eq!(tenalg::mode_vector_product(&x, &[T::one(); 4], 2).unwrap().shape(), &[3, 0]);
     assert_eq!(tenalg::mode_vector_product(&x, &[T::one(); 3], 0).unwrap().shape(), &[0, 4]);
+    // Contracting the empty mode: a non-empty result of empty sums.
+    let over_empty = tenalg::mode_product(&x, Mat::<T>::zeros(5, 0).as_ref(), 1).unwrap();
+    assert_eq!((over_empty.shape(), over_empty.max_abs()), (&[3, 5, 4][..], T::zero()));
+    let mut filled = Tensor::<T>::ones(&[3, 5, 4]).unwrap();
+    tenalg::mode_product_into(&x, Mat::<T>::zeros(5, 0).as_ref(), 1, &mut filled, Par::Seq)
+        .unwrap();
+    assert_eq!(filled, over_empty);
     // A batch of zero vectors through a 5 × 4 matrix.
     let batch = empty::<T>(&[0, 4]);
     assert_eq!(tenalg::mode_product(&batch, a.as_ref(), 1).unwrap().shape(), &[0, 5]);

@@ -148,6 +148,11 @@ fn write_mode_product<T: Scalar>(
     if out.is_empty() {
         return;
     }
+    if x.is_empty() {
+        // Only the contracted mode is empty: every output entry is an empty sum.
+        out.fill(T::zero());
+        return;
+    }
     let shape = x.shape();
     let before: usize = shape[..mode].iter().product();
     let after: usize = shape[mode + 1..].iter().product();
