@@ -6,7 +6,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::layer::{bad_input, check_grad, nchw, no_forward, Layer, ParamMut};
+use super::layer::{bad_input, check_dense_params, check_grad, nchw, no_forward, Layer, ParamMut};
 use crate::error::{checked_len, Error, Result};
 use crate::kernels::im2col::{col2im, im2col, Window};
 use crate::par::{auto_par, thread_count, Par};
@@ -51,30 +51,7 @@ impl<T: Scalar> Conv2d<T> {
     /// empty weight; [`Error::ShapeMismatch`] unless the bias has one entry per output channel;
     /// [`Error::NonFinite`].
     pub fn new(weight: Tensor<T>, bias: Option<Vec<T>>) -> Result<Self> {
-        weight.check_nonempty()?;
-        if weight.ndim() != 4 {
-            return Err(Error::InvalidModes {
-                op: OP,
-                modes: (0..weight.ndim()).collect(),
-                ndim: weight.ndim(),
-                detail: format!(
-                    "a conv weight is [out, in, kh, kw], got shape {:?}",
-                    weight.shape()
-                ),
-            });
-        }
-        weight.check_finite(OP)?;
-        if let Some(b) = &bias {
-            if b.len() != weight.shape()[0] {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    left: weight.shape().to_vec(),
-                    right: vec![b.len()],
-                    detail: "the bias needs one entry per output channel".into(),
-                });
-            }
-            crate::tensor::arith::check_finite_slice(OP, b)?;
-        }
+        check_dense_params(OP, &weight, bias.as_deref(), 4, "[out, in, kh, kw]")?;
         let grad_weight = vec![T::zero(); weight.numel()];
         let grad_bias = vec![T::zero(); bias.as_ref().map_or(0, Vec::len)];
         Ok(Self {

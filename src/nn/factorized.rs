@@ -13,6 +13,50 @@ use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::tensorization::LowRank;
 
+/// The [`Layer`] methods of a layer that is two dense layers `project` then `expand` (its
+/// `label` is its description).
+macro_rules! two_step_layer {
+    ($name:ident) => {
+        impl<T: Scalar> Layer<T> for $name<T> {
+            fn describe(&self) -> String {
+                self.label()
+            }
+
+            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+                self.expand.output_shape(&self.project.output_shape(input)?)
+            }
+
+            fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+                self.expand.forward(&self.project.forward(x)?)
+            }
+
+            fn num_params(&self) -> usize {
+                self.project.num_params() + self.expand.num_params()
+            }
+
+            fn flops(&self, input: &[usize]) -> Result<f64> {
+                let mid = self.project.output_shape(input)?;
+                Ok(self.project.flops(input)? + self.expand.flops(&mid)?)
+            }
+
+            fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+                let h = self.project.forward_train(x)?;
+                self.expand.forward_train(&h)
+            }
+
+            fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+                let dh = self.expand.backward(dy)?;
+                self.project.backward(&dh)
+            }
+
+            fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+                self.project.visit_params(f);
+                self.expand.visit_params(f);
+            }
+        }
+    };
+}
+
 /// `y = L (Rᵀ x) + b` from the rank-`r` truncated SVD `W ≈ L Rᵀ` of a dense [`Linear`]:
 /// `r (in + out)` weights instead of `in · out`.
 ///
@@ -73,8 +117,9 @@ impl<T: Scalar> SvdLinear<T> {
     }
 }
 
-impl<T: Scalar> Layer<T> for SvdLinear<T> {
-    fn describe(&self) -> String {
+impl<T: Scalar> SvdLinear<T> {
+    /// [`Layer::describe`].
+    fn label(&self) -> String {
         format!(
             "svd-linear {}→{} r{}",
             self.project.in_features(),
@@ -82,39 +127,9 @@ impl<T: Scalar> Layer<T> for SvdLinear<T> {
             self.rank()
         )
     }
-
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        self.expand.output_shape(&self.project.output_shape(input)?)
-    }
-
-    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        self.expand.forward(&self.project.forward(x)?)
-    }
-
-    fn num_params(&self) -> usize {
-        self.project.num_params() + self.expand.num_params()
-    }
-
-    fn flops(&self, input: &[usize]) -> Result<f64> {
-        let mid = self.project.output_shape(input)?;
-        Ok(self.project.flops(input)? + self.expand.flops(&mid)?)
-    }
-
-    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let h = self.project.forward_train(x)?;
-        self.expand.forward_train(&h)
-    }
-
-    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
-        let dh = self.expand.backward(dy)?;
-        self.project.backward(&dh)
-    }
-
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        self.project.visit_params(f);
-        self.expand.visit_params(f);
-    }
 }
+
+two_step_layer!(SvdLinear);
 
 /// A convolution whose kernel, as an `out × (in·kh·kw)` matrix, is replaced by its rank-`r`
 /// SVD `L Rᵀ`: a `kh × kw` convolution `in → r` by `Rᵀ` (original stride and padding) then a
@@ -189,8 +204,9 @@ impl<T: Scalar> SvdConv<T> {
     }
 }
 
-impl<T: Scalar> Layer<T> for SvdConv<T> {
-    fn describe(&self) -> String {
+impl<T: Scalar> SvdConv<T> {
+    /// [`Layer::describe`].
+    fn label(&self) -> String {
         let k = self.project.weight().shape();
         format!(
             "svd-conv {}→{} {}×{} r{}",
@@ -201,39 +217,9 @@ impl<T: Scalar> Layer<T> for SvdConv<T> {
             self.rank()
         )
     }
-
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
-        self.expand.output_shape(&self.project.output_shape(input)?)
-    }
-
-    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        self.expand.forward(&self.project.forward(x)?)
-    }
-
-    fn num_params(&self) -> usize {
-        self.project.num_params() + self.expand.num_params()
-    }
-
-    fn flops(&self, input: &[usize]) -> Result<f64> {
-        let mid = self.project.output_shape(input)?;
-        Ok(self.project.flops(input)? + self.expand.flops(&mid)?)
-    }
-
-    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let h = self.project.forward_train(x)?;
-        self.expand.forward_train(&h)
-    }
-
-    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
-        let dh = self.expand.backward(dy)?;
-        self.project.backward(&dh)
-    }
-
-    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        self.project.visit_params(f);
-        self.expand.visit_params(f);
-    }
 }
+
+two_step_layer!(SvdConv);
 
 /// A convolution `K ≈ G ×₀ U_out ×₁ U_in` (Tucker-2, Kim et al. 2016) run as three: a 1×1
 /// convolution `in → r_in` by `U_inᵀ`, the `kh × kw` core `r_in → r_out` with the original

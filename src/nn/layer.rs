@@ -113,3 +113,37 @@ pub(crate) fn nchw(op: &'static str, layer: &str, input: &[usize]) -> Result<[us
         _ => Err(bad_input(op, layer, input, "a 4-way [batch, channels, height, width] input")),
     }
 }
+
+/// Checks a dense layer's parameters: a non-empty, finite weight of order `ndim` (laid out as
+/// `layout`, for the error) and, if given, a finite bias with one entry per output (`weight`'s
+/// first dimension).
+pub(crate) fn check_dense_params<T: Scalar>(
+    op: &'static str,
+    weight: &Tensor<T>,
+    bias: Option<&[T]>,
+    ndim: usize,
+    layout: &str,
+) -> Result<()> {
+    weight.check_nonempty()?;
+    if weight.ndim() != ndim {
+        return Err(Error::InvalidModes {
+            op,
+            modes: (0..weight.ndim()).collect(),
+            ndim: weight.ndim(),
+            detail: format!("the weight is {layout}, got shape {:?}", weight.shape()),
+        });
+    }
+    weight.check_finite(op)?;
+    if let Some(b) = bias {
+        if b.len() != weight.shape()[0] {
+            return Err(Error::ShapeMismatch {
+                op,
+                left: weight.shape().to_vec(),
+                right: vec![b.len()],
+                detail: "the bias needs one entry per output".into(),
+            });
+        }
+        crate::tensor::arith::check_finite_slice(op, b)?;
+    }
+    Ok(())
+}

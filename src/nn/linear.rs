@@ -4,8 +4,8 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
-use super::layer::{bad_input, check_grad, no_forward, Layer, ParamMut};
-use crate::error::{Error, Result};
+use super::layer::{bad_input, check_dense_params, check_grad, no_forward, Layer, ParamMut};
+use crate::error::Result;
 use crate::par::auto_par;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -40,27 +40,7 @@ impl<T: Scalar> Linear<T> {
     /// [`Error::InvalidModes`] unless the weight is 2-way; [`Error::ZeroDimension`] for an
     /// empty weight; [`Error::ShapeMismatch`] for a bias of another length; [`Error::NonFinite`].
     pub fn new(weight: Tensor<T>, bias: Option<Vec<T>>) -> Result<Self> {
-        weight.check_nonempty()?;
-        if weight.ndim() != 2 {
-            return Err(Error::InvalidModes {
-                op: OP,
-                modes: (0..weight.ndim()).collect(),
-                ndim: weight.ndim(),
-                detail: format!("a linear weight is [out, in], got shape {:?}", weight.shape()),
-            });
-        }
-        weight.check_finite(OP)?;
-        if let Some(b) = &bias {
-            if b.len() != weight.shape()[0] {
-                return Err(Error::ShapeMismatch {
-                    op: OP,
-                    left: weight.shape().to_vec(),
-                    right: vec![b.len()],
-                    detail: "the bias needs one entry per output feature".into(),
-                });
-            }
-            crate::tensor::arith::check_finite_slice(OP, b)?;
-        }
+        check_dense_params(OP, &weight, bias.as_deref(), 2, "[out, in]")?;
         let grad_weight = vec![T::zero(); weight.numel()];
         let grad_bias = vec![T::zero(); bias.as_ref().map_or(0, Vec::len)];
         Ok(Self { weight, bias, grad_weight, grad_bias, input: None })
