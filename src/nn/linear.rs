@@ -37,8 +37,10 @@ impl<T: Scalar> Linear<T> {
     /// A layer with weight `[out, in]` and an optional bias of length `out`.
     ///
     /// # Errors
-    /// [`Error::InvalidModes`] unless the weight is 2-way; [`Error::ZeroDimension`] for an
-    /// empty weight; [`Error::ShapeMismatch`] for a bias of another length; [`Error::NonFinite`].
+    /// [`InvalidModes`](crate::error::Error::InvalidModes) unless the weight is 2-way;
+    /// [`ZeroDimension`](crate::error::Error::ZeroDimension) for an empty weight;
+    /// [`ShapeMismatch`](crate::error::Error::ShapeMismatch) for a bias of another length;
+    /// [`NonFinite`](crate::error::Error::NonFinite).
     pub fn new(weight: Tensor<T>, bias: Option<Vec<T>>) -> Result<Self> {
         check_dense_params(OP, &weight, bias.as_deref(), 2, "[out, in]")?;
         let grad_weight = vec![T::zero(); weight.numel()];
