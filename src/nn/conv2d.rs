@@ -42,6 +42,18 @@ pub struct Conv2d<T> {
 
 const OP: &str = "Conv2d";
 
+/// The per-group sizes of a convolution's GEMMs.
+struct Groups {
+    /// Number of groups.
+    g: usize,
+    /// Output channels per group (rows of `W_g`).
+    o_g: usize,
+    /// Input channels per group.
+    c_g: usize,
+    /// `c_g · kh · kw`: columns of `W_g`, rows of the patch matrix.
+    k: usize,
+}
+
 impl<T: Scalar> Conv2d<T> {
     /// A convolution with weight `[out, in, kh, kw]` (PyTorch's layout), stride 1, no padding,
     /// one group.
@@ -166,6 +178,13 @@ impl<T: Scalar> Conv2d<T> {
         }
     }
 
+    /// How `c` input channels split into the groups of the GEMMs.
+    fn groups_for(&self, c: usize) -> Groups {
+        let (g, s) = (self.groups, self.weight.shape());
+        let c_g = c / g;
+        Groups { g, o_g: self.out_channels() / g, c_g, k: c_g * s[2] * s[3] }
+    }
+
     /// One image: `out [out, oh·ow] = W_g · im2col(x_g)` per group, plus the bias.
     fn image(
         &self,
@@ -176,10 +195,7 @@ impl<T: Scalar> Conv2d<T> {
         y: &mut [T],
         par: Par,
     ) {
-        let g = self.groups;
-        let (o_g, c_g) = (self.out_channels() / g, c / g);
-        let s = self.weight.shape();
-        let k = c_g * s[2] * s[3];
+        let Groups { g, o_g, c_g, k } = self.groups_for(c);
         let plane = oh * ow;
         let win = self.window();
         for group in 0..g {
@@ -244,10 +260,7 @@ impl<T: Scalar> Conv2d<T> {
         dx: &mut [T],
         par: Par,
     ) {
-        let g = self.groups;
-        let (o_g, c_g) = (self.out_channels() / g, c / g);
-        let s = self.weight.shape();
-        let k = c_g * s[2] * s[3];
+        let Groups { g, o_g, c_g, k } = self.groups_for(c);
         let plane = oh * ow;
         let win = self.window();
         for group in 0..g {
