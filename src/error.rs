@@ -122,6 +122,16 @@ pub enum Error {
         /// What is wrong, with the offending values.
         detail: String,
     },
+    /// Training diverged: the forward pass or the loss of a step was NaN or infinite on finite
+    /// data. Training stops there, without an update from that step.
+    Diverged {
+        /// The optimizer step (0-based, counted over all epochs) whose loss was not finite.
+        step: usize,
+        /// The epoch (0-based) of that step.
+        epoch: usize,
+        /// The non-finite value found (in an activation, the logits or the loss).
+        value: f64,
+    },
     /// A dense linear-algebra routine did not converge.
     NoConvergence {
         /// The routine, e.g. `"svd"`.
@@ -172,6 +182,11 @@ impl fmt::Display for Error {
             ),
             Error::Io { path, detail } => write!(f, "{path}: {detail}"),
             Error::Format { format, detail } => write!(f, "malformed {format} data: {detail}"),
+            Error::Diverged { step, epoch, value } => write!(
+                f,
+                "training diverged at step {step} (epoch {epoch}): a non-finite value {value} in \
+                 the forward pass or the loss (try a lower learning rate)"
+            ),
             Error::NoConvergence { op, shape } => {
                 write!(f, "{op} did not converge on a matrix of shape {shape:?}")
             }

@@ -154,9 +154,9 @@ fn batches_and_files<T: Scalar>() {
     let plan = layer.weight().plan(TtOp::Normal).unwrap();
     assert_eq!(plan.apply(&batch).unwrap().shape(), &[0, 6]);
     assert_eq!(layer.forward(&batch).unwrap().shape(), &[0, 6]);
-    let (y, cache) = layer.forward_train(&batch).unwrap();
+    let (y, cache) = layer.forward_with_cache(&batch).unwrap();
     assert_eq!(y.shape(), &[0, 6]);
-    let grads = layer.backward(&cache, &y).unwrap();
+    let grads = layer.gradients(&cache, &y).unwrap();
     assert_eq!(grads.input.shape(), &[0, 4]);
     assert!(grads.cores.iter().all(|g| g.max_abs() == T::zero()));
     assert!(grads.bias.iter().all(|&g| g == T::zero()));

@@ -8,8 +8,9 @@ mod data_files;
 
 use tensorize::data::{Mnist, MNIST_NORMALIZATION};
 use tensorize::nn::{
-    mse, softmax_cross_entropy, Conv2d, Flatten, Layer, Linear, MaxPool2d, Relu, Sequential, Sgd,
-    SvdConv, SvdLinear, Tucker2Conv,
+    mse, softmax_cross_entropy, AvgPool2d, BatchNorm2d, Conv2d, CpConv, Flatten, GlobalAvgPool,
+    Layer, Linear, MaxPool2d, Relu, Sequential, Sgd, SvdConv, SvdLinear, Train, TtConv, TtLinear,
+    Tucker2Conv,
 };
 use tensorize::{Error, Tensor};
 
@@ -100,6 +101,54 @@ fn dense_layers_match_finite_differences() {
     check_gradients(&mut Relu::new(), &randn(&[3, 7], 7), 8);
     check_gradients(&mut MaxPool2d::new([2, 2], [2, 1]).unwrap(), &randn(&[2, 2, 5, 4], 9), 10);
     check_gradients(&mut Flatten::new(), &randn(&[2, 3, 2, 2], 11), 12);
+    check_gradients(&mut AvgPool2d::new([2, 3], [1, 2]).unwrap(), &randn(&[2, 2, 5, 7], 13), 14);
+    check_gradients(&mut GlobalAvgPool::new(), &randn(&[2, 3, 3, 2], 15), 16);
+}
+
+#[test]
+fn batch_norm_matches_finite_differences_in_training_mode() {
+    // In training mode the output depends on the whole batch (its mean and variance), so the
+    // input gradient couples the samples; γ and β not 1 and 0 so that their paths matter.
+    let gamma = vec![1.5, -0.7, 0.9];
+    let beta = vec![0.1, 0.2, -0.3];
+    let bn = BatchNorm2d::from_parts(gamma, beta, vec![0.0; 3], vec![1.0; 3]).unwrap();
+    let x = randn(&[3, 3, 2, 3], 17);
+    // The training pass moves the running statistics, which the inference pass (used by the
+    // finite differences) must not see: check against a training-mode loss.
+    let mut layer = bn.clone();
+    let y = layer.forward_train(&x).unwrap();
+    let r = randn(y.shape(), 18);
+    let dx = layer.backward(&r).unwrap();
+    let mut grads = Vec::new();
+    layer.visit_params(&mut |p| grads.push(p.grad.to_vec()));
+    let train_loss = |bn: &BatchNorm2d<f64>, x: &Tensor<f64>| {
+        bn.clone().forward_train(x).unwrap().inner(&r).unwrap()
+    };
+    let h = 1e-6;
+    for i in 0..x.numel() {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp.as_mut_slice()[i] += h;
+        xm.as_mut_slice()[i] -= h;
+        let fd = (train_loss(&bn, &xp) - train_loss(&bn, &xm)) / (2.0 * h);
+        assert!((fd - dx.as_slice()[i]).abs() <= 1e-6 * (1.0 + fd.abs()), "x[{i}]: {fd}");
+    }
+    for (p, g) in grads.iter().enumerate() {
+        for (j, &gj) in g.iter().enumerate() {
+            let bump = |delta: f64| {
+                let mut b = bn.clone();
+                let mut k = 0;
+                b.visit_params(&mut |q| {
+                    if k == p {
+                        q.value[j] += delta;
+                    }
+                    k += 1;
+                });
+                b
+            };
+            let fd = (train_loss(&bump(h), &x) - train_loss(&bump(-h), &x)) / (2.0 * h);
+            assert!((fd - gj).abs() <= 1e-6 * (1.0 + fd.abs()), "θ{p}[{j}]: {fd} vs {gj}");
+        }
+    }
 }
 
 #[test]
@@ -124,6 +173,13 @@ fn a_small_cnn_and_the_decomposed_layers_match_finite_differences() {
     let x = randn(&[2, 4, 5, 5], 28);
     check_gradients(&mut SvdConv::from_conv(&wide, 3).unwrap(), &x, 29);
     check_gradients(&mut Tucker2Conv::from_conv(&wide, 3, 2).unwrap(), &x, 30);
+    check_gradients(&mut CpConv::from_conv(&wide, 3).unwrap(), &x, 31);
+    check_gradients(&mut TtConv::from_conv(&wide, 2).unwrap(), &x, 32);
+    let strided = wide.clone().with_stride([2, 1]).unwrap().with_padding([0, 1]).unwrap();
+    check_gradients(&mut CpConv::from_conv(&strided, 2).unwrap(), &x, 33);
+    check_gradients(&mut TtConv::from_conv(&strided, 3).unwrap(), &x, 34);
+    let mut tt = TtLinear::<f64>::glorot(&[2, 3], &[2, 2], &[2], 35).unwrap();
+    check_gradients(&mut tt, &randn(&[3, 4], 36), 37);
 }
 
 #[test]
@@ -189,8 +245,8 @@ fn small_cnn(seed: u64) -> Sequential<f32> {
         .push(fc)
 }
 
-/// Trains on the first 512 test digits for two epochs; returns the mean loss of each epoch and
-/// the final first weight.
+/// Trains on the first 512 test digits for two epochs with the training loop; returns the mean
+/// loss of each epoch and the final first weight.
 fn train(seed: u64) -> (Vec<f64>, f32) {
     let dir = data_files::find_data_file("mnist/t10k-first1000-labels.idx1-ubyte.gz").unwrap();
     let dir = dir.parent().unwrap();
@@ -202,20 +258,13 @@ fn train(seed: u64) -> (Vec<f64>, f32) {
     .take(512);
     let mut model = small_cnn(seed);
     let mut sgd = Sgd::new(0.1).unwrap().momentum(0.9).unwrap().weight_decay(1e-4).unwrap();
-    let mut epochs = Vec::new();
-    for epoch in 0..2 {
-        let mut total = 0.0;
-        let batches = data.batch_indices(32, Some(seed + epoch)).unwrap();
-        for indices in &batches {
-            let (x, y) = data.batch::<f32>(indices, MNIST_NORMALIZATION).unwrap();
-            let logits = model.forward_train(&x).unwrap();
-            let (loss, dlogits) = softmax_cross_entropy(&logits, &y).unwrap();
-            model.backward(&dlogits).unwrap();
-            sgd.step(&mut model).unwrap();
-            total += loss;
-        }
-        epochs.push(total / batches.len() as f64);
-    }
+    let dataset = data.dataset(MNIST_NORMALIZATION).unwrap();
+    let report = Train::new(2, 32)
+        .unwrap()
+        .seed(seed)
+        .fit(&mut model, &mut sgd, &dataset, &mut |_| {})
+        .unwrap();
+    let epochs = report.epoch_losses;
     let mut first = 0.0;
     model.visit_params(&mut |p| {
         if first == 0.0 {

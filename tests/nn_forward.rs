@@ -200,3 +200,166 @@ fn decomposed_layers_agree_with_the_dense_ones() {
         .unwrap();
     assert!(matches!(Tucker2Conv::from_conv(&grouped, 2, 2), Err(Error::InvalidParameter { .. })));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn average_pools_and_batch_norm_match_their_definitions(
+        b in 0usize..3, c in 1usize..4, h in 2usize..8, w in 2usize..8, kh in 1usize..3,
+        kw in 1usize..3, s in 1usize..3, seed in any::<u64>(),
+    ) {
+        use tensorize::nn::{AvgPool2d, BatchNorm2d, GlobalAvgPool};
+        let x = Tensor::<f64>::random_normal(&[b, c, h, w], seed).unwrap();
+        let pool = AvgPool2d::new([kh, kw], [s, s]).unwrap();
+        let (oh, ow) = ((h - kh) / s + 1, (w - kw) / s + 1);
+        let want = Tensor::from_fn(&[b, c, oh, ow], |i| {
+            let mut sum = 0.0;
+            for a in 0..kh {
+                for bb in 0..kw {
+                    sum += x.get(&[i[0], i[1], i[2] * s + a, i[3] * s + bb]).unwrap();
+                }
+            }
+            sum / (kh * kw) as f64
+        }).unwrap();
+        prop_assert!(close(&pool.forward(&x).unwrap(), &want));
+        let global = Tensor::from_fn(&[b, c], |i| {
+            (0..h * w).map(|p| x.get(&[i[0], i[1], p / w, p % w]).unwrap()).sum::<f64>() / (h * w) as f64
+        }).unwrap();
+        prop_assert!(close(&GlobalAvgPool::new().forward(&x).unwrap(), &global));
+        // Inference normalizes by the running statistics.
+        let mean: Vec<f64> = (0..c).map(|k| k as f64 - 1.0).collect();
+        let var: Vec<f64> = (0..c).map(|k| 0.5 + k as f64).collect();
+        let gamma: Vec<f64> = (0..c).map(|k| 1.0 + 0.5 * k as f64).collect();
+        let beta: Vec<f64> = (0..c).map(|k| 0.1 * k as f64).collect();
+        let bn = BatchNorm2d::from_parts(gamma.clone(), beta.clone(), mean.clone(), var.clone()).unwrap();
+        let want = Tensor::from_fn(x.shape(), |i| {
+            let k = i[1];
+            gamma[k] * (x.get(i).unwrap() - mean[k]) / (var[k] + 1e-5).sqrt() + beta[k]
+        }).unwrap();
+        prop_assert!(close(&bn.forward(&x).unwrap(), &want));
+    }
+}
+
+#[test]
+fn batch_norm_training_updates_the_running_statistics() {
+    use tensorize::nn::BatchNorm2d;
+    let mut bn = BatchNorm2d::<f64>::new(2).unwrap().with_momentum(0.5).unwrap();
+    // Channel 0 holds 1..=8, channel 1 holds 10 everywhere.
+    let x = Tensor::from_fn(&[2, 2, 2, 2], |i| {
+        if i[1] == 0 {
+            (i[0] * 4 + i[2] * 2 + i[3] + 1) as f64
+        } else {
+            10.0
+        }
+    })
+    .unwrap();
+    let y = bn.forward_train(&x).unwrap();
+    // Mean 4.5, biased variance 5.25 (unbiased 6) for channel 0; 10 and 0 for channel 1.
+    assert_eq!(bn.running_mean(), &[0.5 * 4.5, 0.5 * 10.0]);
+    assert!((bn.running_var()[0] - (0.5 + 0.5 * 6.0)).abs() < 1e-12);
+    assert_eq!(bn.running_var()[1], 0.5);
+    assert!((y.get(&[0, 0, 0, 0]).unwrap() - (1.0 - 4.5) / (5.25f64 + 1e-5).sqrt()).abs() < 1e-12);
+    assert_eq!(y.get(&[1, 1, 1, 1]).unwrap(), 0.0);
+    let mut buffers = Vec::new();
+    bn.visit_buffers(&mut |name, v| buffers.push((name, v.to_vec())));
+    assert_eq!(buffers[0].0, "running_mean");
+    assert_eq!(buffers[1], ("running_var", bn.running_var().to_vec()));
+    assert!(matches!(BatchNorm2d::<f64>::new(0), Err(Error::InvalidParameter { .. })));
+    assert!(BatchNorm2d::from_parts(vec![1.0], vec![0.0], vec![0.0], vec![-1.0]).is_err());
+    assert!(BatchNorm2d::from_parts(vec![1.0], vec![0.0, 1.0], vec![0.0], vec![1.0]).is_err());
+    let err = bn.forward(&Tensor::zeros(&[1, 3, 2, 2]).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("batchnorm2d 2"), "{err}");
+}
+
+/// CP and TT convolutions run their factors and compute the convolution by the kernel their
+/// decomposition reconstructs, stride and padding included.
+#[test]
+fn cp_and_tt_convolutions_compute_the_reconstructed_kernel() {
+    use faer::Mat;
+    use tensorize::decomp::TtSvd;
+    use tensorize::format::{CpTensor, Factorized};
+    use tensorize::nn::{CpConv, TtConv};
+    let (o, c, kh, kw) = (6, 4, 3, 2);
+    let conv =
+        Conv2d::new(Tensor::<f64>::random_normal(&[o, c, kh, kw], 5).unwrap(), Some(vec![0.2; o]))
+            .unwrap()
+            .with_stride([2, 1])
+            .unwrap()
+            .with_padding([1, 2])
+            .unwrap();
+    let x = Tensor::<f64>::random_normal(&[2, c, 7, 5], 6).unwrap();
+    let with_kernel = |k: Tensor<f64>| {
+        Conv2d::new(k, Some(vec![0.2; o]))
+            .unwrap()
+            .with_stride([2, 1])
+            .unwrap()
+            .with_padding([1, 2])
+            .unwrap()
+    };
+    // A given CP tensor (weights not 1) → its layer computes the conv by its dense kernel.
+    let f =
+        |rows: usize, s: f64| Mat::from_fn(rows, 3, |i, r| ((i + 1) as f64 * s + r as f64).sin());
+    let cp =
+        CpTensor::new(vec![2.0, -0.5, 1.5], vec![f(o, 1.0), f(c, 2.0), f(kh * kw, 3.0)]).unwrap();
+    let layer = CpConv::from_cp(&conv, &cp).unwrap();
+    let dense = with_kernel(cp.to_dense().unwrap().reshape(&[o, c, kh, kw]).unwrap());
+    assert!(close(&layer.forward(&x).unwrap(), &dense.forward(&x).unwrap()));
+    assert_eq!(layer.num_params(), 3 * (c + kh * kw + o) + o);
+    assert!(layer.describe().starts_with("cp-conv 4→6 3×2 r3"), "{}", layer.describe());
+    let fitted = CpConv::from_conv(&conv, 5).unwrap();
+    assert!(fitted.rel_error() < 1.0 && fitted.rank() == 5);
+    // TT: the same TT-SVD, reconstructed and permuted back, is the kernel the layer computes.
+    for rank in [2, 3] {
+        let layer = TtConv::from_conv(&conv, rank).unwrap();
+        let (tt, report) = TtSvd::new()
+            .max_rank(rank)
+            .fit(&conv.weight().permute_modes(&[1, 2, 3, 0]).unwrap())
+            .unwrap();
+        let kernel = tt.to_dense().unwrap().permute_modes(&[3, 0, 1, 2]).unwrap();
+        assert!(close(&layer.forward(&x).unwrap(), &with_kernel(kernel).forward(&x).unwrap()));
+        assert_eq!(layer.rel_error(), report.rel_error);
+        assert!(layer.flops(x.shape()).unwrap() < conv.flops(x.shape()).unwrap());
+    }
+    // At full ranks the TT layer is the dense one.
+    let exact = TtConv::from_conv(&conv, 64).unwrap();
+    assert!(close(&exact.forward(&x).unwrap(), &conv.forward(&x).unwrap()));
+    // Bad ranks and shapes name the layer.
+    let err = CpConv::from_conv(&conv, 0).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidRank { .. }) && err.to_string().contains("conv2d 4→6"),
+        "{err}"
+    );
+    assert!(matches!(TtConv::from_conv(&conv, 0), Err(Error::InvalidRank { .. })));
+    let wrong = CpTensor::new(
+        vec![1.0],
+        vec![
+            f(o, 1.0).subcols(0, 1).to_owned(),
+            f(c, 1.0).subcols(0, 1).to_owned(),
+            f(5, 1.0).subcols(0, 1).to_owned(),
+        ],
+    )
+    .unwrap();
+    assert!(matches!(CpConv::from_cp(&conv, &wrong), Err(Error::ShapeMismatch { .. })));
+    let grouped = Conv2d::new(Tensor::<f64>::zeros(&[6, 2, 3, 3]).unwrap(), None)
+        .unwrap()
+        .with_groups(2)
+        .unwrap();
+    assert!(matches!(CpConv::from_conv(&grouped, 2), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(TtConv::from_conv(&grouped, 2), Err(Error::InvalidParameter { .. })));
+}
+
+/// The TT-layer behind the `Layer` trait: the same forward pass as its own, shape errors naming
+/// it, and a place in a `Sequential` model.
+#[test]
+fn tt_linear_is_a_layer() {
+    use tensorize::nn::TtLinear;
+    let tt = TtLinear::<f64>::glorot(&[2, 3], &[4, 4], &[3], 9).unwrap();
+    let x = Tensor::<f64>::random_normal(&[5, 16], 10).unwrap();
+    let model = Sequential::new().push(tt.clone()).push(Relu::new());
+    assert_eq!(model.forward(&x).unwrap(), tt.forward(&x).unwrap().map(|v| v.max(0.0)));
+    assert_eq!(Layer::<f64>::num_params(&tt), 2 * 4 * 3 + 3 * 3 * 4 + 6);
+    assert!(Layer::<f64>::flops(&tt, &[1, 16]).unwrap() > 0.0);
+    let err = model.forward(&Tensor::zeros(&[5, 15]).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("tt-linear 16→6"), "{err}");
+}

@@ -117,11 +117,11 @@ fn tt_linear_rejects_bad_input() {
         layer.forward(&Tensor::zeros(&[2, 5]).unwrap()),
         Err(Error::ShapeMismatch { .. })
     ));
-    let (_, cache) = layer.forward_train(&x).unwrap();
-    let e = layer.backward(&cache, &Tensor::zeros(&[3, 4]).unwrap()).unwrap_err();
+    let (_, cache) = layer.forward_with_cache(&x).unwrap();
+    let e = layer.gradients(&cache, &Tensor::zeros(&[3, 4]).unwrap()).unwrap_err();
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     let dy = Tensor::<f64>::full(&[2, 4], f64::INFINITY).unwrap();
-    assert!(matches!(layer.backward(&cache, &dy), Err(Error::NonFinite { .. })));
+    assert!(matches!(layer.gradients(&cache, &dy), Err(Error::NonFinite { .. })));
     let wd = Tensor::<f64>::random_normal(&[4, 6], 1).unwrap();
     assert!(matches!(
         TtLinear::from_dense(&wd, &[0.0; 3], &[2, 2], &[3, 2], &TtSvd::new()),

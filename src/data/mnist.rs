@@ -4,11 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-
 use crate::error::{checked_len, Error, Result};
-use crate::nn::{Evaluation, Sequential};
+use crate::nn::{batch_indices, evaluate, Dataset, Evaluation, Layer};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
@@ -190,13 +187,7 @@ impl Mnist {
         indices: &[usize],
         (mean, std): (f64, f64),
     ) -> Result<(Tensor<T>, Vec<usize>)> {
-        if !(mean.is_finite() && std.is_finite() && std > 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "normalization",
-                value: format!("mean {mean}, std {std}"),
-                expected: "finite values with std > 0",
-            });
-        }
+        check_normalization((mean, std))?;
         let per = self.rows * self.cols;
         let shape = [indices.len(), 1, self.rows, self.cols];
         checked_len(&shape, std::mem::size_of::<T>())?;
@@ -213,7 +204,8 @@ impl Mnist {
     }
 
     /// The image indices in mini-batches of `batch_size` (the last one may be shorter), shuffled
-    /// by `seed` (the same seed gives the same batches), or in file order for `None`.
+    /// by `seed` (the same seed gives the same batches), or in file order for `None`
+    /// ([`crate::nn::batch_indices`] over this set's length).
     ///
     /// ```
     /// use tensorize::data::{Mnist, MnistSplit};
@@ -227,37 +219,42 @@ impl Mnist {
     /// # Errors
     /// [`Error::InvalidParameter`] for a batch size of 0.
     pub fn batch_indices(&self, batch_size: usize, seed: Option<u64>) -> Result<Vec<Vec<usize>>> {
-        if batch_size == 0 {
-            return Err(Error::InvalidParameter {
-                name: "batch_size",
-                value: "0".into(),
-                expected: "at least 1",
-            });
-        }
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        if let Some(seed) = seed {
-            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        }
-        Ok(order.chunks(batch_size).map(<[usize]>::to_vec).collect())
+        batch_indices(self.len(), batch_size, seed)
+    }
+
+    /// The set as a [`Dataset`] of images normalized by `normalization` (`(mean, std)`), for
+    /// [`crate::nn::Train`] and [`crate::nn::evaluate`].
+    ///
+    /// ```
+    /// use tensorize::data::{Mnist, MnistSplit, MNIST_NORMALIZATION};
+    /// use tensorize::nn::Dataset;
+    /// let test = Mnist::load("data/mnist", MnistSplit::Test)?.take(10);
+    /// let data = test.dataset(MNIST_NORMALIZATION)?;
+    /// let (x, y) = Dataset::<f32>::batch(&data, &[0, 1])?;
+    /// assert_eq!((x.shape(), y), (&[2, 1, 28, 28][..], vec![7, 2]));
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `std` is positive and both are finite.
+    pub fn dataset(&self, normalization: (f64, f64)) -> Result<MnistDataset<'_>> {
+        check_normalization(normalization)?;
+        Ok(MnistDataset { set: self, normalization })
     }
 
     /// Runs the classifier `model` over every image in batches of `batch_size` (file order),
-    /// with inputs normalized by `normalization`, and tallies its predictions.
+    /// with inputs normalized by `normalization`, and tallies its predictions and loss
+    /// ([`crate::nn::evaluate`] on [`Mnist::dataset`]).
     ///
     /// # Errors
-    /// As [`Mnist::batch_indices`], [`Mnist::batch`] and the model's forward pass.
+    /// As [`Mnist::dataset`] and [`crate::nn::evaluate`].
     pub fn evaluate<T: Scalar>(
         &self,
-        model: &Sequential<T>,
+        model: &dyn Layer<T>,
         batch_size: usize,
         normalization: (f64, f64),
     ) -> Result<Evaluation> {
-        let mut tally = Evaluation::new(self.num_classes());
-        for indices in self.batch_indices(batch_size, None)? {
-            let (x, labels) = self.batch::<T>(&indices, normalization)?;
-            tally.add(&model.predict(&x)?, &labels)?;
-        }
-        Ok(tally)
+        evaluate(model, &self.dataset(normalization)?, batch_size)
     }
 
     fn check_index(&self, i: usize) -> Result<()> {
@@ -269,6 +266,40 @@ impl Mnist {
                 shape: vec![self.len(), self.rows, self.cols],
             })
         }
+    }
+}
+
+/// An [`Mnist`] set lent as a [`Dataset`] with its normalization ([`Mnist::dataset`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MnistDataset<'a> {
+    set: &'a Mnist,
+    normalization: (f64, f64),
+}
+
+impl<T: Scalar> Dataset<T> for MnistDataset<'_> {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn num_classes(&self) -> usize {
+        self.set.num_classes()
+    }
+
+    fn batch(&self, indices: &[usize]) -> Result<(Tensor<T>, Vec<usize>)> {
+        self.set.batch(indices, self.normalization)
+    }
+}
+
+/// A normalization `(mean, std)` must be finite with `std > 0`.
+fn check_normalization((mean, std): (f64, f64)) -> Result<()> {
+    if mean.is_finite() && std.is_finite() && std > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "normalization",
+            value: format!("mean {mean}, std {std}"),
+            expected: "finite values with std > 0",
+        })
     }
 }
 

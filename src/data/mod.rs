@@ -9,7 +9,7 @@ mod mnist;
 mod mnist_cnn;
 
 pub use digits::{load_digits, parse_digits_csv, Digits, DIGITS_FILE};
-pub use mnist::{Mnist, MnistSplit, MNIST_DIR, MNIST_NORMALIZATION};
+pub use mnist::{Mnist, MnistDataset, MnistSplit, MNIST_DIR, MNIST_NORMALIZATION};
 pub use mnist_cnn::{MnistCnn, MNIST_CNN_FILE};
 
 use std::path::Path;

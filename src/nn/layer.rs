@@ -56,6 +56,13 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
         let _ = f;
     }
+
+    /// Calls `f` with every non-trainable state buffer and its name (a batch normalization's
+    /// `"running_mean"` and `"running_var"`), always in the same order: what a checkpoint holds
+    /// besides the parameters. Layers without such state call nothing.
+    fn visit_buffers(&mut self, f: &mut dyn FnMut(&'static str, &mut [T])) {
+        let _ = f;
+    }
 }
 
 /// A trainable parameter and its gradient, lent by a layer to an optimizer.

@@ -1,28 +1,43 @@
-//! Network layers on batched inputs, dense and compressed, behind one [`Layer`] trait with
-//! forward and backward passes; losses ([`softmax_cross_entropy`], [`mse`]) and [`Sgd`].
-//! [`Conv2d`], [`Linear`], [`Relu`], [`MaxPool2d`], [`Flatten`] and the [`Sequential`] model
-//! (with [`Evaluation`] of a classifier); layers run from the factors of a decomposed dense
-//! layer: [`SvdLinear`], [`SvdConv`], [`Tucker2Conv`]; [`tt_linear`]: the TT-layer `y = W x + b` with `W` a
-//! [`crate::format::TtMatrix`] (forward, backward, init).
+//! The network side: layers on batched inputs behind one [`Layer`] trait (forward, backward,
+//! parameters), losses, optimizers and schedules, data sets, the training loop and evaluation.
+//!
+//! - dense layers: [`Conv2d`], [`Linear`], [`BatchNorm2d`], [`Relu`], [`MaxPool2d`],
+//!   [`AvgPool2d`], [`GlobalAvgPool`], [`Flatten`], and the [`Sequential`] model;
+//! - layers run from the factors of a decomposed dense layer: [`SvdLinear`], [`SvdConv`],
+//!   [`Tucker2Conv`], [`CpConv`], [`TtConv`]; the TT-layer [`TtLinear`] (`y = W x + b` with `W`
+//!   a [`crate::format::TtMatrix`]);
+//! - training: [`softmax_cross_entropy`] and [`mse`] losses, the [`Optimizer`]s [`Sgd`] and
+//!   [`Adam`], learning-rate [`Schedule`]s, [`Train`] over a [`Dataset`] with a progress
+//!   callback, and [`evaluate`] into an [`Evaluation`].
 
+mod avg_pool;
+mod batch_norm;
 mod conv2d;
+mod dataset;
+mod decomposed;
 mod elementwise;
-mod factorized;
+mod evaluation;
 mod layer;
 mod linear;
 mod loss;
 mod optim;
 mod pool;
 mod sequential;
+mod train;
 pub mod tt_linear;
 
+pub use avg_pool::{AvgPool2d, GlobalAvgPool};
+pub use batch_norm::BatchNorm2d;
 pub use conv2d::Conv2d;
+pub use dataset::{batch_indices, Dataset, TensorDataset};
+pub use decomposed::{CpConv, SvdConv, SvdLinear, TtConv, Tucker2Conv};
 pub use elementwise::{Flatten, Relu};
-pub use factorized::{SvdConv, SvdLinear, Tucker2Conv};
+pub use evaluation::{evaluate, Evaluation};
 pub use layer::{Layer, ParamMut};
 pub use linear::Linear;
 pub use loss::{mse, softmax_cross_entropy};
-pub use optim::Sgd;
+pub use optim::{Adam, Optimizer, Schedule, Sgd};
 pub use pool::MaxPool2d;
-pub use sequential::{Evaluation, Sequential};
+pub use sequential::Sequential;
+pub use train::{Progress, Train, TrainReport};
 pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads};

@@ -1,5 +1,6 @@
 //! A model as a chain of layers, and its evaluation on labelled data.
 
+use super::evaluation::argmax_rows;
 use super::layer::{Layer, ParamMut};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
@@ -65,24 +66,7 @@ impl<T: Scalar> Sequential<T> {
     /// # Errors
     /// As [`Layer::forward`]; [`Error::ShapeMismatch`] if the output is not `[batch, classes]`.
     pub fn predict(&self, x: &Tensor<T>) -> Result<Vec<usize>> {
-        let logits = self.forward(x)?;
-        match *logits.shape() {
-            [_, classes] if classes > 0 => Ok(logits
-                .as_slice()
-                .chunks_exact(classes)
-                .map(|row| {
-                    row.iter()
-                        .enumerate()
-                        .fold(0, |best, (k, &v)| if v > row[best] { k } else { best })
-                })
-                .collect()),
-            _ => Err(Error::ShapeMismatch {
-                op: "Sequential::predict",
-                left: logits.shape().to_vec(),
-                right: vec![],
-                detail: "the model's output must be [batch, classes] logits".into(),
-            }),
-        }
+        argmax_rows("Sequential::predict", &self.forward(x)?)
     }
 }
 
@@ -136,57 +120,10 @@ impl<T: Scalar> Layer<T> for Sequential<T> {
             l.visit_params(f);
         }
     }
-}
 
-/// How a classifier did on labelled data.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Evaluation {
-    /// Samples classified correctly.
-    pub correct: usize,
-    /// Samples seen.
-    pub total: usize,
-    /// `confusion[true][predicted]` counts.
-    pub confusion: Vec<Vec<usize>>,
-}
-
-impl Evaluation {
-    /// An empty tally over `classes` classes.
-    pub fn new(classes: usize) -> Self {
-        Self { correct: 0, total: 0, confusion: vec![vec![0; classes]; classes] }
-    }
-
-    /// Adds the predictions `predicted` of samples whose classes are `truth`.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] for lists of different lengths; [`Error::IndexOutOfBounds`] for
-    /// a class outside the tally.
-    pub fn add(&mut self, predicted: &[usize], truth: &[usize]) -> Result<()> {
-        if predicted.len() != truth.len() {
-            return Err(Error::ShapeMismatch {
-                op: "Evaluation::add",
-                left: vec![predicted.len()],
-                right: vec![truth.len()],
-                detail: "one prediction per label".into(),
-            });
-        }
-        let k = self.confusion.len();
-        for (&p, &t) in predicted.iter().zip(truth) {
-            if p >= k || t >= k {
-                return Err(Error::IndexOutOfBounds { index: vec![t, p], shape: vec![k, k] });
-            }
-            self.confusion[t][p] += 1;
-            self.correct += usize::from(p == t);
-            self.total += 1;
-        }
-        Ok(())
-    }
-
-    /// `correct / total` (0 when nothing was seen).
-    pub fn accuracy(&self) -> f64 {
-        if self.total == 0 {
-            0.0
-        } else {
-            self.correct as f64 / self.total as f64
+    fn visit_buffers(&mut self, f: &mut dyn FnMut(&'static str, &mut [T])) {
+        for l in &mut self.layers {
+            l.visit_buffers(f);
         }
     }
 }

@@ -86,6 +86,12 @@ impl<T: Scalar> TtMatrix<T> {
         &self.cores
     }
 
+    /// The values of every core, for an optimizer to update in place (shapes cannot change,
+    /// so the chain stays valid).
+    pub(crate) fn core_values_mut(&mut self) -> impl Iterator<Item = &mut [T]> {
+        self.cores.iter_mut().map(Tensor::as_mut_slice)
+    }
+
     /// Consumes the TT-matrix, returning its cores.
     pub fn into_cores(self) -> Vec<Tensor<T>> {
         self.cores

@@ -2,6 +2,7 @@
 //! TT-matrix, with a forward pass, a backward pass for the input, every core and the bias, a
 //! Glorot-style initialization and compression of pretrained dense weights.
 
+use super::layer::{bad_input, no_forward, Layer, ParamMut};
 use crate::decomp::TtSvd;
 use crate::error::{Error, Result};
 use crate::format::tt_matrix::check_modes;
@@ -29,13 +30,25 @@ use crate::tensor::Tensor;
 /// assert_eq!(y.shape(), &[32, 64]);
 /// # Ok::<(), tensorize::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct TtLinear<T> {
     weight: TtMatrix<T>,
     bias: Vec<T>,
+    /// As a [`Layer`]: the last training forward pass, and the gradients accumulated since the
+    /// last optimizer step (one per core, then the bias).
+    train: Option<TtLinearCache<T>>,
+    grad_cores: Vec<Vec<T>>,
+    grad_bias: Vec<T>,
 }
 
-/// What [`TtLinear::backward`] needs from the forward pass: the training plan (with the cores
+/// Two layers are equal when their weights and biases are (training state aside).
+impl<T: Scalar> PartialEq for TtLinear<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.weight == other.weight && self.bias == other.bias
+    }
+}
+
+/// What [`TtLinear::gradients`] needs from the forward pass: the training plan (with the cores
 /// it used) and its tape (the input of every core contraction).
 #[derive(Clone, Debug)]
 pub struct TtLinearCache<T> {
@@ -69,7 +82,9 @@ impl<T: Scalar> TtLinear<T> {
             });
         }
         check_finite_slice("TtLinear::new", &bias)?;
-        Ok(Self { weight, bias })
+        let grad_cores = weight.cores().iter().map(|c| vec![T::zero(); c.numel()]).collect();
+        let grad_bias = vec![T::zero(); bias.len()];
+        Ok(Self { weight, bias, train: None, grad_cores, grad_bias })
     }
 
     /// A layer with random cores and zero bias, scaled so that every entry of the reconstructed
@@ -117,7 +132,7 @@ impl<T: Scalar> TtLinear<T> {
                 Tensor::<T>::random_normal(&[full[k], row_modes[k], col_modes[k], full[k + 1]], s)?;
             cores.push(g.scale(T::of(std)));
         }
-        Ok(Self { weight: TtMatrix::new(cores)?, bias: vec![T::zero(); rows] })
+        Self::new(TtMatrix::new(cores)?, vec![T::zero(); rows])
     }
 
     /// Compresses a pretrained dense layer: `weight` is `[out, in] = M × N` (PyTorch layout),
@@ -192,12 +207,12 @@ impl<T: Scalar> TtLinear<T> {
         Ok(y)
     }
 
-    /// [`TtLinear::forward`] that also returns what [`TtLinear::backward`] needs (the input of
+    /// [`TtLinear::forward`] that also returns what [`TtLinear::gradients`] needs (the input of
     /// every core contraction: about `Σ_k B · rows_k · cin_k` numbers).
     ///
     /// # Errors
     /// As [`TtLinear::forward`].
-    pub fn forward_train(&self, x: &Tensor<T>) -> Result<(Tensor<T>, TtLinearCache<T>)> {
+    pub fn forward_with_cache(&self, x: &Tensor<T>) -> Result<(Tensor<T>, TtLinearCache<T>)> {
         // One step per core: the backward pass needs every core's gradient.
         let plan = self.weight.training_plan(TtOp::Normal)?;
         let batch = x.shape().first().copied().unwrap_or(0);
@@ -215,8 +230,8 @@ impl<T: Scalar> TtLinear<T> {
     /// use tensorize::Tensor;
     /// let layer = TtLinear::<f64>::glorot(&[2, 3], &[3, 2], &[2], 1)?;
     /// let x = Tensor::<f64>::random_normal(&[4, 6], 2)?;
-    /// let (y, cache) = layer.forward_train(&x)?;
-    /// let grads = layer.backward(&cache, &y)?;        // L = ½‖Y‖², so dY = Y
+    /// let (y, cache) = layer.forward_with_cache(&x)?;
+    /// let grads = layer.gradients(&cache, &y)?;        // L = ½‖Y‖², so dY = Y
     /// assert_eq!(grads.input.shape(), &[4, 6]);
     /// assert_eq!(grads.cores[1].shape(), layer.weight().cores()[1].shape());
     /// # Ok::<(), tensorize::Error>(())
@@ -225,15 +240,15 @@ impl<T: Scalar> TtLinear<T> {
     /// # Errors
     /// [`Error::ShapeMismatch`] if `dy` is not `B × M` for the batch of the cached forward pass;
     /// [`Error::NonFinite`] for NaN/Inf in `dy`.
-    pub fn backward(&self, cache: &TtLinearCache<T>, dy: &Tensor<T>) -> Result<TtLinearGrads<T>> {
-        self.backward_with(cache, dy, auto_par(3.0 * cache.plan.plan().flops(cache.tape.batch())))
+    pub fn gradients(&self, cache: &TtLinearCache<T>, dy: &Tensor<T>) -> Result<TtLinearGrads<T>> {
+        self.gradients_with(cache, dy, auto_par(3.0 * cache.plan.plan().flops(cache.tape.batch())))
     }
 
-    /// [`TtLinear::backward`] with explicit parallelism.
+    /// [`TtLinear::gradients`] with explicit parallelism.
     ///
     /// # Errors
-    /// As [`TtLinear::backward`].
-    pub fn backward_with(
+    /// As [`TtLinear::gradients`].
+    pub fn gradients_with(
         &self,
         cache: &TtLinearCache<T>,
         dy: &Tensor<T>,
@@ -242,13 +257,13 @@ impl<T: Scalar> TtLinear<T> {
         let (b, m) = (cache.tape.batch(), cache.plan.plan().output_len());
         if dy.shape() != [b, m] || m != self.out_features() {
             return Err(Error::ShapeMismatch {
-                op: "TtLinear::backward",
+                op: "TtLinear::gradients",
                 left: vec![b, m],
                 right: dy.shape().to_vec(),
                 detail: "dY must be batch × out_features of the cached forward pass".into(),
             });
         }
-        dy.check_finite("TtLinear::backward")?;
+        dy.check_finite("TtLinear::gradients")?;
         let (input, cores) = cache.plan.backward(&cache.tape, dy, par)?;
         let mut bias = vec![T::zero(); m];
         for row in dy.as_slice().chunks_exact(m) {
@@ -301,6 +316,72 @@ impl<T: Scalar> TtLinear<T> {
                 *v += b;
             }
         }
+    }
+}
+
+/// As a [`Layer`], the training pass keeps its cache inside the layer and the gradients
+/// accumulate in it until an optimizer step; [`TtLinear::forward_with_cache`] and
+/// [`TtLinear::gradients`] are the same passes without state.
+impl<T: Scalar> Layer<T> for TtLinear<T> {
+    fn describe(&self) -> String {
+        let ranks = self.weight.ranks();
+        format!(
+            "tt-linear {}→{} r{:?}",
+            self.in_features(),
+            self.out_features(),
+            &ranks[1..ranks.len() - 1]
+        )
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        match *input {
+            [b, n] if n == self.in_features() => Ok(vec![b, self.out_features()]),
+            _ => Err(bad_input(
+                "TtLinear",
+                &Layer::<T>::describe(self),
+                input,
+                &format!("a [batch, {}] input", self.in_features()),
+            )),
+        }
+    }
+
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        Layer::<T>::output_shape(self, x.shape())?;
+        TtLinear::forward(self, x)
+    }
+
+    fn num_params(&self) -> usize {
+        TtLinear::num_params(self)
+    }
+
+    fn flops(&self, input: &[usize]) -> Result<f64> {
+        Layer::<T>::output_shape(self, input)?;
+        Ok(self.weight.matvec_plan()?.flops(1) + self.out_features() as f64)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        Layer::<T>::output_shape(self, x.shape())?;
+        let (y, cache) = self.forward_with_cache(x)?;
+        self.train = Some(cache);
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let layer = Layer::<T>::describe(self);
+        let cache = self.train.as_ref().ok_or_else(|| no_forward(&layer))?;
+        let grads = self.gradients(cache, dy)?;
+        for (acc, g) in self.grad_cores.iter_mut().zip(&grads.cores) {
+            acc.iter_mut().zip(g.as_slice()).for_each(|(a, &v)| *a += v);
+        }
+        self.grad_bias.iter_mut().zip(&grads.bias).for_each(|(a, &v)| *a += v);
+        Ok(grads.input)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        for (value, grad) in self.weight.core_values_mut().zip(&mut self.grad_cores) {
+            f(ParamMut { name: "core", value, grad });
+        }
+        f(ParamMut { name: "bias", value: &mut self.bias, grad: &mut self.grad_bias });
     }
 }
 

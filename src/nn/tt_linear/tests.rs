@@ -21,8 +21,8 @@ fn loss(layer: &TtLinear<f64>, x: &Tensor<f64>) -> f64 {
 #[test]
 fn gradients_match_central_differences() {
     let (layer, x) = setup();
-    let (y, cache) = layer.forward_train(&x).unwrap();
-    let g = layer.backward(&cache, &y).unwrap();
+    let (y, cache) = layer.forward_with_cache(&x).unwrap();
+    let g = layer.gradients(&cache, &y).unwrap();
     let h = 1e-6;
     let scale = loss(&layer, &x).abs().max(1.0);
     // Central differences of a quadratic are exact up to rounding ~ eps·L/h.
@@ -66,7 +66,7 @@ fn matches_the_dense_layer() {
         let (layer, x) = setup();
         let dy = Tensor::<f64>::random_normal(&[5, 12], 20 + seed).unwrap();
         let w = layer.weight.to_dense().unwrap();
-        let (y, cache) = layer.forward_train(&x).unwrap();
+        let (y, cache) = layer.forward_with_cache(&x).unwrap();
         // Dense forward: Y = X Wᵀ + b.
         let yd = x.as_mat().unwrap() * w.as_mat().unwrap().transpose();
         let tol = 1e3 * f64::EPSILON * (y.numel() as f64).sqrt() * yd.norm_l2().max(1.0);
@@ -75,7 +75,7 @@ fn matches_the_dense_layer() {
                 assert!((y.get(&[b, i]).unwrap() - yd[(b, i)] - layer.bias[i]).abs() < tol);
             }
         }
-        let g = layer.backward(&cache, &dy).unwrap();
+        let g = layer.gradients(&cache, &dy).unwrap();
         // dX = dY · W, db = column sums of dY.
         let dx = dy.as_mat().unwrap() * w.as_mat().unwrap();
         for b in 0..5 {
@@ -103,8 +103,8 @@ fn matches_the_dense_layer() {
 fn sgd_step_decreases_the_loss() {
     let (mut layer, x) = setup();
     let before = loss(&layer, &x);
-    let (y, cache) = layer.forward_train(&x).unwrap();
-    let g = layer.backward(&cache, &y).unwrap();
+    let (y, cache) = layer.forward_with_cache(&x).unwrap();
+    let g = layer.gradients(&cache, &y).unwrap();
     layer.sgd_step(&g, 1e-3).unwrap();
     assert!(loss(&layer, &x) < before);
 }

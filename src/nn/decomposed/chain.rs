@@ -1,0 +1,112 @@
+//! [`Chain`]: dense layers over a decomposition's factors, run one after another, and the
+//! macro that makes a decomposed layer a [`Layer`] by running its chain.
+
+use crate::error::Result;
+use crate::nn::layer::{Layer, ParamMut};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// Layers applied in order; what every decomposed layer is made of.
+#[derive(Clone, Debug)]
+pub(crate) struct Chain<L> {
+    pub(crate) parts: Vec<L>,
+}
+
+impl<T: Scalar, L: Layer<T>> Layer<T> for Chain<L> {
+    fn describe(&self) -> String {
+        let parts: Vec<String> = self.parts.iter().map(|l| l.describe()).collect();
+        parts.join(" → ")
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        self.parts.iter().try_fold(input.to_vec(), |s, l| l.output_shape(&s))
+    }
+
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let (first, rest) = self.parts.split_first().ok_or_else(empty_chain)?;
+        rest.iter().try_fold(first.forward(x)?, |h, l| l.forward(&h))
+    }
+
+    fn num_params(&self) -> usize {
+        self.parts.iter().map(|l| l.num_params()).sum()
+    }
+
+    fn flops(&self, input: &[usize]) -> Result<f64> {
+        let mut shape = input.to_vec();
+        let mut total = 0.0;
+        for l in &self.parts {
+            total += l.flops(&shape)?;
+            shape = l.output_shape(&shape)?;
+        }
+        Ok(total)
+    }
+
+    fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let (first, rest) = self.parts.split_first_mut().ok_or_else(empty_chain)?;
+        let h = first.forward_train(x)?;
+        rest.iter_mut().try_fold(h, |h, l| l.forward_train(&h))
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+        let (last, rest) = self.parts.split_last_mut().ok_or_else(empty_chain)?;
+        let g = last.backward(dy)?;
+        rest.iter_mut().rev().try_fold(g, |g, l| l.backward(&g))
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        for l in &mut self.parts {
+            l.visit_params(f);
+        }
+    }
+}
+
+/// Every decomposed layer builds a chain of at least two parts; this guards the type anyway.
+fn empty_chain() -> crate::error::Error {
+    crate::error::Error::InvalidParameter {
+        name: "chain",
+        value: "no layers".into(),
+        expected: "a decomposed layer with at least one part",
+    }
+}
+
+/// The [`Layer`] impl of a decomposed layer `$name<T>` whose field `chain` runs it and whose
+/// method `label()` describes it.
+macro_rules! chain_layer {
+    ($name:ident) => {
+        impl<T: Scalar> Layer<T> for $name<T> {
+            fn describe(&self) -> String {
+                self.label()
+            }
+
+            fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+                self.chain.output_shape(input)
+            }
+
+            fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+                self.chain.forward(x)
+            }
+
+            fn num_params(&self) -> usize {
+                self.chain.num_params()
+            }
+
+            fn flops(&self, input: &[usize]) -> Result<f64> {
+                self.chain.flops(input)
+            }
+
+            fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+                self.chain.forward_train(x)
+            }
+
+            fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
+                self.chain.backward(dy)
+            }
+
+            fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+                self.chain.visit_params(f)
+            }
+        }
+    };
+}
+
+pub(crate) use chain_layer;

@@ -1,0 +1,171 @@
+//! Low-rank layers from the truncated SVD of a dense layer's weight: [`SvdLinear`] (two thin
+//! GEMMs) and [`SvdConv`] (a `kh × kw` convolution to `r` channels, then a 1×1 one).
+
+use super::chain::{chain_layer, Chain};
+use crate::error::{Error, Result};
+use crate::format::Factorized;
+use crate::nn::conv2d::Conv2d;
+use crate::nn::layer::{Layer, ParamMut};
+use crate::nn::linear::Linear;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+use crate::tensorization::LowRank;
+
+/// `y = L (Rᵀ x) + b` from the rank-`r` truncated SVD `W ≈ L Rᵀ` of a dense [`Linear`]:
+/// `r (in + out)` weights instead of `in · out`.
+///
+/// ```
+/// use tensorize::nn::{Layer, Linear, SvdLinear};
+/// use tensorize::Tensor;
+/// let fc = Linear::new(Tensor::<f32>::random_normal(&[64, 100], 1)?, Some(vec![0.1; 64]))?;
+/// let low = SvdLinear::from_linear(&fc, 8)?;
+/// assert_eq!(low.num_params(), 8 * (100 + 64) + 64);
+/// let x = Tensor::random_normal(&[4, 100], 2)?;
+/// assert_eq!(low.forward(&x)?.shape(), &[4, 64]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SvdLinear<T> {
+    /// `Rᵀ`: `in → r`, no bias; then `L`: `r → out`, with the dense layer's bias.
+    chain: Chain<Linear<T>>,
+    rel_error: f64,
+}
+
+impl<T: Scalar> SvdLinear<T> {
+    /// The rank-`rank` SVD layer of `dense`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] naming the layer unless `1 ≤ rank ≤ min(in, out)`; errors of the SVD.
+    pub fn from_linear(dense: &Linear<T>, rank: usize) -> Result<Self> {
+        let (m, n) = (dense.out_features(), dense.in_features());
+        if rank == 0 || rank > m.min(n) {
+            return Err(Error::InvalidRank {
+                op: "SvdLinear::from_linear",
+                ranks: vec![rank],
+                shape: vec![m, n],
+                detail: format!(
+                    "{}: the rank must be between 1 and {}",
+                    dense.describe(),
+                    m.min(n)
+                ),
+            });
+        }
+        let lr = LowRank::from_matrix(dense.weight(), rank)?;
+        let rel_error = lr.rel_error(dense.weight())?.as_f64();
+        let project = Linear::new(Tensor::from_mat(lr.right().transpose())?, None)?;
+        let expand =
+            Linear::new(Tensor::from_mat(lr.left().as_ref())?, dense.bias().map(<[T]>::to_vec))?;
+        Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
+    }
+
+    /// The rank.
+    pub fn rank(&self) -> usize {
+        self.chain.parts[0].out_features()
+    }
+
+    /// `‖W − L Rᵀ‖ / ‖W‖` of the weight it replaced.
+    pub fn rel_error(&self) -> f64 {
+        self.rel_error
+    }
+}
+
+impl<T: Scalar> SvdLinear<T> {
+    /// [`Layer::describe`].
+    fn label(&self) -> String {
+        let [project, expand] = [&self.chain.parts[0], &self.chain.parts[1]];
+        format!("svd-linear {}→{} r{}", project.in_features(), expand.out_features(), self.rank())
+    }
+}
+
+chain_layer!(SvdLinear);
+
+/// A convolution whose kernel, as an `out × (in·kh·kw)` matrix, is replaced by its rank-`r`
+/// SVD `L Rᵀ`: a `kh × kw` convolution `in → r` by `Rᵀ` (original stride and padding) then a
+/// 1×1 convolution `r → out` by `L` with the original bias; `r (in·kh·kw + out)` weights. The
+/// form [`crate::rank::LayerSpectrum::from_conv_kernel`] allocates ranks for.
+///
+/// ```
+/// use tensorize::nn::{Conv2d, Layer, SvdConv};
+/// use tensorize::Tensor;
+/// let conv = Conv2d::new(Tensor::<f32>::random_normal(&[16, 8, 3, 3], 1)?, None)?.with_padding([1, 1])?;
+/// let low = SvdConv::from_conv(&conv, 5)?;
+/// assert_eq!(low.num_params(), 5 * (8 * 9 + 16));
+/// let x = Tensor::random_normal(&[2, 8, 10, 10], 2)?;
+/// assert_eq!(low.forward(&x)?.shape(), &[2, 16, 10, 10]);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SvdConv<T> {
+    /// `kh × kw` convolution `in → r`, then 1×1 `r → out`.
+    chain: Chain<Conv2d<T>>,
+    rel_error: f64,
+}
+
+impl<T: Scalar> SvdConv<T> {
+    /// The rank-`rank` SVD layer of `dense`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a grouped convolution; [`Error::InvalidRank`] naming the
+    /// layer unless `1 ≤ rank ≤ min(out, in·kh·kw)`; errors of the SVD.
+    pub fn from_conv(dense: &Conv2d<T>, rank: usize) -> Result<Self> {
+        if dense.groups() != 1 {
+            return Err(Error::InvalidParameter {
+                name: "groups",
+                value: dense.groups().to_string(),
+                expected: "an ungrouped convolution for an SVD",
+            });
+        }
+        let shape = dense.weight().shape().to_vec();
+        let (m, n) = (shape[0], shape[1] * shape[2] * shape[3]);
+        if rank == 0 || rank > m.min(n) {
+            return Err(Error::InvalidRank {
+                op: "SvdConv::from_conv",
+                ranks: vec![rank],
+                shape,
+                detail: format!(
+                    "{}: the rank must be between 1 and {}",
+                    dense.describe(),
+                    m.min(n)
+                ),
+            });
+        }
+        let w = dense.weight().clone().reshape(&[m, n])?;
+        let lr = LowRank::from_matrix(&w, rank)?;
+        let rel_error = lr.rel_error(&w)?.as_f64();
+        let first = Tensor::from_mat(lr.right().transpose())?
+            .reshape(&[rank, shape[1], shape[2], shape[3]])?;
+        let project =
+            Conv2d::new(first, None)?.with_stride(dense.stride())?.with_padding(dense.padding())?;
+        let last = Tensor::from_mat(lr.left().as_ref())?.reshape(&[m, rank, 1, 1])?;
+        let expand = Conv2d::new(last, dense.bias().map(<[T]>::to_vec))?;
+        Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
+    }
+
+    /// The rank.
+    pub fn rank(&self) -> usize {
+        self.chain.parts[0].out_channels()
+    }
+
+    /// `‖K − L Rᵀ‖ / ‖K‖` of the kernel it replaced.
+    pub fn rel_error(&self) -> f64 {
+        self.rel_error
+    }
+}
+
+impl<T: Scalar> SvdConv<T> {
+    /// [`Layer::describe`].
+    fn label(&self) -> String {
+        let [project, expand] = [&self.chain.parts[0], &self.chain.parts[1]];
+        let k = project.weight().shape();
+        format!(
+            "svd-conv {}→{} {}×{} r{}",
+            project.in_channels(),
+            expand.out_channels(),
+            k[2],
+            k[3],
+            self.rank()
+        )
+    }
+}
+
+chain_layer!(SvdConv);

@@ -1,0 +1,104 @@
+//! The Tucker-2 convolution (Kim et al. 2016): 1×1 → `kh × kw` core → 1×1, from a partial
+//! Tucker decomposition of the kernel over its output and input channels.
+
+use super::chain::{chain_layer, Chain};
+use crate::decomp::tucker2;
+use crate::error::{Error, Result};
+use crate::nn::conv2d::Conv2d;
+use crate::nn::layer::{Layer, ParamMut};
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// A convolution `K ≈ G ×₀ U_out ×₁ U_in` (Tucker-2, Kim et al. 2016) run as three: a 1×1
+/// convolution `in → r_in` by `U_inᵀ`, the `kh × kw` core `r_in → r_out` with the original
+/// stride and padding, and a 1×1 convolution `r_out → out` by `U_out` with the original bias.
+///
+/// ```
+/// use tensorize::nn::{Conv2d, Layer, Tucker2Conv};
+/// use tensorize::Tensor;
+/// let conv = Conv2d::new(Tensor::<f32>::random_normal(&[16, 8, 3, 3], 1)?, None)?.with_padding([1, 1])?;
+/// let t2 = Tucker2Conv::from_conv(&conv, 6, 4)?;
+/// assert_eq!(t2.num_params(), 8 * 4 + 6 * 4 * 9 + 6 * 16);
+/// let x = Tensor::random_normal(&[2, 8, 10, 10], 2)?;
+/// assert_eq!(t2.forward(&x)?.shape(), conv.forward(&x)?.shape());
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Tucker2Conv<T> {
+    /// 1×1 `in → r_in`, the `kh × kw` core `r_in → r_out`, 1×1 `r_out → out`.
+    chain: Chain<Conv2d<T>>,
+    rel_error: f64,
+}
+
+impl<T: Scalar> Tucker2Conv<T> {
+    /// The Tucker-2 layer of `dense` with output rank `r_out` and input rank `r_in`
+    /// ([`tucker2`]: HOOI from the HOSVD start).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a grouped convolution; [`Error::InvalidRank`] naming the
+    /// layer unless `1 ≤ r_out ≤ out` and `1 ≤ r_in ≤ in`; errors of the decomposition.
+    pub fn from_conv(dense: &Conv2d<T>, r_out: usize, r_in: usize) -> Result<Self> {
+        if dense.groups() != 1 {
+            return Err(Error::InvalidParameter {
+                name: "groups",
+                value: dense.groups().to_string(),
+                expected: "an ungrouped convolution for Tucker-2",
+            });
+        }
+        let (out, input) = (dense.out_channels(), dense.in_channels());
+        if r_out == 0 || r_in == 0 || r_out > out || r_in > input {
+            return Err(Error::InvalidRank {
+                op: "Tucker2Conv::from_conv",
+                ranks: vec![r_out, r_in],
+                shape: dense.weight().shape().to_vec(),
+                detail: format!(
+                    "{}: need 1 ≤ r_out ≤ {out} and 1 ≤ r_in ≤ {input}",
+                    dense.describe()
+                ),
+            });
+        }
+        let (t, report) = tucker2(dense.weight(), r_out, r_in)?;
+        let (u_out, u_in) = (&t.factors()[0], &t.factors()[1]);
+        let one_by_one = |m: faer::MatRef<'_, T>| -> Result<Tensor<T>> {
+            let (rows, cols) = (m.nrows(), m.ncols());
+            Tensor::from_mat(m)?.reshape(&[rows, cols, 1, 1])
+        };
+        let reduce = Conv2d::new(one_by_one(u_in.transpose())?, None)?;
+        let core = Conv2d::new(t.core().clone(), None)?
+            .with_stride(dense.stride())?
+            .with_padding(dense.padding())?;
+        let restore = Conv2d::new(one_by_one(u_out.as_ref())?, dense.bias().map(<[T]>::to_vec))?;
+        Ok(Self {
+            chain: Chain { parts: vec![reduce, core, restore] },
+            rel_error: report.rel_error,
+        })
+    }
+
+    /// `(r_out, r_in)`.
+    pub fn ranks(&self) -> (usize, usize) {
+        let core = &self.chain.parts[1];
+        (core.out_channels(), core.in_channels())
+    }
+
+    /// `‖K − K̂‖ / ‖K‖` of the kernel it replaced.
+    pub fn rel_error(&self) -> f64 {
+        self.rel_error
+    }
+
+    /// [`Layer::describe`].
+    fn label(&self) -> String {
+        let (r_out, r_in) = self.ranks();
+        let [reduce, core, restore] =
+            [&self.chain.parts[0], &self.chain.parts[1], &self.chain.parts[2]];
+        let k = core.weight().shape();
+        format!(
+            "tucker2-conv {}→{} {}×{} r{r_out}/{r_in}",
+            reduce.in_channels(),
+            restore.out_channels(),
+            k[2],
+            k[3]
+        )
+    }
+}
+
+chain_layer!(Tucker2Conv);
