@@ -1,0 +1,234 @@
+//! The pretrained MNIST CNN with one big layer replaced by a decomposed one: fc1 (128 × 3136)
+//! by SVD layers of rank 8–64, conv2 (64 × 32 × 3 × 3) by Tucker-2, CP and TT convolutions at a
+//! few ranks. For each: parameters, the weight's relative error, test accuracy right after the
+//! swap and after one short fine-tuning pass of the whole model. Shared by the bench
+//! (`cargo bench --bench cnn_layers`) and its quick-mode test (`tests/cnn_layers_quick.rs`).
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use tensorize::data::{Mnist, MnistCnn, MNIST_NORMALIZATION};
+use tensorize::nn::{
+    evaluate, Conv2d, CpConv, Layer, Linear, Schedule, Sequential, Sgd, SvdLinear, Train, TtConv,
+    Tucker2Conv,
+};
+use tensorize::Result;
+
+/// Where conv2 and fc1 sit in [`MnistCnn::model`].
+const CONV2: usize = 3;
+const FC1: usize = 7;
+
+/// How much of the data each part uses, and which ranks.
+pub struct Options {
+    /// Test images the accuracy is measured on (the first this many).
+    pub test_images: usize,
+    /// Training images the fine-tuning pass runs over once (the first this many).
+    pub train_images: usize,
+    /// Mini-batch size of the fine-tuning pass.
+    pub batch: usize,
+    /// SVD ranks of fc1.
+    pub fc1_ranks: Vec<usize>,
+    /// Tucker-2 ranks `(r_out, r_in)` of conv2.
+    pub tucker_ranks: Vec<(usize, usize)>,
+    /// CP ranks of conv2.
+    pub cp_ranks: Vec<usize>,
+    /// Maximal TT ranks of conv2.
+    pub tt_ranks: Vec<usize>,
+}
+
+impl Options {
+    /// The full tables: all 10,000 test images, one pass over 10,000 training images.
+    pub fn full() -> Self {
+        Self {
+            test_images: 10_000,
+            train_images: 10_000,
+            batch: 64,
+            fc1_ranks: vec![8, 16, 32, 64],
+            tucker_ranks: vec![(8, 4), (16, 8), (32, 16)],
+            cp_ranks: vec![8, 16, 32, 64],
+            tt_ranks: vec![4, 8, 16],
+        }
+    }
+
+    /// Seconds: a few hundred images and one rank per method.
+    pub fn quick() -> Self {
+        Self {
+            test_images: 300,
+            train_images: 128,
+            batch: 32,
+            fc1_ranks: vec![8],
+            tucker_ranks: vec![(16, 8)],
+            cp_ranks: vec![16],
+            tt_ranks: vec![8],
+        }
+    }
+}
+
+/// One line of a table.
+pub struct Row {
+    /// The layer that replaced the dense one (its `describe()`).
+    pub layer: String,
+    /// The replaced layer's parameters (dense: the original's).
+    pub layer_params: usize,
+    /// The whole model's parameters.
+    pub model_params: usize,
+    /// `‖W − Ŵ‖ / ‖W‖` (0 for the dense model).
+    pub rel_error: f64,
+    /// Test accuracy right after the swap.
+    pub accuracy: f64,
+    /// Test accuracy after the fine-tuning pass.
+    pub tuned: f64,
+    /// Seconds to decompose.
+    pub decompose_s: f64,
+    /// Seconds to fine-tune.
+    pub tune_s: f64,
+}
+
+/// The swap of one layer, made from the dense model's layer.
+type Swap = Box<dyn Fn(&MnistCnn<f32>) -> Result<(Box<dyn Layer<f32>>, f64)>>;
+
+/// Both tables as markdown, and every row (fc1's first, then conv2's).
+pub fn run(
+    cnn: &MnistCnn<f32>,
+    train: &Mnist,
+    test: &Mnist,
+    o: &Options,
+) -> Result<(String, Vec<Row>)> {
+    let test = test.take(o.test_images);
+    let train = train.take(o.train_images);
+    let fc1 = |cnn: &MnistCnn<f32>| -> Result<Linear<f32>> {
+        Linear::new(cnn.fc1_weight.clone(), Some(cnn.fc1_bias.as_slice().to_vec()))
+    };
+    let conv2 = |cnn: &MnistCnn<f32>| -> Result<Conv2d<f32>> {
+        Conv2d::new(cnn.conv2_weight.clone(), Some(cnn.conv2_bias.as_slice().to_vec()))?
+            .with_padding([1, 1])
+    };
+    let mut fc1_swaps: Vec<(usize, Swap)> = Vec::new();
+    for &r in &o.fc1_ranks {
+        fc1_swaps.push((
+            FC1,
+            Box::new(move |cnn| {
+                let l = SvdLinear::from_linear(&fc1(cnn)?, r)?;
+                let e = l.rel_error();
+                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
+            }),
+        ));
+    }
+    let mut conv2_swaps: Vec<(usize, Swap)> = Vec::new();
+    for &(r_out, r_in) in &o.tucker_ranks {
+        conv2_swaps.push((
+            CONV2,
+            Box::new(move |cnn| {
+                let l = Tucker2Conv::from_conv(&conv2(cnn)?, r_out, r_in)?;
+                let e = l.rel_error();
+                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
+            }),
+        ));
+    }
+    for &r in &o.cp_ranks {
+        conv2_swaps.push((
+            CONV2,
+            Box::new(move |cnn| {
+                let l = CpConv::from_conv(&conv2(cnn)?, r)?;
+                let e = l.rel_error();
+                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
+            }),
+        ));
+    }
+    for &r in &o.tt_ranks {
+        conv2_swaps.push((
+            CONV2,
+            Box::new(move |cnn| {
+                let l = TtConv::from_conv(&conv2(cnn)?, r)?;
+                let e = l.rel_error();
+                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
+            }),
+        ));
+    }
+    let mut md = String::new();
+    let mut rows = Vec::new();
+    let dense = cnn.model()?;
+    let dense_acc = evaluate(&dense, &test.dataset(MNIST_NORMALIZATION)?, 250)?.accuracy();
+    let _ = writeln!(
+        md,
+        "Test accuracy on the first {} MNIST test images; fine-tuning: one pass over the first {} \
+         training images (batch {}, SGD momentum 0.9, learning rate 0.01 cosine-annealed to 0, \
+         the whole model trained). The dense model: {} parameters, {:.2}% accuracy.\n",
+        test.len(),
+        train.len(),
+        o.batch,
+        dense.num_params(),
+        100.0 * dense_acc
+    );
+    for (title, index, swaps) in [
+        ("fc1 (linear 3136 → 128)", FC1, fc1_swaps),
+        ("conv2 (64 × 32 × 3 × 3)", CONV2, conv2_swaps),
+    ] {
+        let original = dense.layers()[index].num_params();
+        let _ = writeln!(md, "## {title}: {original} parameters\n");
+        let _ = writeln!(
+            md,
+            "| layer | layer params | kept | model params | weight rel. error | accuracy | after fine-tuning | decompose s | fine-tune s |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (at, swap) in swaps {
+            let row = measure(cnn, at, &swap, &train, &test, o)?;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.1}% | {} | {:.3} | {:.2}% | {:.2}% | {:.2} | {:.1} |",
+                row.layer,
+                row.layer_params,
+                100.0 * row.layer_params as f64 / original as f64,
+                row.model_params,
+                row.rel_error,
+                100.0 * row.accuracy,
+                100.0 * row.tuned,
+                row.decompose_s,
+                row.tune_s
+            );
+            rows.push(row);
+        }
+        md.push('\n');
+    }
+    Ok((md, rows))
+}
+
+/// Swaps layer `at` of the dense model, evaluates, fine-tunes the whole model, evaluates again.
+fn measure(
+    cnn: &MnistCnn<f32>,
+    at: usize,
+    swap: &Swap,
+    train: &Mnist,
+    test: &Mnist,
+    o: &Options,
+) -> Result<Row> {
+    let t0 = Instant::now();
+    let (layer, rel_error) = swap(cnn)?;
+    let decompose_s = t0.elapsed().as_secs_f64();
+    let (name, layer_params) = (layer.describe(), layer.num_params());
+    let mut model: Sequential<f32> = cnn.model()?;
+    model.replace(at, layer)?;
+    let test_set = test.dataset(MNIST_NORMALIZATION)?;
+    let accuracy = evaluate(&model, &test_set, 250)?.accuracy();
+    let steps = train.len().div_ceil(o.batch);
+    let t1 = Instant::now();
+    let mut sgd = Sgd::new(0.01)?.momentum(0.9)?;
+    Train::new(1, o.batch)?.seed(1).schedule(Schedule::cosine(steps, 0.0)?).fit(
+        &mut model,
+        &mut sgd,
+        &train.dataset(MNIST_NORMALIZATION)?,
+        &mut |_| {},
+    )?;
+    let tune_s = t1.elapsed().as_secs_f64();
+    let tuned = evaluate(&model, &test_set, 250)?.accuracy();
+    Ok(Row {
+        layer: name,
+        layer_params,
+        model_params: model.num_params(),
+        rel_error,
+        accuracy,
+        tuned,
+        decompose_s,
+        tune_s,
+    })
+}
