@@ -46,11 +46,18 @@ impl<T: Scalar> MnistCnn<T> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Io`] naming `path` if the file is missing or unreadable; [`Error::Format`] if a
-    /// tensor is missing or has another shape.
+    /// [`Error::Io`] naming `path` if the file is missing or unreadable; [`Error::Format`] naming
+    /// the file and the tensor if a tensor is missing, has another shape, or is not `F32`/`F64`
+    /// (tensors of other names are ignored).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut tensors = read_safetensors::<T>(path)?;
+        // Name the file in a format error (a tensor of another dtype, a broken header).
+        let mut tensors = read_safetensors::<T>(path).map_err(|e| match e {
+            Error::Format { format, detail } => {
+                Error::Format { format, detail: format!("{}: {detail}", path.display()) }
+            }
+            other => other,
+        })?;
         let mut take = |name: &str, shape: &[usize]| -> Result<Tensor<T>> {
             let at = tensors.iter().position(|(n, _)| n == name).ok_or_else(|| Error::Format {
                 format: "safetensors",
@@ -60,7 +67,11 @@ impl<T: Scalar> MnistCnn<T> {
             if t.shape() != shape {
                 return Err(Error::Format {
                     format: "safetensors",
-                    detail: format!("{name} has shape {:?}, expected {shape:?}", t.shape()),
+                    detail: format!(
+                        "{}: {name} has shape {:?}, expected {shape:?}",
+                        path.display(),
+                        t.shape()
+                    ),
                 });
             }
             Ok(t)
