@@ -47,13 +47,20 @@
 //! 5. [`format`](mod@format): CP, Tucker, TT, TR and TT-matrix formats ([`Factorized`]);
 //! 6. [`decomp`]: HOSVD, ST-HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD;
 //! 7. [`rank`] and [`tensorization`]: rank selection, weight compression, random-shuffle embedding;
-//! 8. [`nn`]: network layers;
+//! 8. [`nn`]: network layers (dense and decomposed), optimizers, the training loop;
 //! 9. [`io`] (`.npy`, safetensors) and [`data`] (real data sets from explicit paths).
 //!
 //! ## Networks
 //! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix
 //!   format, with batched products `y_b = W x_b` through [`kernels::TtMatvecPlan`].
 //! - [`nn::TtLinear`]: the TT-layer `y = W x + b` (Novikov et al. 2015) with forward and backward passes.
+//! - [`nn::Layer`]: one trait for every layer — forward, a training forward that keeps what the
+//!   backward pass needs, backward (gradients accumulate), parameters and buffers lent to an
+//!   optimizer or a checkpoint writer. Dense layers ([`nn::Conv2d`], [`nn::Linear`],
+//!   [`nn::BatchNorm2d`], pools), layers run from a decomposition's factors ([`nn::SvdLinear`],
+//!   [`nn::SvdConv`], [`nn::Tucker2Conv`], [`nn::CpConv`], [`nn::TtConv`]), [`nn::Sequential`].
+//! - [`nn::Train`]: seeded mini-batch training with [`nn::Sgd`] or [`nn::Adam`], a
+//!   [`nn::Schedule`] and a progress callback; [`nn::evaluate`] for accuracy, loss and confusion.
 
 // The modules, bottom layer first (docs/architecture.md; tests/architecture.rs checks that no
 // module imports one above it).
