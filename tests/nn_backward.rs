@@ -281,3 +281,41 @@ fn sgd_trains_a_small_cnn_on_real_digits_deterministically() {
     assert!(losses[0] < 2.2 && losses[1] < 0.8 * losses[0], "{losses:?}");
     assert_eq!(train(7), (losses, w));
 }
+
+/// The convolution's backward pass over a large batch (image groups over threads) equals the
+/// per-image passes summed, and gives the same bits with one thread or two.
+#[test]
+fn conv_backward_over_threads_is_the_sum_of_images_and_thread_count_free() {
+    let conv = Conv2d::new(randn(&[16, 8, 3, 3], 60), Some(vec![0.1; 16]))
+        .unwrap()
+        .with_padding([1, 1])
+        .unwrap();
+    let (x, b) = (randn(&[20, 8, 12, 12], 61), 20);
+    let dy = randn(&[20, 16, 12, 12], 62);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut layer = conv.clone();
+            layer.forward_train(&x).unwrap();
+            let dx = layer.backward(&dy).unwrap();
+            (dx, grads_of(&mut layer))
+        })
+    };
+    let (dx, grads) = run(2);
+    assert_eq!(run(1), (dx.clone(), grads.clone()), "the thread count changed the result");
+    let mut summed = [vec![0.0; 16 * 8 * 9], vec![0.0; 16]];
+    for i in 0..b {
+        let mut layer = conv.clone();
+        let xi = x.view().slice(0, i..i + 1).unwrap().to_tensor().unwrap();
+        let dyi = dy.view().slice(0, i..i + 1).unwrap().to_tensor().unwrap();
+        layer.forward_train(&xi).unwrap();
+        let dxi = layer.backward(&dyi).unwrap();
+        assert_eq!(dxi, dx.view().slice(0, i..i + 1).unwrap().to_tensor().unwrap());
+        for (acc, g) in summed.iter_mut().zip(grads_of(&mut layer)) {
+            acc.iter_mut().zip(g).for_each(|(a, v)| *a += v);
+        }
+    }
+    for (got, want) in grads.iter().flatten().zip(summed.iter().flatten()) {
+        assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()), "{got} vs {want}");
+    }
+}

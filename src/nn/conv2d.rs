@@ -42,6 +42,10 @@ pub struct Conv2d<T> {
 
 const OP: &str = "Conv2d";
 
+/// Images per group of the backward pass: each group sums its gradients in its own buffers.
+/// Fixed, so that the sum's order (and rounding) does not depend on the number of threads.
+const BACKWARD_GROUP: usize = 8;
+
 /// The per-group sizes of a convolution's GEMMs.
 struct Groups {
     /// Number of groups.
@@ -225,7 +229,10 @@ impl<T: Scalar> Conv2d<T> {
 }
 
 impl<T: Scalar> Conv2d<T> {
-    /// [`Layer::backward`] with the cached input `x` lent out.
+    /// [`Layer::backward`] with the cached input `x` lent out. Images run in fixed groups of
+    /// [`BACKWARD_GROUP`], over threads when the work is large: each group sums its weight and
+    /// bias gradients in its own buffers, and the groups' sums are added in group order, so the
+    /// result does not depend on the number of threads.
     fn backward_from(&mut self, x: &Tensor<T>, dy: &Tensor<T>, layer: &str) -> Result<Tensor<T>> {
         let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
         check_grad(OP, layer, dy, &[b, self.out_channels(), oh, ow])?;
@@ -236,28 +243,52 @@ impl<T: Scalar> Conv2d<T> {
         let s = self.weight.shape();
         let cols_len =
             checked_len(&[c / self.groups, s[2], s[3], oh, ow], std::mem::size_of::<T>())?;
-        let (mut cols, mut dcols) = (vec![T::zero(); cols_len], vec![T::zero(); cols_len]);
         let (in_len, out_len) = (c * h * w, self.out_channels() * oh * ow);
-        let par = auto_par(2.0 * self.flops(x.shape())?);
-        let images = x.as_slice().chunks(in_len).zip(dy.as_slice().chunks(out_len));
-        for ((xi, dyi), dxi) in images.zip(dx.as_mut_slice().chunks_mut(in_len)) {
-            self.image_backward(xi, dyi, [c, h, w], [oh, ow], &mut cols, &mut dcols, dxi, par);
+        let work = 2.0 * self.flops(x.shape())? * b as f64;
+        let threads = thread_count(auto_par(work));
+        let geometry = ([c, h, w], [oh, ow]);
+        let this = &*self;
+        let group = |(xs, dys, dxs): (&[T], &[T], &mut [T]), par: Par| -> (Vec<T>, Vec<T>) {
+            let mut grads =
+                (vec![T::zero(); this.weight.numel()], vec![T::zero(); this.grad_bias.len()]);
+            let (mut cols, mut dcols) = (vec![T::zero(); cols_len], vec![T::zero(); cols_len]);
+            let images = xs.chunks(in_len).zip(dys.chunks(out_len)).zip(dxs.chunks_mut(in_len));
+            for ((xi, dyi), dxi) in images {
+                let buffers = (&mut cols[..], &mut dcols[..], &mut grads.0[..], &mut grads.1[..]);
+                this.image_backward(xi, dyi, dxi, geometry, buffers, par);
+            }
+            grads
+        };
+        let n = BACKWARD_GROUP;
+        let chunks = x
+            .as_slice()
+            .chunks(n * in_len)
+            .zip(dy.as_slice().chunks(n * out_len))
+            .zip(dx.as_mut_slice().chunks_mut(n * in_len))
+            .map(|((a, b), c)| (a, b, c));
+        let sums: Vec<(Vec<T>, Vec<T>)> = if threads > 1 && b > n {
+            chunks.collect::<Vec<_>>().into_par_iter().map(|g| group(g, Par::Seq)).collect()
+        } else {
+            let par = auto_par(work / b as f64);
+            chunks.map(|g| group(g, par)).collect()
+        };
+        for (gw, gb) in &sums {
+            self.grad_weight.iter_mut().zip(gw).for_each(|(a, &v)| *a += v);
+            self.grad_bias.iter_mut().zip(gb).for_each(|(a, &v)| *a += v);
         }
         Ok(dx)
     }
 
     /// The backward pass of one image: per group, `∂W_g += dY_g · colsᵀ` and
-    /// `∂x_g += col2im(W_gᵀ · dY_g)`, with the patches recomputed from the input.
-    #[allow(clippy::too_many_arguments)]
+    /// `∂x_g = col2im(W_gᵀ · dY_g)`, with the patches recomputed from the input; the weight and
+    /// bias gradients go to the caller's buffers `gw`, `gb`.
     fn image_backward(
-        &mut self,
+        &self,
         x: &[T],
         dy: &[T],
-        [c, h, w]: [usize; 3],
-        [oh, ow]: [usize; 2],
-        cols: &mut [T],
-        dcols: &mut [T],
         dx: &mut [T],
+        ([c, h, w], [oh, ow]): ([usize; 3], [usize; 2]),
+        (cols, dcols, gw, gb): (&mut [T], &mut [T], &mut [T], &mut [T]),
         par: Par,
     ) {
         let Groups { g, o_g, c_g, k } = self.groups_for(c);
@@ -271,19 +302,17 @@ impl<T: Scalar> Conv2d<T> {
                 o_g,
                 plane,
             );
-            let cm = MatRef::from_row_major_slice(cols, k, plane);
+            let cm = MatRef::from_row_major_slice(&*cols, k, plane);
             let (ws, we) = (group * o_g * k, (group + 1) * o_g * k);
-            let gw = MatMut::from_row_major_slice_mut(&mut self.grad_weight[ws..we], o_g, k);
-            matmul(gw, Accum::Add, dyg, cm.transpose(), T::one(), par);
+            let gwm = MatMut::from_row_major_slice_mut(&mut gw[ws..we], o_g, k);
+            matmul(gwm, Accum::Add, dyg, cm.transpose(), T::one(), par);
             let wg = MatRef::from_row_major_slice(&self.weight.as_slice()[ws..we], o_g, k);
-            let dc = MatMut::from_row_major_slice_mut(dcols, k, plane);
+            let dc = MatMut::from_row_major_slice_mut(&mut *dcols, k, plane);
             matmul(dc, Accum::Replace, wg.transpose(), dyg, T::one(), par);
             col2im(dcols, [c_g, h, w], &win, [oh, ow], &mut dx[xs..xe]);
         }
-        if !self.grad_bias.is_empty() {
-            for (gb, row) in self.grad_bias.iter_mut().zip(dy.chunks_exact(plane)) {
-                *gb += row.iter().fold(T::zero(), |a, &v| a + v);
-            }
+        for (g_b, row) in gb.iter_mut().zip(dy.chunks_exact(plane)) {
+            *g_b += row.iter().fold(T::zero(), |a, &v| a + v);
         }
     }
 }
