@@ -287,3 +287,12 @@ pub(crate) fn check_non_negative(name: &'static str, x: f64) -> Result<()> {
         })
     }
 }
+
+/// Checks that `x` is finite and positive, naming the parameter otherwise.
+pub(crate) fn check_positive(name: &'static str, x: f64) -> Result<()> {
+    if x.is_finite() && x > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter { name, value: x.to_string(), expected: "a finite number > 0" })
+    }
+}

@@ -84,8 +84,30 @@ pub struct Row {
     pub tune_s: f64,
 }
 
-/// The swap of one layer, made from the dense model's layer.
+/// The swap of one layer, made from the dense model's layer: the new layer and its weight's
+/// relative error.
 type Swap = Box<dyn Fn(&MnistCnn<f32>) -> Result<(Box<dyn Layer<f32>>, f64)>>;
+
+/// What every decomposed layer reports: the relative error of the weight it replaced.
+trait RelError {
+    fn rel_error(&self) -> f64;
+}
+
+macro_rules! rel_error {
+    ($($t:ident),*) => {$(
+        impl RelError for $t<f32> {
+            fn rel_error(&self) -> f64 {
+                $t::rel_error(self)
+            }
+        }
+    )*};
+}
+rel_error!(SvdLinear, Tucker2Conv, CpConv, TtConv);
+
+fn boxed<L: Layer<f32> + RelError + 'static>(layer: L) -> Result<(Box<dyn Layer<f32>>, f64)> {
+    let e = layer.rel_error();
+    Ok((Box::new(layer), e))
+}
 
 /// Both tables as markdown, and every row (fc1's first, then conv2's).
 pub fn run(
@@ -105,45 +127,20 @@ pub fn run(
     };
     let mut fc1_swaps: Vec<(usize, Swap)> = Vec::new();
     for &r in &o.fc1_ranks {
-        fc1_swaps.push((
-            FC1,
-            Box::new(move |cnn| {
-                let l = SvdLinear::from_linear(&fc1(cnn)?, r)?;
-                let e = l.rel_error();
-                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
-            }),
-        ));
+        fc1_swaps.push((FC1, Box::new(move |cnn| boxed(SvdLinear::from_linear(&fc1(cnn)?, r)?))));
     }
     let mut conv2_swaps: Vec<(usize, Swap)> = Vec::new();
     for &(r_out, r_in) in &o.tucker_ranks {
         conv2_swaps.push((
             CONV2,
-            Box::new(move |cnn| {
-                let l = Tucker2Conv::from_conv(&conv2(cnn)?, r_out, r_in)?;
-                let e = l.rel_error();
-                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
-            }),
+            Box::new(move |cnn| boxed(Tucker2Conv::from_conv(&conv2(cnn)?, r_out, r_in)?)),
         ));
     }
     for &r in &o.cp_ranks {
-        conv2_swaps.push((
-            CONV2,
-            Box::new(move |cnn| {
-                let l = CpConv::from_conv(&conv2(cnn)?, r)?;
-                let e = l.rel_error();
-                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
-            }),
-        ));
+        conv2_swaps.push((CONV2, Box::new(move |cnn| boxed(CpConv::from_conv(&conv2(cnn)?, r)?))));
     }
     for &r in &o.tt_ranks {
-        conv2_swaps.push((
-            CONV2,
-            Box::new(move |cnn| {
-                let l = TtConv::from_conv(&conv2(cnn)?, r)?;
-                let e = l.rel_error();
-                Ok((Box::new(l) as Box<dyn Layer<f32>>, e))
-            }),
-        ));
+        conv2_swaps.push((CONV2, Box::new(move |cnn| boxed(TtConv::from_conv(&conv2(cnn)?, r)?))));
     }
     let mut md = String::new();
     let mut rows = Vec::new();

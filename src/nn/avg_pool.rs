@@ -2,7 +2,8 @@
 //! mode, as PyTorch's defaults) and over the whole image ([`GlobalAvgPool`]).
 
 use super::layer::{bad_input, check_grad, nchw, no_forward, Layer};
-use crate::error::{Error, Result};
+use super::pool::{describe_pool, pool_geometry, pool_window};
+use crate::error::Result;
 use crate::kernels::im2col::Window;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -32,27 +33,15 @@ impl AvgPool2d {
     /// # Errors
     /// [`Error::InvalidParameter`] for a zero kernel size or stride.
     pub fn new(kernel: [usize; 2], stride: [usize; 2]) -> Result<Self> {
-        if kernel.contains(&0) || stride.contains(&0) {
-            return Err(Error::InvalidParameter {
-                name: "kernel/stride",
-                value: format!("{kernel:?} / {stride:?}"),
-                expected: "at least 1 along each axis",
-            });
-        }
-        Ok(Self { window: Window { kernel, stride, padding: [0, 0] }, input: None })
+        Ok(Self { window: pool_window(kernel, stride)?, input: None })
     }
 
     fn label(&self) -> String {
-        let Window { kernel: [kh, kw], stride: [sh, sw], .. } = self.window;
-        format!("avgpool {kh}×{kw} s{sh}×{sw}")
+        describe_pool("avgpool", &self.window)
     }
 
     fn geometry(&self, input: &[usize]) -> Result<([usize; 4], [usize; 2])> {
-        let dims = nchw(OP, &self.label(), input)?;
-        match (self.window.out_len(0, dims[2]), self.window.out_len(1, dims[3])) {
-            (Some(oh), Some(ow)) => Ok((dims, [oh, ow])),
-            _ => Err(bad_input(OP, &self.label(), input, "images at least the window's size")),
-        }
+        pool_geometry(OP, &self.label(), &self.window, input)
     }
 
     /// Calls `visit(window start, output index)` (flat positions in the input and the output)

@@ -114,13 +114,7 @@ impl<T: Scalar> BatchNorm2d<T> {
     /// # Errors
     /// [`Error::InvalidParameter`] unless `ε` is finite and positive.
     pub fn with_eps(mut self, eps: f64) -> Result<Self> {
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "eps",
-                value: eps.to_string(),
-                expected: "a finite value > 0",
-            });
-        }
+        crate::error::check_positive("eps", eps)?;
         self.eps = eps;
         Ok(self)
     }

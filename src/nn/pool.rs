@@ -33,32 +33,15 @@ impl MaxPool2d {
     /// # Errors
     /// [`Error::InvalidParameter`] for a zero kernel size or stride.
     pub fn new(kernel: [usize; 2], stride: [usize; 2]) -> Result<Self> {
-        if kernel.contains(&0) || stride.contains(&0) {
-            return Err(Error::InvalidParameter {
-                name: "kernel/stride",
-                value: format!("{kernel:?} / {stride:?}"),
-                expected: "at least 1 along each axis",
-            });
-        }
-        Ok(Self { window: Window { kernel, stride, padding: [0, 0] }, argmax: None })
+        Ok(Self { window: pool_window(kernel, stride)?, argmax: None })
     }
 
     fn geometry(&self, input: &[usize]) -> Result<([usize; 4], [usize; 2])> {
-        let dims = nchw(OP, &self.describe_window(), input)?;
-        match (self.window.out_len(0, dims[2]), self.window.out_len(1, dims[3])) {
-            (Some(oh), Some(ow)) => Ok((dims, [oh, ow])),
-            _ => Err(bad_input(
-                OP,
-                &self.describe_window(),
-                input,
-                "images at least the window's size",
-            )),
-        }
+        pool_geometry(OP, &self.describe_window(), &self.window, input)
     }
 
     fn describe_window(&self) -> String {
-        let Window { kernel: [kh, kw], stride: [sh, sw], .. } = self.window;
-        format!("maxpool {kh}×{kw} s{sh}×{sw}")
+        describe_pool("maxpool", &self.window)
     }
 }
 
@@ -104,6 +87,39 @@ impl<T: Scalar> Layer<T> for MaxPool2d {
         argmax.iter().zip(dy.as_slice()).for_each(|(&at, &g)| dxs[at] += g);
         Ok(dx)
     }
+}
+
+/// The window of a pool: `kernel` rows × columns stepping by `stride`, no padding.
+pub(super) fn pool_window(kernel: [usize; 2], stride: [usize; 2]) -> Result<Window> {
+    if kernel.contains(&0) || stride.contains(&0) {
+        return Err(Error::InvalidParameter {
+            name: "kernel/stride",
+            value: format!("{kernel:?} / {stride:?}"),
+            expected: "at least 1 along each axis",
+        });
+    }
+    Ok(Window { kernel, stride, padding: [0, 0] })
+}
+
+/// `[batch, channels, h, w]` and `[out_h, out_w]` of a pool over `input`, or the error of the
+/// pool `label`.
+pub(super) fn pool_geometry(
+    op: &'static str,
+    label: &str,
+    window: &Window,
+    input: &[usize],
+) -> Result<([usize; 4], [usize; 2])> {
+    let dims = nchw(op, label, input)?;
+    match (window.out_len(0, dims[2]), window.out_len(1, dims[3])) {
+        (Some(oh), Some(ow)) => Ok((dims, [oh, ow])),
+        _ => Err(bad_input(op, label, input, "images at least the window's size")),
+    }
+}
+
+/// `"{kind} 2×2 s2×2"`.
+pub(super) fn describe_pool(kind: &str, window: &Window) -> String {
+    let Window { kernel: [kh, kw], stride: [sh, sw], .. } = *window;
+    format!("{kind} {kh}×{kw} s{sh}×{sw}")
 }
 
 impl MaxPool2d {

@@ -1,8 +1,8 @@
 //! Adam (Kingma & Ba 2015) with bias correction and L2 weight decay, as PyTorch's `Adam`.
 
 use super::slots::Slots;
-use super::{check_rate, check_unit, Optimizer};
-use crate::error::{Error, Result};
+use super::{check_unit, Optimizer};
+use crate::error::Result;
 use crate::nn::layer::{Layer, ParamMut};
 use crate::scalar::Scalar;
 
@@ -38,9 +38,9 @@ impl<T: Scalar> Adam<T> {
     /// Adam with learning rate `lr` and PyTorch's defaults otherwise.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless `lr` is finite and positive.
+    /// [`crate::Error::InvalidParameter`] unless `lr` is finite and positive.
     pub fn new(lr: f64) -> Result<Self> {
-        check_rate("lr", lr)?;
+        crate::error::check_positive("lr", lr)?;
         Ok(Self {
             lr,
             betas: (0.9, 0.999),
@@ -54,7 +54,7 @@ impl<T: Scalar> Adam<T> {
     /// With the moments' decay rates `(β₁, β₂)`, each in `[0, 1)`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] outside `[0, 1)`.
+    /// [`crate::Error::InvalidParameter`] outside `[0, 1)`.
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Result<Self> {
         check_unit("beta1", beta1)?;
         check_unit("beta2", beta2)?;
@@ -65,15 +65,9 @@ impl<T: Scalar> Adam<T> {
     /// With `ε > 0` in the denominator.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless `ε` is finite and positive.
+    /// [`crate::Error::InvalidParameter`] unless `ε` is finite and positive.
     pub fn eps(mut self, eps: f64) -> Result<Self> {
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "eps",
-                value: eps.to_string(),
-                expected: "a finite value > 0",
-            });
-        }
+        crate::error::check_positive("eps", eps)?;
         self.eps = eps;
         Ok(self)
     }
@@ -81,7 +75,7 @@ impl<T: Scalar> Adam<T> {
     /// With L2 weight decay `λ ≥ 0` added to every gradient as `λ θ`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a negative or non-finite `λ`.
+    /// [`crate::Error::InvalidParameter`] for a negative or non-finite `λ`.
     pub fn weight_decay(mut self, lambda: f64) -> Result<Self> {
         crate::error::check_non_negative("weight_decay", lambda)?;
         self.weight_decay = lambda;

@@ -34,15 +34,6 @@ pub trait Optimizer<T: Scalar> {
     fn set_lr(&mut self, lr: f64) -> Result<()>;
 }
 
-/// A learning rate must be finite and positive.
-pub(crate) fn check_rate(name: &'static str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter { name, value: v.to_string(), expected: "a finite value > 0" })
-    }
-}
-
 /// A value in `[0, 1)` (momentum, Adam's betas).
 pub(crate) fn check_unit(name: &'static str, v: f64) -> Result<()> {
     if (0.0..1.0).contains(&v) {

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with momentum and weight decay, as PyTorch's `SGD`.
 
 use super::slots::Slots;
-use super::{check_rate, check_unit, Optimizer};
+use super::{check_unit, Optimizer};
 use crate::error::Result;
 use crate::nn::layer::{Layer, ParamMut};
 use crate::scalar::Scalar;
@@ -35,7 +35,7 @@ impl<T: Scalar> Sgd<T> {
     /// # Errors
     /// [`crate::Error::InvalidParameter`] unless `lr` is finite and positive.
     pub fn new(lr: f64) -> Result<Self> {
-        check_rate("lr", lr)?;
+        crate::error::check_positive("lr", lr)?;
         Ok(Self { lr, momentum: 0.0, weight_decay: 0.0, velocity: Slots::default() })
     }
 
