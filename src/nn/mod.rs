@@ -14,6 +14,7 @@ mod loss;
 mod optim;
 mod pool;
 mod sequential;
+mod tensorized;
 pub mod tt_linear;
 
 pub use conv2d::Conv2d;
@@ -25,4 +26,5 @@ pub use loss::{mse, softmax_cross_entropy};
 pub use optim::Sgd;
 pub use pool::MaxPool2d;
 pub use sequential::{Evaluation, Sequential};
+pub use tensorized::Tensorized;
 pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads};
