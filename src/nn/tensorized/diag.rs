@@ -1,78 +1,95 @@
-//! The rank-diagonal contraction of r-CP, `y[p, t, q, r, n] = Σ_f c[f·s_f + t·s_t + r] ·
-//! x[p, f, q, r, n]`, and the gradient of its coefficients; the position index `n` is
-//! innermost, so each term is one vectorized `axpy` over the batch's positions.
+//! The rank-diagonal contraction of r-CP, `y[p, t, q, :] = Σ_f c[f, t, :] ⊙ x[p, f, q, :]`
+//! (the rank index innermost and contiguous in `x`, `y` and `c`, so each term is one
+//! vectorized multiply-add over the rank), and the gradient of its coefficients. Rows `p`
+//! (positions × finished output factors) are independent: they are spread over threads.
 
 use rayon::prelude::*;
 
 use crate::par::{auto_par, thread_count};
 use crate::scalar::Scalar;
 
-/// The sizes `[p, from, to, q, rank, n]` of one contraction.
-pub(super) type Dims = [usize; 6];
+/// The sizes `[p, from, to, q, rank]` of one contraction.
+pub(super) type Dims = [usize; 5];
 
-/// `y[p, t, q, r, :] = Σ_f c[f·sf + t·st + r] · x[p, f, q, r, :]` (`y` is overwritten).
+/// Rows of `p` per task: the partial gradients are summed in this fixed chunking, so the
+/// result does not depend on the number of threads.
+const ROWS: usize = 64;
+
+/// `y[p, t, q, :] = Σ_f c[f·sf + t·st + :] ⊙ x[p, f, q, :]` (`y` is overwritten).
 pub(super) fn apply<T: Scalar>(x: &[T], y: &mut [T], dims: Dims, c: &[T], [sf, st]: [usize; 2]) {
-    let [p, nf, nt, q, rank, n] = dims;
-    let block = q * rank * n;
-    if block == 0 {
+    let [p, nf, nt, q, rank] = dims;
+    let (xb, yb) = (nf * q * rank, nt * q * rank);
+    if yb == 0 || p == 0 {
         return;
     }
-    let one = |(pt, out): (usize, &mut [T])| {
-        let (pp, t) = (pt / nt, pt % nt);
-        out.fill(T::zero());
-        for f in 0..nf {
-            let xb = &x[(pp * nf + f) * block..][..block];
-            for qq in 0..q {
-                for r in 0..rank {
-                    let coef = c[f * sf + t * st + r];
-                    let at = (qq * rank + r) * n;
-                    for (a, &b) in out[at..at + n].iter_mut().zip(&xb[at..at + n]) {
-                        *a += coef * b;
+    let rows = |(k, out): (usize, &mut [T])| {
+        for (j, yp) in out.chunks_exact_mut(yb).enumerate() {
+            let xp = &x[(k * ROWS + j) * xb..][..xb];
+            for t in 0..nt {
+                for qq in 0..q {
+                    let yr = &mut yp[(t * q + qq) * rank..][..rank];
+                    yr.fill(T::zero());
+                    for f in 0..nf {
+                        let cr = &c[f * sf + t * st..][..rank];
+                        let xr = &xp[(f * q + qq) * rank..][..rank];
+                        for ((a, &u), &v) in yr.iter_mut().zip(cr).zip(xr) {
+                            *a += u * v;
+                        }
                     }
                 }
             }
         }
     };
-    let flops = 2.0 * (p * nf * nt) as f64 * block as f64;
+    let flops = 2.0 * (p * nf) as f64 * yb as f64;
+    let y = &mut y[..p * yb];
     if thread_count(auto_par(flops)) > 1 {
-        y[..p * nt * block].par_chunks_mut(block).enumerate().for_each(one);
+        y.par_chunks_mut(ROWS * yb).enumerate().for_each(rows);
     } else {
-        y[..p * nt * block].chunks_mut(block).enumerate().for_each(one);
+        y.chunks_mut(ROWS * yb).enumerate().for_each(rows);
     }
 }
 
-/// `g[f·sf + t·st + r] += Σ_{p, q, n} x[p, f, q, r, n] · d[p, t, q, r, n]`.
+/// `g[f·sf + t·st + :] += Σ_{p, q} x[p, f, q, :] ⊙ d[p, t, q, :]`.
 pub(super) fn grad<T: Scalar>(x: &[T], d: &[T], dims: Dims, g: &mut [T], [sf, st]: [usize; 2]) {
-    let [p, nf, nt, q, rank, n] = dims;
-    let block = q * rank * n;
-    let pair = |ft: usize| -> Vec<T> {
-        let (f, t) = (ft / nt, ft % nt);
-        let mut acc = vec![T::zero(); rank];
-        for pp in 0..p {
-            let xb = &x[(pp * nf + f) * block..][..block];
-            let db = &d[(pp * nt + t) * block..][..block];
-            for qq in 0..q {
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let at = (qq * rank + r) * n;
-                    *a += xb[at..at + n]
-                        .iter()
-                        .zip(&db[at..at + n])
-                        .fold(T::zero(), |s, (&u, &v)| s + u * v);
+    let [p, nf, nt, q, rank] = dims;
+    let (xb, db) = (nf * q * rank, nt * q * rank);
+    if xb == 0 || db == 0 || p == 0 {
+        return;
+    }
+    // Partial sums over ROWS rows each, laid out [f, t, rank].
+    let part = |k: usize| -> Vec<T> {
+        let mut acc = vec![T::zero(); nf * nt * rank];
+        for j in k * ROWS..((k + 1) * ROWS).min(p) {
+            let (xp, dp) = (&x[j * xb..][..xb], &d[j * db..][..db]);
+            for f in 0..nf {
+                for t in 0..nt {
+                    let ar = &mut acc[(f * nt + t) * rank..][..rank];
+                    for qq in 0..q {
+                        let xr = &xp[(f * q + qq) * rank..][..rank];
+                        let dr = &dp[(t * q + qq) * rank..][..rank];
+                        for ((a, &u), &v) in ar.iter_mut().zip(xr).zip(dr) {
+                            *a += u * v;
+                        }
+                    }
                 }
             }
         }
         acc
     };
-    let flops = 2.0 * (p * nf * nt) as f64 * block as f64;
-    let sums: Vec<Vec<T>> = if thread_count(auto_par(flops)) > 1 {
-        (0..nf * nt).into_par_iter().map(pair).collect()
+    let chunks = p.div_ceil(ROWS);
+    let flops = 2.0 * (p * nf) as f64 * db as f64;
+    let parts: Vec<Vec<T>> = if thread_count(auto_par(flops)) > 1 {
+        (0..chunks).into_par_iter().map(part).collect()
     } else {
-        (0..nf * nt).map(pair).collect()
+        (0..chunks).map(part).collect()
     };
-    for (ft, acc) in sums.iter().enumerate() {
-        let (f, t) = (ft / nt, ft % nt);
-        for (r, &v) in acc.iter().enumerate() {
-            g[f * sf + t * st + r] += v;
+    for acc in &parts {
+        for f in 0..nf {
+            for t in 0..nt {
+                let src = &acc[(f * nt + t) * rank..][..rank];
+                let dst = &mut g[f * sf + t * st..][..rank];
+                dst.iter_mut().zip(src).for_each(|(a, &b)| *a += b);
+            }
         }
     }
 }
@@ -81,30 +98,29 @@ pub(super) fn grad<T: Scalar>(x: &[T], d: &[T], dims: Dims, g: &mut [T], [sf, st
 mod tests {
     use super::*;
 
-    /// Against the sum written out, for the forward map, its transpose and the gradient.
+    /// Against the sums written out, for the forward map and the gradient (more rows than one
+    /// task takes, so that the chunking is exercised).
     #[test]
     fn matches_the_naive_sums() {
-        let dims = [2, 3, 4, 2, 3, 5];
-        let [p, nf, nt, q, rank, n] = dims;
-        let x: Vec<f64> = (0..p * nf * q * rank * n).map(|v| ((v * 7) % 11) as f64 - 5.0).collect();
+        let dims = [150, 3, 4, 2, 5];
+        let [p, nf, nt, q, rank] = dims;
+        let x: Vec<f64> = (0..p * nf * q * rank).map(|v| ((v * 7) % 11) as f64 - 5.0).collect();
         let c: Vec<f64> = (0..nf * nt * rank).map(|v| ((v * 5) % 13) as f64 - 6.0).collect();
-        let d: Vec<f64> = (0..p * nt * q * rank * n).map(|v| ((v * 3) % 7) as f64 - 3.0).collect();
+        let d: Vec<f64> = (0..p * nt * q * rank).map(|v| ((v * 3) % 7) as f64 - 3.0).collect();
         let (sf, st) = (nt * rank, rank);
-        let mut y = vec![f64::NAN; p * nt * q * rank * n];
+        let mut y = vec![f64::NAN; p * nt * q * rank];
         apply(&x, &mut y, dims, &c, [sf, st]);
         let mut g = vec![1.0; c.len()];
         grad(&x, &d, dims, &mut g, [sf, st]);
-        let xi = |a, f, b, r, m| x[(((a * nf + f) * q + b) * rank + r) * n + m];
-        let di = |a, t, b, r, m| d[(((a * nt + t) * q + b) * rank + r) * n + m];
+        let xi = |a, f, b, r| x[((a * nf + f) * q + b) * rank + r];
+        let di = |a, t, b, r| d[((a * nt + t) * q + b) * rank + r];
         for a in 0..p {
             for t in 0..nt {
                 for b in 0..q {
                     for r in 0..rank {
-                        for m in 0..n {
-                            let want: f64 =
-                                (0..nf).map(|f| c[f * sf + t * st + r] * xi(a, f, b, r, m)).sum();
-                            assert_eq!(y[(((a * nt + t) * q + b) * rank + r) * n + m], want);
-                        }
+                        let want: f64 =
+                            (0..nf).map(|f| c[f * sf + t * st + r] * xi(a, f, b, r)).sum();
+                        assert_eq!(y[((a * nt + t) * q + b) * rank + r], want);
                     }
                 }
             }
@@ -115,9 +131,7 @@ mod tests {
                     let mut want = 1.0;
                     for a in 0..p {
                         for b in 0..q {
-                            for m in 0..n {
-                                want += xi(a, f, b, r, m) * di(a, t, b, r, m);
-                            }
+                            want += xi(a, f, b, r) * di(a, t, b, r);
                         }
                     }
                     assert_eq!(g[f * sf + t * st + r], want);

@@ -49,15 +49,21 @@ macro_rules! dispatch {
 /// patches), and the map `out × (in·kh·kw)` is applied by contracting the factors:
 ///
 /// - **r-CP** (`W[o, i, s] = Σ_r A[s, r] Π_j B_j[(i_j, o_j), r]`): the kernel factor first
-///   (`[in, kh·kw, n] → [in, R, n]`, one GEMM per channel), then per channel group the
-///   rank-diagonal `y[p, o_j, q, r, n] = Σ_{i_j} B_j[i_j, o_j, r] x[p, i_j, q, r, n]`, the last
-///   group one GEMM over the merged `(i_L, r)`. The CP weights λ are folded into factor 0.
+///   (one GEMM `[n·in, kh·kw] · A` over the `n` patch rows: it creates the rank index), then
+///   per channel group the rank-diagonal `y[p, o_j, q, r] = Σ_{i_j} B_j[i_j, o_j, r] x[p, i_j,
+///   q, r]` (rank innermost), the last group one GEMM over the merged `(i_L, r)`. The CP
+///   weights λ are folded into factor 0.
 /// - **r-TK**: the input-channel factors as mode products on the *images* (before im2col,
 ///   which they commute with), the core as a dense `R_in → R_out` convolution with the
 ///   original window, the output-channel factors as mode products on its output.
 /// - **r-TT**: the cores regrouped as a [`TtMatrix`](crate::format::TtMatrix) (`[r, out_j,
 ///   in_j, r']` per channel group, the kernel core `[r, 1, kh·kw, 1]`) and applied to the
 ///   patch rows by the batched TT-matvec plans (training: [`crate::kernels::TtTrainingPlan`]).
+///   The inference plan is [`TtMatrix::plan`](crate::format::TtMatrix::plan)'s cheapest: it
+///   merges neighbouring cores where its flop count says that at least halves the cost, up to
+///   the whole matrix (then the forward multiplies by the rebuilt weight: at high ranks on
+///   small layers that is the cheaper contraction). [`Layer::describe`] then says
+///   `forward merges cores a..b`; training always runs one core per step.
 ///
 /// Parameters, in [`Layer::visit_params`] order: r-CP `factor0…` in the decomposed tensor's
 /// mode order (`[size_k, R]`, row-major; a channel group's rows are `(in_j, out_j)`, `in_j`
@@ -256,7 +262,7 @@ impl<T: Scalar> Tensorized<T> {
 
     /// The geometry of `input` and the output, or the layer's error.
     fn geometry(&self, input: &[usize]) -> Result<Geometry> {
-        self.source.geometry(OP, &self.describe(), input)
+        self.source.geometry(OP, &|| self.describe(), input)
     }
 }
 
@@ -265,11 +271,10 @@ impl<T: Scalar> Tensorized<T> {
 fn affine<T: Scalar>(
     source: &Source,
     bias: Option<&Param<T>>,
-    layer: &str,
+    g: Geometry,
     x: &Tensor<T>,
     run: impl FnOnce(&Geometry, &[T]) -> Result<Vec<T>>,
-) -> Result<(Tensor<T>, Geometry)> {
-    let g = source.geometry(OP, layer, x.shape())?;
+) -> Result<Tensor<T>> {
     x.check_finite(OP)?;
     let out_shape = source.output_shape(&g);
     let mut y = Tensor::zeros(&out_shape)?;
@@ -282,7 +287,7 @@ fn affine<T: Scalar>(
             row.iter_mut().for_each(|v| *v += bo);
         }
     }
-    Ok((y, g))
+    Ok(y)
 }
 
 /// The error of a method that is not tensorized.
@@ -303,7 +308,11 @@ impl<T: Scalar> Layer<T> for Tensorized<T> {
             Method::RTt { factors } => ("r-tt", factors),
             _ => ("tensorized", 0),
         };
-        format!("{name}-{kind} {} L{factors} r{:?}", self.source.label(), self.ranks())
+        let mut d = format!("{name}-{kind} {} L{factors} r{:?}", self.source.label(), self.ranks());
+        if let Engine::Tt(e) = &self.engine {
+            d.push_str(&e.merge_note());
+        }
+        d
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
@@ -314,7 +323,7 @@ impl<T: Scalar> Layer<T> for Tensorized<T> {
     fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let source = self.source;
         let run = |g: &Geometry, xs: &[T]| dispatch!(&self.engine, e => e.forward(&source, g, xs));
-        Ok(affine(&source, self.bias.as_ref(), &self.describe(), x, run)?.0)
+        affine(&source, self.bias.as_ref(), self.geometry(x.shape())?, x, run)
     }
 
     fn num_params(&self) -> usize {
@@ -333,18 +342,20 @@ impl<T: Scalar> Layer<T> for Tensorized<T> {
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
-        let (source, layer) = (self.source, self.describe());
+        let (source, g) = (self.source, self.geometry(x.shape())?);
         let engine = &mut self.engine;
         let run = |g: &Geometry, xs: &[T]| dispatch!(engine, e => e.forward_train(&source, g, xs));
-        let (y, g) = affine(&source, self.bias.as_ref(), &layer, x, run)?;
+        let y = affine(&source, self.bias.as_ref(), g, x, run)?;
         self.trained = Some(g);
         Ok(y)
     }
 
     fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
-        let layer = self.describe();
-        let g = self.trained.ok_or_else(|| no_forward(&layer))?;
-        check_grad(OP, &layer, dy, &self.source.output_shape(&g))?;
+        let g = self.trained.ok_or_else(|| no_forward(&self.describe()))?;
+        let expected = self.source.output_shape(&g);
+        // The name only for the error message (describing an r-TT layer builds its plan).
+        let layer = if dy.shape() == expected { String::new() } else { self.describe() };
+        check_grad(OP, &layer, dy, &expected)?;
         let in_shape: Vec<usize> = match self.source.window {
             None => vec![g.batch, g.channels],
             Some(_) => vec![g.batch, g.channels, g.hw[0], g.hw[1]],

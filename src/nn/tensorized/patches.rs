@@ -1,7 +1,7 @@
 //! The patches of a batch of images as one matrix, and back: `rows` (`[batch·positions,
-//! in·kh·kw]`, one patch per row, what a TT-matvec plan takes) and `columns` (`[in·kh·kw,
-//! batch·positions]`, one patch per column); their adjoints go through `col2im`. Also the
-//! moves of an output between `[batch, out, positions]` and those two layouts.
+//! in·kh·kw]`, one patch per row: what a TT-matvec plan and the r-CP steps take); the adjoint
+//! goes through `col2im`. Also the move of an output between `[batch·positions, out]` and
+//! `[batch, out, positions]`.
 
 use rayon::prelude::*;
 
@@ -72,48 +72,6 @@ pub(super) fn rows_grad<T: Scalar>(src: &Source, g: &Geometry, d: &[T]) -> Resul
     Ok(dx)
 }
 
-/// The columns layout `[in·kh·kw, batch·positions]` of the batch `x`.
-pub(super) fn columns<T: Scalar>(src: &Source, g: &Geometry, x: &[T]) -> Result<Vec<T>> {
-    let (p, k) = (g.positions(), g.channels * src.kernel_len());
-    let n = g.batch * p;
-    let mut out = zeros(&[k, n])?;
-    if plain(src) && p == 1 {
-        transpose_into(x, g.batch, k, &mut out);
-        return Ok(out);
-    }
-    let mut cols = zeros(&[k, p])?;
-    for (b, image) in x.chunks_exact(g.image_len()).enumerate() {
-        patches(src, g, image, &mut cols);
-        for (row, dst) in cols.chunks_exact(p).zip(out.chunks_exact_mut(n)) {
-            dst[b * p..(b + 1) * p].copy_from_slice(row);
-        }
-    }
-    Ok(out)
-}
-
-/// The adjoint of [`columns`]: the image gradient `[batch, in, h, w]`.
-pub(super) fn columns_grad<T: Scalar>(src: &Source, g: &Geometry, d: &[T]) -> Result<Vec<T>> {
-    let (p, k) = (g.positions(), g.channels * src.kernel_len());
-    let n = g.batch * p;
-    let mut dx = zeros(&[g.batch, g.image_len()])?;
-    if plain(src) && p == 1 {
-        transpose_into(d, k, g.batch, &mut dx);
-        return Ok(dx);
-    }
-    let c = [g.channels, g.hw[0], g.hw[1]];
-    let win = src.window();
-    dx.par_chunks_exact_mut(g.image_len()).enumerate().for_each_init(
-        || vec![T::zero(); k * p],
-        |cols, (b, image)| {
-            for (row, src_row) in cols.chunks_exact_mut(p).zip(d.chunks_exact(n)) {
-                row.copy_from_slice(&src_row[b * p..(b + 1) * p]);
-            }
-            col2im(cols, c, &win, g.out_hw, image);
-        },
-    );
-    Ok(dx)
-}
-
 /// `[batch·positions, out]` → `[batch, out, positions]` (and back with `inverse`).
 pub(super) fn rows_to_images<T: Scalar>(
     y: &[T],
@@ -127,27 +85,6 @@ pub(super) fn rows_to_images<T: Scalar>(
             transpose_into(src, out, p, dst);
         } else {
             transpose_into(src, p, out, dst);
-        }
-    }
-    Ok(o)
-}
-
-/// `[out, batch·positions]` → `[batch, out, positions]` (and back with `inverse`).
-pub(super) fn columns_to_images<T: Scalar>(
-    y: &[T],
-    [batch, p, out]: [usize; 3],
-    inverse: bool,
-) -> Result<Vec<T>> {
-    let mut o = zeros(&[batch, p, out])?;
-    let n = batch * p;
-    for c in 0..out {
-        for b in 0..batch {
-            let (img, col) = ((b * out + c) * p, c * n + b * p);
-            if inverse {
-                o[col..col + p].copy_from_slice(&y[img..img + p]);
-            } else {
-                o[img..img + p].copy_from_slice(&y[col..col + p]);
-            }
         }
     }
     Ok(o)

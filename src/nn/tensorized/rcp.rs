@@ -1,14 +1,15 @@
-//! r-CP: the CP factors of `[kh·kw, in_1·out_1, …, in_L·out_L]` applied to the patch columns
-//! `[in, kh·kw, n]`: the kernel factor first (it creates the rank index), then per channel
-//! group the rank-diagonal contraction of `diag`, the last group folding the sum over the
-//! rank into one GEMM over the merged `(in_L, rank)` index. The CP weights live in factor 0.
+//! r-CP: the CP factors of `[kh·kw, in_1·out_1, …, in_L·out_L]` applied to the patch rows
+//! `[n, in, kh·kw]`: the kernel factor first (one GEMM `[n·in, kh·kw] · A`; it creates the
+//! rank index), then per channel group the rank-diagonal contraction of `diag` on the state
+//! `[n · out_1 ⋯ out_{j-1}, in_j, in_{j+1} ⋯ in_L, R]`, the last group folding the sum over
+//! the rank into one GEMM over the merged `(in_L, R)` index. The CP weights live in factor 0.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
 use super::diag;
 use super::param::{factor_name, row_major, Param};
-use super::patches::{columns, columns_grad, columns_to_images, zeros};
+use super::patches::{rows, rows_grad, rows_to_images, zeros};
 use super::roles::Role;
 use super::source::{Geometry, Source};
 use crate::error::{Error, Result};
@@ -82,7 +83,7 @@ impl<T: Scalar> CpEngine<T> {
             + self.groups.iter().map(|g| g.factor.value.len()).sum::<usize>()
     }
 
-    /// The channel steps before the last group: `[p, in_j, out_j, q]`.
+    /// The channel steps before the last group: `[p, in_j, out_j, q]` per position.
     fn steps(&self) -> Vec<Step> {
         let c = self.groups.len();
         (0..c.saturating_sub(1))
@@ -94,7 +95,7 @@ impl<T: Scalar> CpEngine<T> {
             .collect()
     }
 
-    /// `[p, in_L, out_L]` of the final GEMM (`[1, 1, 1]` without channel groups).
+    /// `[p, in_L, out_L]` of the final GEMM per position (`[1, 1, 1]` without channel groups).
     fn last(&self) -> [usize; 3] {
         match self.groups.split_last() {
             None => [1, 1, 1],
@@ -102,7 +103,7 @@ impl<T: Scalar> CpEngine<T> {
         }
     }
 
-    /// The last group's factor as `B'[o, (i, r)]` (all ones without channel groups).
+    /// The last group's factor as `B''[(i, r), o]` (all ones without channel groups).
     fn last_matrix(&self) -> Vec<T> {
         let r = self.rank;
         let Some(g) = self.groups.last() else {
@@ -112,7 +113,7 @@ impl<T: Scalar> CpEngine<T> {
         for i in 0..g.input {
             for o in 0..g.out {
                 for k in 0..r {
-                    b[(o * g.input + i) * r + k] = g.factor.value[(i * g.out + o) * r + k];
+                    b[(i * r + k) * g.out + o] = g.factor.value[(i * g.out + o) * r + k];
                 }
             }
         }
@@ -144,53 +145,45 @@ impl<T: Scalar> CpEngine<T> {
         Ok(y)
     }
 
-    /// The output and the input of every step (patch columns, kernel step, channel steps).
+    /// The output and the input of every step (patch rows, channel steps, final GEMM).
     fn run(&self, src: &Source, g: &Geometry, x: &[T]) -> Result<(Vec<T>, Vec<Vec<T>>)> {
         let (n, r, c) = (g.batch * g.positions(), self.rank, src.input);
         let kk = src.kernel_len();
         let par = auto_par(self.flops(src, g));
-        let cols = columns(src, g, x)?;
-        let mut u = zeros(&[c, r, n])?;
+        let patches = rows(src, g, x)?;
+        let mut u = zeros(&[n, c, r])?;
         match &self.kernel {
             Some(a) => {
-                let at = MatRef::from_row_major_slice(&a.value, kk, r).transpose();
-                for (xi, ui) in cols.chunks_exact(kk * n).zip(u.chunks_exact_mut(r * n)) {
-                    let xm = MatRef::from_row_major_slice(xi, kk, n);
-                    let um = MatMut::from_row_major_slice_mut(ui, r, n);
-                    matmul(um, Accum::Replace, at, xm, T::one(), par);
-                }
+                let am = MatRef::from_row_major_slice(&a.value, kk, r);
+                let xm = MatRef::from_row_major_slice(&patches, n * c, kk);
+                let um = MatMut::from_row_major_slice_mut(&mut u, n * c, r);
+                matmul(um, Accum::Replace, xm, am, T::one(), par);
             }
             None => {
-                for (xi, ui) in cols.chunks_exact(n).zip(u.chunks_exact_mut(r * n)) {
-                    ui.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(xi));
+                for (&v, ur) in patches.iter().zip(u.chunks_exact_mut(r)) {
+                    ur.fill(v);
                 }
             }
         }
-        let mut tape = vec![cols];
+        let mut tape = vec![patches];
         let mut state = u;
         for (j, [p, i, o, q]) in self.steps().into_iter().enumerate() {
-            let mut next = zeros(&[p, o, q, r, n])?;
+            let mut next = zeros(&[n, p, o, q, r])?;
             let b = &self.groups[j].factor.value;
-            diag::apply(&state, &mut next, [p, i, o, q, r, n], b, [o * r, r]);
+            diag::apply(&state, &mut next, [n * p, i, o, q, r], b, [o * r, r]);
             tape.push(std::mem::replace(&mut state, next));
         }
         let [p, i, o] = self.last();
         let bm = self.last_matrix();
-        let mut y = zeros(&[p, o, n])?;
-        let bv = MatRef::from_row_major_slice(&bm, o, i * r);
-        for (xp, yp) in state.chunks_exact(i * r * n).zip(y.chunks_exact_mut(o * n)) {
-            let xm = MatRef::from_row_major_slice(xp, i * r, n);
-            matmul(
-                MatMut::from_row_major_slice_mut(yp, o, n),
-                Accum::Replace,
-                bv,
-                xm,
-                T::one(),
-                par,
-            );
-        }
+        let mut y = zeros(&[n, p, o])?;
+        let (xm, bv) = (
+            MatRef::from_row_major_slice(&state, n * p, i * r),
+            MatRef::from_row_major_slice(&bm, i * r, o),
+        );
+        let ym = MatMut::from_row_major_slice_mut(&mut y, n * p, o);
+        matmul(ym, Accum::Replace, xm, bv, T::one(), par);
         tape.push(state);
-        Ok((columns_to_images(&y, [g.batch, g.positions(), src.out], false)?, tape))
+        Ok((rows_to_images(&y, [g.batch, g.positions(), src.out], false)?, tape))
     }
 
     /// The input gradient `[batch, in, h, w]` from `dy` (`[batch, out, positions]`); adds the
@@ -218,79 +211,69 @@ impl<T: Scalar> CpEngine<T> {
         let (n, r, c) = (g.batch * g.positions(), self.rank, src.input);
         let kk = src.kernel_len();
         let par: Par = auto_par(2.0 * self.flops(src, g));
-        let d = columns_to_images(dy, [g.batch, g.positions(), src.out], true)?;
-        // The final GEMM: Y_p = B' X_p.
+        let d = rows_to_images(dy, [g.batch, g.positions(), src.out], true)?;
+        // The final GEMM Y = X B'': ∂B'' = Xᵀ ∂Y, ∂X = ∂Y B''ᵀ.
         let [p, i, o] = self.last();
         let bm = self.last_matrix();
-        let bv = MatRef::from_row_major_slice(&bm, o, i * r);
-        let x_last = &tape[tape.len() - 1];
-        let mut dstate = zeros(&[p, i, r, n])?;
-        let mut db = zeros::<T>(&[o, i * r])?;
-        for ((xp, dp), gp) in x_last
-            .chunks_exact(i * r * n)
-            .zip(d.chunks_exact(o * n))
-            .zip(dstate.chunks_exact_mut(i * r * n))
-        {
-            let (xm, dm) = (
-                MatRef::from_row_major_slice(xp, i * r, n),
-                MatRef::from_row_major_slice(dp, o, n),
-            );
-            let dbm = MatMut::from_row_major_slice_mut(&mut db, o, i * r);
-            matmul(dbm, Accum::Add, dm, xm.transpose(), T::one(), par);
-            let gm = MatMut::from_row_major_slice_mut(gp, i * r, n);
-            matmul(gm, Accum::Replace, bv.transpose(), dm, T::one(), par);
-        }
+        let (xm, dm, bv) = (
+            MatRef::from_row_major_slice(&tape[tape.len() - 1], n * p, i * r),
+            MatRef::from_row_major_slice(&d, n * p, o),
+            MatRef::from_row_major_slice(&bm, i * r, o),
+        );
+        let mut db = zeros::<T>(&[i * r, o])?;
+        matmul(
+            MatMut::from_row_major_slice_mut(&mut db, i * r, o),
+            Accum::Replace,
+            xm.transpose(),
+            dm,
+            T::one(),
+            par,
+        );
+        let mut dstate = zeros(&[n * p, i * r])?;
+        let dsm = MatMut::from_row_major_slice_mut(&mut dstate, n * p, i * r);
+        matmul(dsm, Accum::Replace, dm, bv.transpose(), T::one(), par);
         if let Some(last) = self.groups.last_mut() {
             for ii in 0..i {
                 for oo in 0..o {
                     for k in 0..r {
-                        last.factor.grad[(ii * o + oo) * r + k] += db[(oo * i + ii) * r + k];
+                        last.factor.grad[(ii * o + oo) * r + k] += db[(ii * r + k) * o + oo];
                     }
                 }
             }
         }
         // The diagonal steps, last first.
         for (j, [p, i, o, q]) in self.steps().into_iter().enumerate().rev() {
-            let x = &tape[j + 1];
-            let dims = [p, i, o, q, r, n];
+            let dims = [n * p, i, o, q, r];
             let grp = &mut self.groups[j];
-            diag::grad(x, &dstate, dims, &mut grp.factor.grad, [o * r, r]);
-            let mut dx = zeros(&[p, i, q, r, n])?;
-            diag::apply(&dstate, &mut dx, [p, o, i, q, r, n], &grp.factor.value, [r, o * r]);
+            diag::grad(&tape[j + 1], &dstate, dims, &mut grp.factor.grad, [o * r, r]);
+            let mut dx = zeros(&[n * p, i, q, r])?;
+            diag::apply(&dstate, &mut dx, [n * p, o, i, q, r], &grp.factor.value, [r, o * r]);
             dstate = dx;
         }
-        // The kernel factor: U_i = Aᵀ X_i.
-        let cols = &tape[0];
-        let mut dcols = zeros(&[c, kk, n])?;
+        // The kernel factor: U = X A.
+        let patches = &tape[0];
+        let mut dpatches = zeros(&[n, c, kk])?;
         match &mut self.kernel {
             Some(a) => {
-                let am = MatRef::from_row_major_slice(&a.value, kk, r);
+                let (xm, um, am) = (
+                    MatRef::from_row_major_slice(patches, n * c, kk),
+                    MatRef::from_row_major_slice(&dstate, n * c, r),
+                    MatRef::from_row_major_slice(&a.value, kk, r),
+                );
                 let mut da = zeros::<T>(&[kk, r])?;
-                for ((xi, ui), di) in cols
-                    .chunks_exact(kk * n)
-                    .zip(dstate.chunks_exact(r * n))
-                    .zip(dcols.chunks_exact_mut(kk * n))
-                {
-                    let (xm, um) = (
-                        MatRef::from_row_major_slice(xi, kk, n),
-                        MatRef::from_row_major_slice(ui, r, n),
-                    );
-                    let dam = MatMut::from_row_major_slice_mut(&mut da, kk, r);
-                    matmul(dam, Accum::Add, xm, um.transpose(), T::one(), par);
-                    let dm = MatMut::from_row_major_slice_mut(di, kk, n);
-                    matmul(dm, Accum::Replace, am, um, T::one(), par);
-                }
+                let dam = MatMut::from_row_major_slice_mut(&mut da, kk, r);
+                matmul(dam, Accum::Replace, xm.transpose(), um, T::one(), par);
+                let dxm = MatMut::from_row_major_slice_mut(&mut dpatches, n * c, kk);
+                matmul(dxm, Accum::Replace, um, am.transpose(), T::one(), par);
                 a.add_grad(&da);
             }
             None => {
-                for (ui, di) in dstate.chunks_exact(r * n).zip(dcols.chunks_exact_mut(n)) {
-                    for row in ui.chunks_exact(n) {
-                        di.iter_mut().zip(row).for_each(|(a, &b)| *a += b);
-                    }
+                for (dv, ur) in dpatches.iter_mut().zip(dstate.chunks_exact(r)) {
+                    *dv = ur.iter().fold(T::zero(), |s, &v| s + v);
                 }
             }
         }
-        columns_grad(src, g, &dcols)
+        rows_grad(src, g, &dpatches)
     }
 
     pub(super) fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {

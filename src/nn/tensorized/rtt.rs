@@ -82,6 +82,21 @@ impl<T: Scalar> TtEngine<T> {
         self.shapes.iter().skip(1).map(|s| s[0]).collect()
     }
 
+    /// `" (forward merges cores 0..2, 3..4)"` when the inference plan merges cores; empty
+    /// otherwise (or if the plan cannot be built).
+    pub(super) fn merge_note(&self) -> String {
+        let Ok(plan) = self.matrix().and_then(|w| w.plan(TtOp::Normal)) else {
+            return String::new();
+        };
+        let merged: Vec<String> =
+            plan.groups().iter().filter(|g| g.len() > 1).map(|g| format!("{g:?}")).collect();
+        if merged.is_empty() {
+            String::new()
+        } else {
+            format!(" (forward merges cores {})", merged.join(", "))
+        }
+    }
+
     pub(super) fn num_params(&self) -> usize {
         self.cores.iter().map(|c| c.value.len()).sum()
     }

@@ -65,11 +65,12 @@ impl Source {
         }
     }
 
-    /// The geometry of an input of shape `input`, or the layer's error.
+    /// The geometry of an input of shape `input`, or the error naming the layer (`layer` is
+    /// called only then).
     pub(super) fn geometry(
         &self,
         op: &'static str,
-        layer: &str,
+        layer: &dyn Fn() -> String,
         input: &[usize],
     ) -> Result<Geometry> {
         match self.window {
@@ -77,20 +78,24 @@ impl Source {
                 [batch, n] if n == self.input => {
                     Ok(Geometry { batch, channels: n, hw: [1, 1], out_hw: [1, 1] })
                 }
-                _ => Err(bad_input(op, layer, input, &format!("a [batch, {}] input", self.input))),
+                _ => {
+                    Err(bad_input(op, &layer(), input, &format!("a [batch, {}] input", self.input)))
+                }
             },
             Some(win) => {
-                let [batch, c, h, w] = nchw(op, layer, input)?;
+                // (The name only for the error: a 4-way shape never is one.)
+                let name = if input.len() == 4 { String::new() } else { layer() };
+                let [batch, c, h, w] = nchw(op, &name, input)?;
                 let wants =
                     || format!("{} input channels and at least the kernel's size", self.input);
                 if c != self.input {
-                    return Err(bad_input(op, layer, input, &wants()));
+                    return Err(bad_input(op, &layer(), input, &wants()));
                 }
                 match (win.out_len(0, h), win.out_len(1, w)) {
                     (Some(oh), Some(ow)) => {
                         Ok(Geometry { batch, channels: c, hw: [h, w], out_hw: [oh, ow] })
                     }
-                    _ => Err(bad_input(op, layer, input, &wants())),
+                    _ => Err(bad_input(op, &layer(), input, &wants())),
                 }
             }
         }
