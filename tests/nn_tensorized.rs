@@ -145,6 +145,11 @@ fn nudge(layer: &mut dyn Layer<f64>, param: usize, at: usize, delta: f64) {
 /// Checks `backward` of `layer` at input `x` against central differences of `⟨layer(x), r⟩`,
 /// for every input entry and every parameter entry (as tests/nn_backward.rs).
 fn check_gradients(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, seed: u64) {
+    check_gradients_every(layer, x, seed, 1);
+}
+
+/// As [`check_gradients`], every input entry but only every `step`-th parameter entry.
+fn check_gradients_every(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, seed: u64, step: usize) {
     let y = layer.forward_train(x).unwrap();
     let r = Tensor::<f64>::random_normal(y.shape(), seed).unwrap();
     let dx = layer.backward(&r).unwrap();
@@ -165,7 +170,7 @@ fn check_gradients(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, seed: u64) {
         );
     }
     for (p, g) in grads.iter().enumerate() {
-        for (j, &gj) in g.iter().enumerate() {
+        for (j, &gj) in g.iter().enumerate().step_by(step) {
             nudge(layer, p, j, h);
             let up = loss(layer, x, &r);
             nudge(layer, p, j, -2.0 * h);
@@ -220,6 +225,23 @@ fn backward_matches_finite_differences() {
             }
         }
     }
+}
+
+/// A large r-CP rank: the patch rows run in several tiles (forward and backward).
+#[test]
+fn r_cp_at_a_large_rank_runs_in_tiles() {
+    let cv = conv::<f64>(27, 1);
+    let c = Compress::new(Method::RCp { factors: 2 }).ranks(&[300]).max_iter(2);
+    let w = c.fit(cv.weight()).unwrap();
+    let mut layer = Tensorized::from_conv_weight(&cv, &w).unwrap();
+    let dense = Conv2d::new(w.reconstruct().unwrap(), cv.bias().map(<[f64]>::to_vec))
+        .unwrap()
+        .with_padding([1, 1])
+        .unwrap();
+    let x = randn::<f64>(&[3, 6, 5, 5], 28);
+    let what = layer.describe();
+    assert_close(&layer.forward(&x).unwrap(), &dense.forward(&x).unwrap(), f64::EPSILON, 54, &what);
+    check_gradients_every(&mut layer, &x, 29, 37);
 }
 
 /// (4) An empty batch goes through forward and backward.

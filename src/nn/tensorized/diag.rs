@@ -1,11 +1,11 @@
 //! The rank-diagonal contraction of r-CP, `y[p, t, q, :] = Σ_f c[f, t, :] ⊙ x[p, f, q, :]`
 //! (the rank index innermost and contiguous in `x`, `y` and `c`, so each term is one
 //! vectorized multiply-add over the rank), and the gradient of its coefficients. Rows `p`
-//! (positions × finished output factors) are independent: they are spread over threads.
+//! (positions × finished output factors) are independent: with `parallel`, they are spread
+//! over threads.
 
 use rayon::prelude::*;
 
-use crate::par::{auto_par, thread_count};
 use crate::scalar::Scalar;
 
 /// The sizes `[p, from, to, q, rank]` of one contraction.
@@ -16,7 +16,14 @@ pub(super) type Dims = [usize; 5];
 const ROWS: usize = 64;
 
 /// `y[p, t, q, :] = Σ_f c[f·sf + t·st + :] ⊙ x[p, f, q, :]` (`y` is overwritten).
-pub(super) fn apply<T: Scalar>(x: &[T], y: &mut [T], dims: Dims, c: &[T], [sf, st]: [usize; 2]) {
+pub(super) fn apply<T: Scalar>(
+    x: &[T],
+    y: &mut [T],
+    dims: Dims,
+    c: &[T],
+    [sf, st]: [usize; 2],
+    parallel: bool,
+) {
     let [p, nf, nt, q, rank] = dims;
     let (xb, yb) = (nf * q * rank, nt * q * rank);
     if yb == 0 || p == 0 {
@@ -40,9 +47,8 @@ pub(super) fn apply<T: Scalar>(x: &[T], y: &mut [T], dims: Dims, c: &[T], [sf, s
             }
         }
     };
-    let flops = 2.0 * (p * nf) as f64 * yb as f64;
     let y = &mut y[..p * yb];
-    if thread_count(auto_par(flops)) > 1 {
+    if parallel {
         y.par_chunks_mut(ROWS * yb).enumerate().for_each(rows);
     } else {
         y.chunks_mut(ROWS * yb).enumerate().for_each(rows);
@@ -50,7 +56,14 @@ pub(super) fn apply<T: Scalar>(x: &[T], y: &mut [T], dims: Dims, c: &[T], [sf, s
 }
 
 /// `g[f·sf + t·st + :] += Σ_{p, q} x[p, f, q, :] ⊙ d[p, t, q, :]`.
-pub(super) fn grad<T: Scalar>(x: &[T], d: &[T], dims: Dims, g: &mut [T], [sf, st]: [usize; 2]) {
+pub(super) fn grad<T: Scalar>(
+    x: &[T],
+    d: &[T],
+    dims: Dims,
+    g: &mut [T],
+    [sf, st]: [usize; 2],
+    parallel: bool,
+) {
     let [p, nf, nt, q, rank] = dims;
     let (xb, db) = (nf * q * rank, nt * q * rank);
     if xb == 0 || db == 0 || p == 0 {
@@ -77,8 +90,7 @@ pub(super) fn grad<T: Scalar>(x: &[T], d: &[T], dims: Dims, g: &mut [T], [sf, st
         acc
     };
     let chunks = p.div_ceil(ROWS);
-    let flops = 2.0 * (p * nf) as f64 * db as f64;
-    let parts: Vec<Vec<T>> = if thread_count(auto_par(flops)) > 1 {
+    let parts: Vec<Vec<T>> = if parallel {
         (0..chunks).into_par_iter().map(part).collect()
     } else {
         (0..chunks).map(part).collect()
@@ -109,9 +121,15 @@ mod tests {
         let d: Vec<f64> = (0..p * nt * q * rank).map(|v| ((v * 3) % 7) as f64 - 3.0).collect();
         let (sf, st) = (nt * rank, rank);
         let mut y = vec![f64::NAN; p * nt * q * rank];
-        apply(&x, &mut y, dims, &c, [sf, st]);
+        apply(&x, &mut y, dims, &c, [sf, st], true);
+        let mut y_seq = vec![f64::NAN; y.len()];
+        apply(&x, &mut y_seq, dims, &c, [sf, st], false);
+        assert_eq!(y, y_seq);
         let mut g = vec![1.0; c.len()];
-        grad(&x, &d, dims, &mut g, [sf, st]);
+        grad(&x, &d, dims, &mut g, [sf, st], true);
+        let mut g_seq = vec![1.0; c.len()];
+        grad(&x, &d, dims, &mut g_seq, [sf, st], false);
+        assert_eq!(g, g_seq);
         let xi = |a, f, b, r| x[((a * nf + f) * q + b) * rank + r];
         let di = |a, t, b, r| d[((a * nt + t) * q + b) * rank + r];
         for a in 0..p {

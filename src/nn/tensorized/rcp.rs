@@ -3,9 +3,11 @@
 //! rank index), then per channel group the rank-diagonal contraction of `diag` on the state
 //! `[n · out_1 ⋯ out_{j-1}, in_j, in_{j+1} ⋯ in_L, R]`, the last group folding the sum over
 //! the rank into one GEMM over the merged `(in_L, R)` index. The CP weights live in factor 0.
+//! The rows run in tiles, each through the whole sequence in cache, tiles over threads.
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
+use rayon::prelude::*;
 
 use super::diag;
 use super::param::{factor_name, row_major, Param};
@@ -15,7 +17,7 @@ use super::source::{Geometry, Source};
 use crate::error::{Error, Result};
 use crate::format::CpTensor;
 use crate::nn::layer::ParamMut;
-use crate::par::{auto_par, Par};
+use crate::par::{auto_par, thread_count, Par};
 use crate::scalar::Scalar;
 
 /// A channel group: its factor `[in_j · out_j, R]` (`in_j` slowest) and sizes.
@@ -36,8 +38,24 @@ pub(super) struct CpEngine<T> {
     groups: Vec<Group<T>>,
     /// Whether the kernel factor comes first in the parameter order (its mode order).
     kernel_first: bool,
-    /// The input of every step of the last training pass.
-    tape: Option<Vec<Vec<T>>>,
+    /// What the last training pass kept for the backward pass.
+    tape: Option<Tape<T>>,
+}
+
+/// One tile's patch rows, output gradient, patch gradient and states, as zipped iterators
+/// hand them out.
+type TileArgs<'a, T> = (((&'a [T], &'a [T]), &'a mut [T]), &'a Vec<Vec<T>>);
+
+/// Numbers in the largest intermediate state of one tile (about 256 KiB of `f32`).
+const TILE_NUMBERS: usize = 1 << 16;
+
+/// A training pass's patch rows and, per tile of `rows` patch rows, the input of every step
+/// after the kernel step.
+#[derive(Clone, Debug)]
+struct Tape<T> {
+    patches: Vec<T>,
+    tiles: Vec<Vec<Vec<T>>>,
+    rows: usize,
 }
 
 /// The sizes of one channel step: `[p, in_j, out_j, q]`.
@@ -133,57 +151,96 @@ impl<T: Scalar> CpEngine<T> {
         first + mid + 2.0 * (p * i * o) as f64 * r * n
     }
 
+    /// Patch rows per tile: the largest intermediate state of a tile holds about
+    /// [`TILE_NUMBERS`] numbers, so that a tile runs in cache from its patches to its outputs.
+    fn tile_rows(&self, c: usize) -> usize {
+        let r = self.rank;
+        let widest = self.steps().iter().map(|&[p, _, o, q]| p * o * q * r).fold(c * r, usize::max);
+        (TILE_NUMBERS / widest.max(1)).max(1)
+    }
+
     /// `[batch, out, positions]` without bias.
     pub(super) fn forward(&self, src: &Source, g: &Geometry, x: &[T]) -> Result<Vec<T>> {
-        Ok(self.run(src, g, x)?.0)
+        Ok(self.run(src, g, x, false)?.0)
     }
 
     /// [`CpEngine::forward`], keeping the input of every step for the backward pass.
     pub(super) fn forward_train(&mut self, src: &Source, g: &Geometry, x: &[T]) -> Result<Vec<T>> {
-        let (y, tape) = self.run(src, g, x)?;
+        let (y, tape) = self.run(src, g, x, true)?;
         self.tape = Some(tape);
         Ok(y)
     }
 
-    /// The output and the input of every step (patch rows, channel steps, final GEMM).
-    fn run(&self, src: &Source, g: &Geometry, x: &[T]) -> Result<(Vec<T>, Vec<Vec<T>>)> {
-        let (n, r, c) = (g.batch * g.positions(), self.rank, src.input);
-        let kk = src.kernel_len();
-        let par = auto_par(self.flops(src, g));
+    /// The output and the tape (the tiles' states only if `keep`). Tiles of patch rows run
+    /// the whole sequence each, spread over threads.
+    fn run(&self, src: &Source, g: &Geometry, x: &[T], keep: bool) -> Result<(Vec<T>, Tape<T>)> {
+        let (n, c, kk) = (g.batch * g.positions(), src.input, src.kernel_len());
         let patches = rows(src, g, x)?;
-        let mut u = zeros(&[n, c, r])?;
+        let rows_per = self.tile_rows(c);
+        let bm = self.last_matrix();
+        let mut y = zeros(&[n, src.out])?;
+        let work = |(pt, yt): (&[T], &mut [T])| self.tile_forward(c, kk, &bm, pt, yt, keep);
+        let chunks = (rows_per * c * kk, rows_per * src.out);
+        let tiles = if thread_count(auto_par(self.flops(src, g))) > 1 {
+            patches.par_chunks(chunks.0).zip(y.par_chunks_mut(chunks.1)).map(work).collect()
+        } else {
+            patches
+                .chunks(chunks.0)
+                .zip(y.chunks_mut(chunks.1))
+                .map(work)
+                .collect::<Result<Vec<_>>>()
+        }?;
+        let y = rows_to_images(&y, [g.batch, g.positions(), src.out], false)?;
+        Ok((y, Tape { patches, tiles, rows: rows_per }))
+    }
+
+    /// One tile: patch rows `pt` (`[rows, in·kh·kw]`) to outputs `yt` (`[rows, out]`);
+    /// returns the input of every step after the first if `keep`.
+    fn tile_forward(
+        &self,
+        c: usize,
+        kk: usize,
+        bm: &[T],
+        pt: &[T],
+        yt: &mut [T],
+        keep: bool,
+    ) -> Result<Vec<Vec<T>>> {
+        let (rows, r) = (pt.len() / (c * kk), self.rank);
+        let mut state = zeros(&[rows, c, r])?;
         match &self.kernel {
             Some(a) => {
                 let am = MatRef::from_row_major_slice(&a.value, kk, r);
-                let xm = MatRef::from_row_major_slice(&patches, n * c, kk);
-                let um = MatMut::from_row_major_slice_mut(&mut u, n * c, r);
-                matmul(um, Accum::Replace, xm, am, T::one(), par);
+                let xm = MatRef::from_row_major_slice(pt, rows * c, kk);
+                let um = MatMut::from_row_major_slice_mut(&mut state, rows * c, r);
+                matmul(um, Accum::Replace, xm, am, T::one(), Par::Seq);
             }
             None => {
-                for (&v, ur) in patches.iter().zip(u.chunks_exact_mut(r)) {
+                for (&v, ur) in pt.iter().zip(state.chunks_exact_mut(r)) {
                     ur.fill(v);
                 }
             }
         }
-        let mut tape = vec![patches];
-        let mut state = u;
+        let mut kept = Vec::new();
         for (j, [p, i, o, q]) in self.steps().into_iter().enumerate() {
-            let mut next = zeros(&[n, p, o, q, r])?;
+            let mut next = zeros(&[rows, p, o, q, r])?;
             let b = &self.groups[j].factor.value;
-            diag::apply(&state, &mut next, [n * p, i, o, q, r], b, [o * r, r]);
-            tape.push(std::mem::replace(&mut state, next));
+            diag::apply(&state, &mut next, [rows * p, i, o, q, r], b, [o * r, r], false);
+            let prev = std::mem::replace(&mut state, next);
+            if keep {
+                kept.push(prev);
+            }
         }
         let [p, i, o] = self.last();
-        let bm = self.last_matrix();
-        let mut y = zeros(&[n, p, o])?;
         let (xm, bv) = (
-            MatRef::from_row_major_slice(&state, n * p, i * r),
-            MatRef::from_row_major_slice(&bm, i * r, o),
+            MatRef::from_row_major_slice(&state, rows * p, i * r),
+            MatRef::from_row_major_slice(bm, i * r, o),
         );
-        let ym = MatMut::from_row_major_slice_mut(&mut y, n * p, o);
-        matmul(ym, Accum::Replace, xm, bv, T::one(), par);
-        tape.push(state);
-        Ok((rows_to_images(&y, [g.batch, g.positions(), src.out], false)?, tape))
+        let ym = MatMut::from_row_major_slice_mut(yt, rows * p, o);
+        matmul(ym, Accum::Replace, xm, bv, T::one(), Par::Seq);
+        if keep {
+            kept.push(state);
+        }
+        Ok(kept)
     }
 
     /// The input gradient `[batch, in, h, w]` from `dy` (`[batch, out, positions]`); adds the
@@ -203,77 +260,113 @@ impl<T: Scalar> CpEngine<T> {
 
     fn backward_from(
         &mut self,
-        tape: &[Vec<T>],
+        tape: &Tape<T>,
         src: &Source,
         g: &Geometry,
         dy: &[T],
     ) -> Result<Vec<T>> {
-        let (n, r, c) = (g.batch * g.positions(), self.rank, src.input);
-        let kk = src.kernel_len();
-        let par: Par = auto_par(2.0 * self.flops(src, g));
+        let (n, c, kk) = (g.batch * g.positions(), src.input, src.kernel_len());
         let d = rows_to_images(dy, [g.batch, g.positions(), src.out], true)?;
+        let mut dpatches = zeros(&[n, c * kk])?;
+        let bm = self.last_matrix();
+        let (pl, dl) = (tape.rows * c * kk, tape.rows * src.out);
+        let this = &*self;
+        let work = |(((pt, dt), dpt), states): TileArgs<'_, T>| {
+            this.tile_backward(c, kk, &bm, states, pt, dt, dpt)
+        };
+        let grads: Vec<Vec<Vec<T>>> = if thread_count(auto_par(2.0 * self.flops(src, g))) > 1 {
+            let it =
+                tape.patches.par_chunks(pl).zip(d.par_chunks(dl)).zip(dpatches.par_chunks_mut(pl));
+            it.zip(tape.tiles.par_iter()).map(work).collect::<Result<_>>()?
+        } else {
+            let it = tape.patches.chunks(pl).zip(d.chunks(dl)).zip(dpatches.chunks_mut(pl));
+            it.zip(tape.tiles.iter()).map(work).collect::<Result<_>>()?
+        };
+        // Summed in tile order: the same result for any number of threads.
+        for tile in &grads {
+            let mut parts = tile.iter();
+            if let Some(k) = &mut self.kernel {
+                k.add_grad(parts.next().map_or(&[][..], Vec::as_slice));
+            }
+            for (grp, gg) in self.groups.iter_mut().zip(parts) {
+                grp.factor.add_grad(gg);
+            }
+        }
+        rows_grad(src, g, &dpatches)
+    }
+
+    /// One tile's backward pass: writes `∂L/∂patches` into `dpt` and returns the tile's
+    /// gradient of every factor (the kernel factor first, if any, then the groups).
+    #[allow(clippy::too_many_arguments)]
+    fn tile_backward(
+        &self,
+        c: usize,
+        kk: usize,
+        bm: &[T],
+        states: &[Vec<T>],
+        pt: &[T],
+        dt: &[T],
+        dpt: &mut [T],
+    ) -> Result<Vec<Vec<T>>> {
+        let (rows, r) = (pt.len() / (c * kk), self.rank);
+        let mut grads: Vec<Vec<T>> = Vec::new();
+        let mut group_grads: Vec<Vec<T>> =
+            self.groups.iter().map(|grp| vec![T::zero(); grp.factor.value.len()]).collect();
         // The final GEMM Y = X B'': ∂B'' = Xᵀ ∂Y, ∂X = ∂Y B''ᵀ.
         let [p, i, o] = self.last();
-        let bm = self.last_matrix();
+        let last_state = states.last().map_or(&[][..], Vec::as_slice);
         let (xm, dm, bv) = (
-            MatRef::from_row_major_slice(&tape[tape.len() - 1], n * p, i * r),
-            MatRef::from_row_major_slice(&d, n * p, o),
-            MatRef::from_row_major_slice(&bm, i * r, o),
+            MatRef::from_row_major_slice(last_state, rows * p, i * r),
+            MatRef::from_row_major_slice(dt, rows * p, o),
+            MatRef::from_row_major_slice(bm, i * r, o),
         );
         let mut db = zeros::<T>(&[i * r, o])?;
-        matmul(
-            MatMut::from_row_major_slice_mut(&mut db, i * r, o),
-            Accum::Replace,
-            xm.transpose(),
-            dm,
-            T::one(),
-            par,
-        );
-        let mut dstate = zeros(&[n * p, i * r])?;
-        let dsm = MatMut::from_row_major_slice_mut(&mut dstate, n * p, i * r);
-        matmul(dsm, Accum::Replace, dm, bv.transpose(), T::one(), par);
-        if let Some(last) = self.groups.last_mut() {
+        let dbm = MatMut::from_row_major_slice_mut(&mut db, i * r, o);
+        matmul(dbm, Accum::Replace, xm.transpose(), dm, T::one(), Par::Seq);
+        let mut dstate = zeros(&[rows * p, i * r])?;
+        let dsm = MatMut::from_row_major_slice_mut(&mut dstate, rows * p, i * r);
+        matmul(dsm, Accum::Replace, dm, bv.transpose(), T::one(), Par::Seq);
+        if let Some(gl) = group_grads.last_mut() {
             for ii in 0..i {
                 for oo in 0..o {
                     for k in 0..r {
-                        last.factor.grad[(ii * o + oo) * r + k] += db[(ii * r + k) * o + oo];
+                        gl[(ii * o + oo) * r + k] = db[(ii * r + k) * o + oo];
                     }
                 }
             }
         }
         // The diagonal steps, last first.
         for (j, [p, i, o, q]) in self.steps().into_iter().enumerate().rev() {
-            let dims = [n * p, i, o, q, r];
-            let grp = &mut self.groups[j];
-            diag::grad(&tape[j + 1], &dstate, dims, &mut grp.factor.grad, [o * r, r]);
-            let mut dx = zeros(&[n * p, i, q, r])?;
-            diag::apply(&dstate, &mut dx, [n * p, o, i, q, r], &grp.factor.value, [r, o * r]);
+            let dims = [rows * p, i, o, q, r];
+            diag::grad(&states[j], &dstate, dims, &mut group_grads[j], [o * r, r], false);
+            let mut dx = zeros(&[rows * p, i, q, r])?;
+            let b = &self.groups[j].factor.value;
+            diag::apply(&dstate, &mut dx, [rows * p, o, i, q, r], b, [r, o * r], false);
             dstate = dx;
         }
         // The kernel factor: U = X A.
-        let patches = &tape[0];
-        let mut dpatches = zeros(&[n, c, kk])?;
-        match &mut self.kernel {
+        match &self.kernel {
             Some(a) => {
                 let (xm, um, am) = (
-                    MatRef::from_row_major_slice(patches, n * c, kk),
-                    MatRef::from_row_major_slice(&dstate, n * c, r),
+                    MatRef::from_row_major_slice(pt, rows * c, kk),
+                    MatRef::from_row_major_slice(&dstate, rows * c, r),
                     MatRef::from_row_major_slice(&a.value, kk, r),
                 );
                 let mut da = zeros::<T>(&[kk, r])?;
                 let dam = MatMut::from_row_major_slice_mut(&mut da, kk, r);
-                matmul(dam, Accum::Replace, xm.transpose(), um, T::one(), par);
-                let dxm = MatMut::from_row_major_slice_mut(&mut dpatches, n * c, kk);
-                matmul(dxm, Accum::Replace, um, am.transpose(), T::one(), par);
-                a.add_grad(&da);
+                matmul(dam, Accum::Replace, xm.transpose(), um, T::one(), Par::Seq);
+                let dxm = MatMut::from_row_major_slice_mut(dpt, rows * c, kk);
+                matmul(dxm, Accum::Replace, um, am.transpose(), T::one(), Par::Seq);
+                grads.push(da);
             }
             None => {
-                for (dv, ur) in dpatches.iter_mut().zip(dstate.chunks_exact(r)) {
+                for (dv, ur) in dpt.iter_mut().zip(dstate.chunks_exact(r)) {
                     *dv = ur.iter().fold(T::zero(), |s, &v| s + v);
                 }
             }
         }
-        rows_grad(src, g, &dpatches)
+        grads.extend(group_grads);
+        Ok(grads)
     }
 
     pub(super) fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {
