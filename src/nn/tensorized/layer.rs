@@ -147,6 +147,20 @@ impl<T: Scalar> Tensorized<T> {
     /// The layer of `dense` (for its shape and bias) with the already compressed `weight`
     /// (e.g. to compare it with `weight.reconstruct()`).
     ///
+    /// ```
+    /// use tensorize::nn::{Layer, Linear, Tensorized};
+    /// use tensorize::tensorization::{Compress, Method};
+    /// use tensorize::Tensor;
+    /// let fc = Linear::new(Tensor::<f64>::random_normal(&[18, 12], 1)?, Some(vec![0.5; 18]))?;
+    /// let w = Compress::new(Method::RTucker { factors: 2 }).ranks(&[2]).fit(fc.weight())?;
+    /// let layer = Tensorized::from_linear_weight(&fc, &w)?;
+    /// let rebuilt = Linear::new(w.reconstruct()?, Some(vec![0.5; 18]))?;
+    /// let x = Tensor::random_normal(&[3, 12], 2)?;
+    /// let diff = layer.forward(&x)?.sub(&rebuilt.forward(&x)?)?.norm();
+    /// assert!(diff < 1e-12 * rebuilt.forward(&x)?.norm());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::ShapeMismatch`] unless `weight` was compressed from a weight of `dense`'s
     /// shape; [`Error::InvalidParameter`] named `method` for a method that is not tensorized.
