@@ -4,8 +4,9 @@
 //! - dense layers: [`Conv2d`], [`Linear`], [`BatchNorm2d`], [`Relu`], [`MaxPool2d`],
 //!   [`AvgPool2d`], [`GlobalAvgPool`], [`Flatten`], and the [`Sequential`] model;
 //! - layers run from the factors of a decomposed dense layer: [`SvdLinear`], [`SvdConv`],
-//!   [`Tucker2Conv`], [`CpConv`], [`TtConv`]; the TT-layer [`TtLinear`] (`y = W x + b` with `W`
-//!   a [`crate::format::TtMatrix`]);
+//!   [`Tucker2Conv`], [`CpConv`], [`TtConv`]; the tensorized r-CP / r-TK / r-TT layers
+//!   ([`Tensorized`], TSPC) run by contraction of their factors; the TT-layer [`TtLinear`]
+//!   (`y = W x + b` with `W` a [`crate::format::TtMatrix`]);
 //! - training: [`softmax_cross_entropy`] and [`mse`] losses, the [`Optimizer`]s [`Sgd`] and
 //!   [`Adam`], learning-rate [`Schedule`]s, [`Train`] over a [`Dataset`] with a progress
 //!   callback, and [`evaluate`] into an [`Evaluation`].
@@ -23,6 +24,7 @@ mod loss;
 mod optim;
 mod pool;
 mod sequential;
+mod tensorized;
 mod train;
 pub mod tt_linear;
 
@@ -39,5 +41,6 @@ pub use loss::{mse, softmax_cross_entropy};
 pub use optim::{Adam, Optimizer, Schedule, Sgd};
 pub use pool::MaxPool2d;
 pub use sequential::Sequential;
+pub use tensorized::Tensorized;
 pub use train::{Progress, Train, TrainReport};
 pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads};

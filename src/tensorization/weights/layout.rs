@@ -29,6 +29,9 @@ pub(crate) struct Layout {
     pub shape: Vec<usize>,
     /// The decomposed modes of a Tucker method (empty otherwise).
     pub tucker_modes: Vec<usize>,
+    /// Mode `k` of `shape` merges the modes `groups[k]` of `split` (row-major, the first
+    /// slowest); what a layer running the decomposition needs to know each mode's role.
+    pub groups: Vec<Vec<usize>>,
     /// The channel factors `(out_1 … out_L, in_1 … in_L)` of a tensorized method.
     pub out_factors: Vec<usize>,
     /// See `out_factors`.
@@ -46,12 +49,14 @@ impl Layout {
         let original = w.dims();
         let plain = |split: Vec<usize>, perm: Vec<usize>, kind, tucker_modes| {
             let shape = perm.iter().map(|&p: &usize| split[p]).collect();
+            let groups = perm.iter().map(|&p: &usize| vec![p]).collect();
             Layout {
                 original: original.clone(),
                 split,
                 perm,
                 shape,
                 tucker_modes,
+                groups,
                 out_factors: vec![],
                 in_factors: vec![],
                 kind,
@@ -132,6 +137,7 @@ impl Layout {
                     perm: full_perm,
                     shape,
                     tucker_modes,
+                    groups: kept.into_iter().map(|(g, _)| g).collect(),
                     out_factors: out_f,
                     in_factors: in_f,
                     kind,
@@ -180,6 +186,7 @@ mod tests {
         let (l, x) = tensorized(&w, Method::RCp { factors: 2 });
         assert_eq!((l.out_factors.clone(), l.in_factors.clone()), (vec![2, 3], vec![2, 2]));
         assert_eq!(x.shape(), &[6, 4, 6]);
+        assert_eq!(l.groups, vec![vec![4, 5], vec![2, 0], vec![3, 1]]);
         let (y_l, y) = tensorized(&w, Method::RTucker { factors: 2 });
         assert_eq!(y.shape(), &[3, 2, 2, 2, 2, 3]);
         assert_eq!(y_l.tucker_modes, vec![2, 3, 4, 5]);
