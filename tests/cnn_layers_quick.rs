@@ -26,7 +26,8 @@ fn the_quick_decomposed_layer_tables() {
     for row in &rows {
         assert!(row.layer_params < 401_536 && row.model_params < 421_642, "{md}");
         assert!(row.rel_error > 0.0 && row.rel_error < 1.0, "{md}");
-        assert!((0.0..=1.0).contains(&row.accuracy) && (0.0..=1.0).contains(&row.tuned), "{md}");
+        let tuned = row.tuned.expect("a short fine-tuning pass at learning rate 0.01 converges");
+        assert!((0.0..=1.0).contains(&row.accuracy) && (0.0..=1.0).contains(&tuned), "{md}");
     }
     // Rank 8 of fc1 keeps most of the accuracy on these images even before fine-tuning.
     assert!(rows[0].accuracy > 0.5, "{md}");

@@ -12,7 +12,7 @@ use tensorize::nn::{
     evaluate, Conv2d, CpConv, Layer, Linear, Schedule, Sequential, Sgd, SvdLinear, Train, TtConv,
     Tucker2Conv,
 };
-use tensorize::Result;
+use tensorize::{Error, Result};
 
 /// Where conv2 and fc1 sit in [`MnistCnn::model`].
 const CONV2: usize = 3;
@@ -34,6 +34,8 @@ pub struct Options {
     pub cp_ranks: Vec<usize>,
     /// Maximal TT ranks of conv2.
     pub tt_ranks: Vec<usize>,
+    /// Print each row's progress to stderr.
+    pub verbose: bool,
 }
 
 impl Options {
@@ -47,6 +49,7 @@ impl Options {
             tucker_ranks: vec![(8, 4), (16, 8), (32, 16)],
             cp_ranks: vec![8, 16, 32, 64],
             tt_ranks: vec![4, 8, 16],
+            verbose: true,
         }
     }
 
@@ -60,6 +63,7 @@ impl Options {
             tucker_ranks: vec![(16, 8)],
             cp_ranks: vec![16],
             tt_ranks: vec![8],
+            verbose: false,
         }
     }
 }
@@ -76,8 +80,9 @@ pub struct Row {
     pub rel_error: f64,
     /// Test accuracy right after the swap.
     pub accuracy: f64,
-    /// Test accuracy after the fine-tuning pass.
-    pub tuned: f64,
+    /// Test accuracy after the fine-tuning pass, or the step at which it diverged (reported,
+    /// not hidden: the table says so).
+    pub tuned: std::result::Result<f64, usize>,
     /// Seconds to decompose.
     pub decompose_s: f64,
     /// Seconds to fine-tune.
@@ -170,16 +175,20 @@ pub fn run(
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (at, swap) in swaps {
             let row = measure(cnn, at, &swap, &train, &test, o)?;
+            let tuned = match row.tuned {
+                Ok(a) => format!("{:.2}%", 100.0 * a),
+                Err(step) => format!("diverged at step {step}"),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.1}% | {} | {:.3} | {:.2}% | {:.2}% | {:.2} | {:.1} |",
+                "| {} | {} | {:.1}% | {} | {:.3} | {:.2}% | {} | {:.2} | {:.1} |",
                 row.layer,
                 row.layer_params,
                 100.0 * row.layer_params as f64 / original as f64,
                 row.model_params,
                 row.rel_error,
                 100.0 * row.accuracy,
-                100.0 * row.tuned,
+                tuned,
                 row.decompose_s,
                 row.tune_s
             );
@@ -208,16 +217,23 @@ fn measure(
     let test_set = test.dataset(MNIST_NORMALIZATION)?;
     let accuracy = evaluate(&model, &test_set, 250)?.accuracy();
     let steps = train.len().div_ceil(o.batch);
+    if o.verbose {
+        eprintln!("{name}: decomposed in {decompose_s:.2} s, accuracy {accuracy:.4}; fine-tuning");
+    }
     let t1 = Instant::now();
     let mut sgd = Sgd::new(0.01)?.momentum(0.9)?;
-    Train::new(1, o.batch)?.seed(1).schedule(Schedule::cosine(steps, 0.0)?).fit(
+    let run = Train::new(1, o.batch)?.seed(1).schedule(Schedule::cosine(steps, 0.0)?).fit(
         &mut model,
         &mut sgd,
         &train.dataset(MNIST_NORMALIZATION)?,
         &mut |_| {},
-    )?;
+    );
     let tune_s = t1.elapsed().as_secs_f64();
-    let tuned = evaluate(&model, &test_set, 250)?.accuracy();
+    let tuned = match run {
+        Ok(_) => Ok(evaluate(&model, &test_set, 250)?.accuracy()),
+        Err(Error::Diverged { step, .. }) => Err(step),
+        Err(e) => return Err(e),
+    };
     Ok(Row {
         layer: name,
         layer_params,

@@ -32,7 +32,7 @@ pub use avg_pool::{AvgPool2d, GlobalAvgPool};
 pub use batch_norm::BatchNorm2d;
 pub use conv2d::Conv2d;
 pub use dataset::{batch_indices, Dataset, TensorDataset};
-pub use decomposed::{CpConv, SvdConv, SvdLinear, TtConv, Tucker2Conv};
+pub use decomposed::{CpConv, SvdConv, SvdLinear, TtConv, Tucker2Conv, CP_CONV_L2};
 pub use elementwise::{Flatten, Relu};
 pub use evaluation::{evaluate, Evaluation};
 pub use layer::{Layer, ParamMut};

@@ -8,7 +8,7 @@ mod svd;
 mod tt_conv;
 mod tucker2;
 
-pub use cp_conv::CpConv;
+pub use cp_conv::{CpConv, CP_CONV_L2};
 pub use svd::{SvdConv, SvdLinear};
 pub use tt_conv::TtConv;
 pub use tucker2::Tucker2Conv;
