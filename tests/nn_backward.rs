@@ -319,3 +319,26 @@ fn conv_backward_over_threads_is_the_sum_of_images_and_thread_count_free() {
         assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()), "{got} vs {want}");
     }
 }
+
+/// Empty images padded to a non-empty output: the output is the bias, and only the bias gets
+/// a gradient (found by the tensorized layers' review: the forward pass used to panic).
+#[test]
+fn padded_empty_images_give_the_bias() {
+    let mut conv = Conv2d::new(randn(&[2, 1, 3, 3], 70), Some(vec![0.5, -1.0]))
+        .unwrap()
+        .with_padding([2, 2])
+        .unwrap();
+    let x = Tensor::<f64>::zeros(&[3, 1, 0, 4]).unwrap();
+    let y = conv.forward_train(&x).unwrap();
+    assert_eq!(y.shape(), &[3, 2, 2, 6]);
+    assert!(y
+        .as_slice()
+        .chunks(12)
+        .enumerate()
+        .all(|(k, p)| p.iter().all(|&v| v == [0.5, -1.0][k % 2])));
+    let dy = Tensor::from_fn(y.shape(), |i| (i[1] + 1) as f64).unwrap();
+    assert_eq!(conv.backward(&dy).unwrap().shape(), x.shape());
+    let grads = grads_of(&mut conv);
+    assert!(grads[0].iter().all(|&g| g == 0.0));
+    assert_eq!(grads[1], vec![36.0, 72.0]);
+}

@@ -238,6 +238,13 @@ impl<T: Scalar> Conv2d<T> {
         check_grad(OP, layer, dy, &[b, self.out_channels(), oh, ow])?;
         let mut dx = Tensor::zeros(&[b, c, h, w])?;
         if dx.is_empty() || dy.is_empty() {
+            // Empty images padded to a non-empty output: only the bias saw the output.
+            let channels = self.grad_bias.len();
+            if channels > 0 && oh * ow > 0 {
+                for (k, plane) in dy.as_slice().chunks_exact(oh * ow).enumerate() {
+                    self.grad_bias[k % channels] += plane.iter().fold(T::zero(), |a, &v| a + v);
+                }
+            }
             return Ok(dx);
         }
         let s = self.weight.shape();
@@ -346,6 +353,17 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         let out_shape = [b, self.out_channels(), oh, ow];
         let mut y = Tensor::zeros(&out_shape)?;
         if y.is_empty() {
+            return Ok(y);
+        }
+        if x.is_empty() {
+            // Empty images padded to a non-empty output: every window sees only zeros.
+            if let Some(bias) = &self.bias {
+                for (plane, &v) in
+                    y.as_mut_slice().chunks_exact_mut(oh * ow).zip(bias.iter().cycle())
+                {
+                    plane.fill(v);
+                }
+            }
             return Ok(y);
         }
         let s = self.weight.shape();
