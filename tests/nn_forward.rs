@@ -172,6 +172,16 @@ fn decomposed_layers_agree_with_the_dense_ones() {
     let (y, yd) = (low.forward(&x).unwrap(), fc.forward(&x).unwrap());
     assert!(low.rel_error() > 0.1 && y.sub(&yd).unwrap().norm() > 0.0);
     assert_eq!((low.num_params(), low.flops(&[1, 20]).unwrap()), (4 * 32 + 12, 2.0 * 4.0 * 32.0));
+    // By error: the smallest rank that meets ε (one rank less does not).
+    for eps in [0.3, 0.6, 0.9] {
+        let by_eps = SvdLinear::from_linear_eps(&fc, eps).unwrap();
+        assert!(by_eps.rel_error() <= eps, "ε {eps}: {}", by_eps.rel_error());
+        if by_eps.rank() > 1 {
+            let less = SvdLinear::from_linear(&fc, by_eps.rank() - 1).unwrap();
+            assert!(less.rel_error() > eps, "ε {eps}: rank {} is not the smallest", by_eps.rank());
+        }
+    }
+    assert!(SvdLinear::from_linear_eps(&fc, -0.1).is_err());
     let err = SvdLinear::from_linear(&fc, 13).unwrap_err();
     assert!(
         matches!(err, Error::InvalidRank { .. }) && err.to_string().contains("linear 20→12"),
@@ -188,6 +198,8 @@ fn decomposed_layers_agree_with_the_dense_ones() {
     let x = Tensor::<f64>::random_normal(&[2, 4, 7, 6], 4).unwrap();
     let exact = Tucker2Conv::from_conv(&conv, 6, 4).unwrap();
     assert!(close(&exact.forward(&x).unwrap(), &conv.forward(&x).unwrap()));
+    let by_eps = tensorize::nn::SvdConv::from_conv_eps(&conv, 0.5).unwrap();
+    assert!(by_eps.rel_error() <= 0.5 && by_eps.rank() < 6);
     let t2 = Tucker2Conv::from_conv(&conv, 3, 2).unwrap();
     assert_eq!(t2.output_shape(x.shape()).unwrap(), conv.output_shape(x.shape()).unwrap());
     assert_eq!(t2.num_params(), 4 * 2 + 3 * 2 * 9 + 6 * 3 + 6);

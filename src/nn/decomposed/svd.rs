@@ -7,6 +7,7 @@ use crate::format::Factorized;
 use crate::nn::conv2d::Conv2d;
 use crate::nn::layer::{Layer, ParamMut};
 use crate::nn::linear::Linear;
+use crate::rank::matrix_rank_for_error;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::tensorization::LowRank;
@@ -56,6 +57,25 @@ impl<T: Scalar> SvdLinear<T> {
         let expand =
             Linear::new(Tensor::from_mat(lr.left().as_ref())?, dense.bias().map(<[T]>::to_vec))?;
         Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
+    }
+
+    /// The SVD layer of `dense` at the smallest rank whose weight error is at most `eps`:
+    /// `‖W − L Rᵀ‖_F ≤ eps ‖W‖_F` ([`matrix_rank_for_error`]; at least rank 1).
+    ///
+    /// ```
+    /// use tensorize::nn::{Linear, SvdLinear};
+    /// use tensorize::Tensor;
+    /// let fc = Linear::new(Tensor::<f64>::random_normal(&[20, 30], 1)?, None)?;
+    /// let low = SvdLinear::from_linear_eps(&fc, 0.5)?;
+    /// assert!(low.rel_error() <= 0.5 && low.rank() < 20);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `0 ≤ eps` is finite; errors of the SVD.
+    pub fn from_linear_eps(dense: &Linear<T>, eps: f64) -> Result<Self> {
+        let rank = matrix_rank_for_error(dense.weight().as_mat()?, eps)?;
+        Self::from_linear(dense, rank.max(1))
     }
 
     /// The rank.
@@ -139,6 +159,18 @@ impl<T: Scalar> SvdConv<T> {
         let last = Tensor::from_mat(lr.left().as_ref())?.reshape(&[m, rank, 1, 1])?;
         let expand = Conv2d::new(last, dense.bias().map(<[T]>::to_vec))?;
         Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
+    }
+
+    /// The SVD layer of `dense` at the smallest rank whose kernel error is at most `eps`
+    /// (`‖K − L Rᵀ‖_F ≤ eps ‖K‖_F`, at least rank 1).
+    ///
+    /// # Errors
+    /// As [`SvdConv::from_conv`]; [`Error::InvalidParameter`] unless `0 ≤ eps` is finite.
+    pub fn from_conv_eps(dense: &Conv2d<T>, eps: f64) -> Result<Self> {
+        let s = dense.weight().shape();
+        let w = dense.weight().clone().reshape(&[s[0], s[1] * s[2] * s[3]])?;
+        let rank = matrix_rank_for_error(w.as_mat()?, eps)?;
+        Self::from_conv(dense, rank.max(1))
     }
 
     /// The rank.
