@@ -48,7 +48,8 @@
 //! 6. [`decomp`]: HOSVD, ST-HOSVD, HOOI, CP-ALS, TT-SVD, TR-SVD;
 //! 7. [`rank`] and [`tensorization`]: rank selection, weight compression, random-shuffle embedding;
 //! 8. [`nn`]: network layers (dense and decomposed), optimizers, the training loop;
-//! 9. [`io`] (`.npy`, safetensors) and [`data`] (real data sets from explicit paths).
+//! 9. [`compress`]: pipelines that compress whole models ([`compress::OneShot`]);
+//! 10. [`io`] (`.npy`, safetensors) and [`data`] (real data sets from explicit paths).
 //!
 //! ## Networks
 //! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix
@@ -95,6 +96,9 @@ pub mod tensorization;
 
 // 8: network layers.
 pub mod nn;
+
+// 9: pipelines over whole models.
+pub mod compress;
 
 // 10–11: files and data sets.
 pub mod data;

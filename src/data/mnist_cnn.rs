@@ -91,6 +91,8 @@ impl<T: Scalar> MnistCnn<T> {
     /// The network as a [`Sequential`] model on `[batch, 1, 28, 28]` images normalized by
     /// [`super::MNIST_NORMALIZATION`]: conv 3×3 p1 → ReLU → max-pool 2×2 → conv 3×3 p1 → ReLU →
     /// max-pool 2×2 → flatten (C, H, W) → linear → ReLU → linear, giving `[batch, 10]` logits.
+    /// The four layers with weights are named `conv1`, `conv2`, `fc1`, `fc2` (the others by
+    /// their index).
     ///
     /// # Errors
     /// [`Error::NonFinite`] if a weight holds NaN or infinity.
@@ -99,16 +101,16 @@ impl<T: Scalar> MnistCnn<T> {
         let conv =
             |w: &Tensor<T>, b: &Tensor<T>| Conv2d::new(w.clone(), bias(b))?.with_padding([1, 1]);
         Ok(Sequential::new()
-            .push(conv(&self.conv1_weight, &self.conv1_bias)?)
+            .push_named("conv1", conv(&self.conv1_weight, &self.conv1_bias)?)
             .push(Relu::new())
             .push(MaxPool2d::new([2, 2], [2, 2])?)
-            .push(conv(&self.conv2_weight, &self.conv2_bias)?)
+            .push_named("conv2", conv(&self.conv2_weight, &self.conv2_bias)?)
             .push(Relu::new())
             .push(MaxPool2d::new([2, 2], [2, 2])?)
             .push(Flatten::new())
-            .push(Linear::new(self.fc1_weight.clone(), bias(&self.fc1_bias))?)
+            .push_named("fc1", Linear::new(self.fc1_weight.clone(), bias(&self.fc1_bias))?)
             .push(Relu::new())
-            .push(Linear::new(self.fc2_weight.clone(), bias(&self.fc2_bias))?))
+            .push_named("fc2", Linear::new(self.fc2_weight.clone(), bias(&self.fc2_bias))?))
     }
 
     /// Total number of parameters (weights and biases).

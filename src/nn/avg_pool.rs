@@ -31,7 +31,7 @@ impl AvgPool2d {
     /// Windows of `kernel` rows × columns stepping by `stride`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a zero kernel size or stride.
+    /// [`crate::Error::InvalidParameter`] for a zero kernel size or stride.
     pub fn new(kernel: [usize; 2], stride: [usize; 2]) -> Result<Self> {
         Ok(Self { window: pool_window(kernel, stride)?, input: None })
     }

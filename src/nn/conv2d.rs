@@ -6,7 +6,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::layer::{bad_input, check_dense_params, check_grad, nchw, no_forward, Layer, ParamMut};
+use super::layer::{
+    bad_input, check_dense_params, check_grad, nchw, no_forward, DenseLayer, Layer, ParamMut,
+};
 use crate::error::{checked_len, Error, Result};
 use crate::kernels::im2col::{col2im, im2col, Window};
 use crate::par::{auto_par, thread_count, Par};
@@ -411,6 +413,10 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
         let result = self.backward_from(&x, dy, &layer);
         self.input = Some(x);
         result
+    }
+
+    fn as_dense(&self) -> Option<DenseLayer<'_, T>> {
+        Some(DenseLayer::Conv2d(self))
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {

@@ -1,6 +1,8 @@
 //! The one interface every network layer implements, so that a [`super::Sequential`] model, an
 //! evaluation loop and the compression tables see dense and decomposed layers the same way.
 
+use super::conv2d::Conv2d;
+use super::linear::Linear;
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -63,6 +65,21 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn visit_buffers(&mut self, f: &mut dyn FnMut(&'static str, &mut [T])) {
         let _ = f;
     }
+
+    /// The layer as a dense [`Linear`] or [`Conv2d`], if it is one: what a compression
+    /// pipeline decomposes.
+    fn as_dense(&self) -> Option<DenseLayer<'_, T>> {
+        None
+    }
+}
+
+/// A dense layer with a weight to decompose ([`Layer::as_dense`]).
+#[derive(Clone, Copy, Debug)]
+pub enum DenseLayer<'a, T> {
+    /// A fully connected layer.
+    Linear(&'a Linear<T>),
+    /// A convolution.
+    Conv2d(&'a Conv2d<T>),
 }
 
 /// A trainable parameter and its gradient, lent by a layer to an optimizer.

@@ -4,7 +4,9 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
-use super::layer::{bad_input, check_dense_params, check_grad, no_forward, Layer, ParamMut};
+use super::layer::{
+    bad_input, check_dense_params, check_grad, no_forward, DenseLayer, Layer, ParamMut,
+};
 use crate::error::Result;
 use crate::par::auto_par;
 use crate::scalar::Scalar;
@@ -162,6 +164,10 @@ impl<T: Scalar> Layer<T> for Linear<T> {
             }
         }
         Ok(dx)
+    }
+
+    fn as_dense(&self) -> Option<DenseLayer<'_, T>> {
+        Some(DenseLayer::Linear(self))
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(ParamMut<'_, T>)) {

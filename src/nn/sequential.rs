@@ -22,29 +22,68 @@ use crate::tensor::Tensor;
 #[derive(Default)]
 pub struct Sequential<T> {
     layers: Vec<Box<dyn Layer<T>>>,
+    /// One per layer: the name given to [`Sequential::push_named`], or the layer's index.
+    names: Vec<String>,
 }
 
 impl<T: Scalar> Sequential<T> {
     /// An empty model (the identity).
     pub fn new() -> Self {
-        Self { layers: Vec::new() }
+        Self { layers: Vec::new(), names: Vec::new() }
     }
 
-    /// The model with `layer` appended.
-    pub fn push(mut self, layer: impl Layer<T> + 'static) -> Self {
-        self.layers.push(Box::new(layer));
+    /// The model with `layer` appended (named by its index, `"0"`, `"1"`, …).
+    pub fn push(self, layer: impl Layer<T> + 'static) -> Self {
+        self.push_boxed(Box::new(layer))
+    }
+
+    /// The model with the boxed `layer` appended (named by its index).
+    pub fn push_boxed(mut self, layer: Box<dyn Layer<T>>) -> Self {
+        self.names.push(self.layers.len().to_string());
+        self.layers.push(layer);
         self
     }
 
-    /// The model with the boxed `layer` appended.
-    pub fn push_boxed(mut self, layer: Box<dyn Layer<T>>) -> Self {
-        self.layers.push(layer);
+    /// The model with `layer` appended under `name` (what compression pipelines and reports
+    /// call it, e.g. `"conv2"`).
+    ///
+    /// ```
+    /// use tensorize::nn::{Linear, Relu, Sequential};
+    /// use tensorize::Tensor;
+    /// let model = Sequential::<f32>::new()
+    ///     .push_named("fc", Linear::new(Tensor::random_normal(&[2, 3], 1)?, None)?)
+    ///     .push(Relu::new());
+    /// assert_eq!(model.names(), &["fc", "1"]);
+    /// assert_eq!(model.index_of("fc")?, 0);
+    /// assert!(model.index_of("conv").is_err());
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    pub fn push_named(mut self, name: impl Into<String>, layer: impl Layer<T> + 'static) -> Self {
+        self.names.push(name.into());
+        self.layers.push(Box::new(layer));
         self
     }
 
     /// The layers, in order.
     pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
         &self.layers
+    }
+
+    /// The layers' names, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The index of the layer named `name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the layer and listing the model's names.
+    pub fn index_of(&self, name: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| Error::InvalidParameter {
+            name: "layer",
+            value: format!("{name:?} (the model has {:?})", self.names),
+            expected: "the name of a layer of the model",
+        })
     }
 
     /// Replaces layer `index` by `layer`, returning the old one (to swap in a decomposed layer).

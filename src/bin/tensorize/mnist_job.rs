@@ -4,19 +4,15 @@
 
 use std::time::Instant;
 
-use faer::MatRef;
+use tensorize::compress::{LayerMethod, OneShot, Sizing};
 use tensorize::data::{
     Mnist, MnistCnn, MnistSplit, MNIST_CNN_FILE, MNIST_DIR, MNIST_NORMALIZATION,
 };
-use tensorize::nn::{Conv2d, Layer, Linear, Sequential, SvdConv, SvdLinear};
-use tensorize::rank::{allocate, LayerSpectrum};
+use tensorize::nn::{Layer, Sequential};
 use tensorize::{Budget, Result};
 
 use super::data_files;
 
-/// Where conv2 and fc1 sit in [`MnistCnn::model`].
-const CONV2: usize = 3;
-const FC1: usize = 7;
 /// Images per forward pass.
 const BATCH: usize = 256;
 
@@ -77,45 +73,22 @@ fn job(cnn: &MnistCnn<f32>, test: &Mnist, factor: f64) -> Result<()> {
         cnn.model()?.describe()
     );
     // One budget over conv2 and fc1, split by the allocator to minimize the summed relative
-    // squared errors of the two weights.
-    // Each layer's rank stays below its break-even, where the two factors would hold as many
-    // weights as the dense layer.
-    let below_break_even = |l: LayerSpectrum| {
-        let r = ((l.dense_params - 1) / l.params_per_rank).clamp(1, l.max_rank);
-        l.max_rank(r)
-    };
-    let (m, n) = (cnn.fc1_weight.shape()[0], cnn.fc1_weight.shape()[1]);
-    let fc1_matrix = MatRef::from_row_major_slice(cnn.fc1_weight.as_slice(), m, n);
-    let layers = [
-        below_break_even(LayerSpectrum::from_conv_kernel("conv2", &cnn.conv2_weight)?),
-        below_break_even(LayerSpectrum::from_matrix("fc1", fc1_matrix)?),
-    ];
-    let allocation = allocate(&layers, Budget::CompressBy(factor))?;
-    let (r_conv, r_fc) = (allocation.ranks[0], allocation.ranks[1]);
-
+    // squared errors of the two weights, each rank below its layer's break-even.
     let dense = cnn.model()?;
     let mut compressed = cnn.model()?;
-    let conv2 = Conv2d::new(cnn.conv2_weight.clone(), Some(cnn.conv2_bias.as_slice().to_vec()))?
-        .with_padding([1, 1])?;
-    let svd_conv = SvdConv::from_conv(&conv2, r_conv)?;
-    let fc1 = Linear::new(cnn.fc1_weight.clone(), Some(cnn.fc1_bias.as_slice().to_vec()))?;
-    let svd_fc = SvdLinear::from_linear(&fc1, r_fc)?;
-    println!(
-        "budget: conv2 + fc1 weights compressed {factor}x ({} -> at most {} parameters); \
-         the allocator chose conv2 rank {r_conv} (weight rel. error {:.3}) and fc1 rank {r_fc} \
-         (weight rel. error {:.3}), gap bound {:.1e}\n",
-        layers.iter().map(|l| l.dense_params).sum::<usize>(),
-        allocation.budget,
-        svd_conv.rel_error(),
-        svd_fc.rel_error(),
-        allocation.gap_bound
+    let one_shot = OneShot::new(
+        &["conv2", "fc1"],
+        LayerMethod::Svd,
+        Sizing::Budget(Budget::CompressBy(factor)),
     );
-    compressed.replace(CONV2, Box::new(svd_conv))?;
-    compressed.replace(FC1, Box::new(svd_fc))?;
-
+    let report = one_shot.apply(&mut compressed, &[1, 1, 28, 28])?;
+    println!(
+        "budget: conv2 + fc1 weights compressed {factor}x, split by the allocator:\n\n{report}"
+    );
+    let after: Vec<&str> = report.layers.iter().map(|l| l.after.as_str()).collect();
     let rows = [
         measure("dense (pretrained)".into(), &dense, test)?,
-        measure(format!("SVD conv2 r{r_conv} + SVD fc1 r{r_fc}"), &compressed, test)?,
+        measure(after.join(" + "), &compressed, test)?,
     ];
     println!("| model | parameters | MFLOPs / image | accuracy | µs / image (batch {BATCH}) |");
     println!("|---|---|---|---|---|");

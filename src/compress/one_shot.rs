@@ -1,0 +1,265 @@
+//! [`OneShot`]: replace chosen dense layers of a model by decomposed ones in one pass.
+
+use super::report::{CompressionReport, LayerReport};
+use crate::budget::Budget;
+use crate::decomp::TtSvd;
+use crate::error::{Error, Result};
+use crate::nn::{CpConv, DenseLayer, Layer, Sequential, SvdConv, SvdLinear, TtConv, Tucker2Conv};
+use crate::rank::{allocate, LayerSpectrum};
+use crate::scalar::Scalar;
+
+/// How a chosen layer is decomposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerMethod {
+    /// Truncated SVD: [`SvdLinear`] or [`SvdConv`]; rank `r`.
+    Svd,
+    /// [`Tucker2Conv`] with ranks `(min(r, out), min(r, in))` (convolutions only).
+    Tucker2,
+    /// [`CpConv`] of rank `r` (convolutions only).
+    Cp,
+    /// [`TtConv`] with TT ranks at most `r` (convolutions only).
+    Tt,
+}
+
+/// How large the decomposed layers are.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sizing {
+    /// One rank per chosen layer, in the order the layers were named.
+    Ranks(Vec<usize>),
+    /// Each layer at the smallest rank whose weight error is at most ε (SVD and TT).
+    Error(f64),
+    /// One budget for all chosen layers together, split by [`allocate`] so that the summed
+    /// squared relative weight errors are smallest (SVD); each rank stays below the layer's
+    /// break-even, where the factors would hold as many weights as the dense layer.
+    Budget(Budget),
+}
+
+/// The size of one decomposed layer.
+#[derive(Clone, Copy, Debug)]
+enum Size {
+    Rank(usize),
+    Error(f64),
+}
+
+/// Replaces the named dense layers of a [`Sequential`] model by decomposed layers, all checked
+/// before anything is replaced: on an error the model is left as it was.
+///
+/// ```
+/// use tensorize::compress::{LayerMethod, OneShot, Sizing};
+/// use tensorize::nn::{Conv2d, Flatten, Layer, Linear, Sequential};
+/// use tensorize::{Budget, Tensor};
+/// let mut model = Sequential::<f32>::new()
+///     .push_named("conv", Conv2d::new(Tensor::random_normal(&[16, 8, 3, 3], 1)?, None)?)
+///     .push(Flatten::new())
+///     .push_named("fc", Linear::new(Tensor::random_normal(&[10, 16 * 36], 2)?, None)?);
+/// let one_shot = OneShot::new(&["conv", "fc"], LayerMethod::Svd, Sizing::Budget(Budget::CompressBy(4.0)));
+/// let report = one_shot.apply(&mut model, &[1, 8, 8, 8])?;
+/// assert_eq!(report.layers.len(), 2);
+/// assert!(report.layers.iter().map(|l| l.params.1).sum::<usize>() * 4 <= 16 * 72 + 10 * 576);
+/// assert_eq!(model.num_params(), report.params.1);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct OneShot {
+    layers: Vec<String>,
+    method: LayerMethod,
+    sizing: Sizing,
+}
+
+impl OneShot {
+    /// Decompose the layers named `layers` with `method`, sized by `sizing`.
+    pub fn new(layers: &[&str], method: LayerMethod, sizing: Sizing) -> Self {
+        Self { layers: layers.iter().map(|s| s.to_string()).collect(), method, sizing }
+    }
+
+    /// Replaces the layers in `model`, whose input (batch first) has shape `input`, and
+    /// reports parameters, FLOPs per sample and weight errors before and after.
+    ///
+    /// # Errors
+    /// Before anything is replaced: [`Error::InvalidParameter`] for no layers, a name twice, a
+    /// name not in the model (listing its names), a layer that is not a dense `Linear` or
+    /// `Conv2d`, a method that does not apply to the layer (naming both), a sizing that does not
+    /// apply to the method, a rank list of another length; [`Error::ShapeMismatch`] if `input`
+    /// does not fit the model; the allocator's error for a budget that no ranks can meet; the
+    /// decompositions' errors (ranks out of range name the layer).
+    pub fn apply<T: Scalar>(
+        &self,
+        model: &mut Sequential<T>,
+        input: &[usize],
+    ) -> Result<CompressionReport> {
+        let indices = self.check(model)?;
+        // Every layer's input shape, for FLOPs per sample.
+        let mut shapes = vec![input.to_vec()];
+        for l in model.layers() {
+            let next = l.output_shape(shapes.last().map_or(input, |s| s.as_slice()))?;
+            shapes.push(next);
+        }
+        let dense: Vec<DenseLayer<'_, T>> =
+            indices.iter().filter_map(|&i| model.layers()[i].as_dense()).collect();
+        let sizes = self.sizes(&dense)?;
+        let mut built = Vec::with_capacity(dense.len());
+        for (layer, size) in dense.iter().zip(sizes) {
+            built.push(self.decompose(*layer, size)?);
+        }
+        let (params_before, flops_before) = (model.num_params(), model.flops(input)?);
+        let mut layers = Vec::with_capacity(built.len());
+        for ((new, rel_error), (&at, name)) in
+            built.into_iter().zip(indices.iter().zip(&self.layers))
+        {
+            let shape = &shapes[at];
+            let after = (new.describe(), new.num_params(), new.flops(shape)?);
+            let old = model.replace(at, new)?;
+            layers.push(LayerReport {
+                name: name.clone(),
+                before: old.describe(),
+                after: after.0,
+                params: (old.num_params(), after.1),
+                flops: (old.flops(shape)?, after.2),
+                rel_error,
+            });
+        }
+        Ok(CompressionReport {
+            layers,
+            params: (params_before, model.num_params()),
+            flops: (flops_before, model.flops(input)?),
+        })
+    }
+
+    /// The indices of the named layers, after every check that needs no decomposition.
+    fn check<T: Scalar>(&self, model: &Sequential<T>) -> Result<Vec<usize>> {
+        let bad = |value: String, expected: &'static str| Error::InvalidParameter {
+            name: "layers",
+            value,
+            expected,
+        };
+        if self.layers.is_empty() {
+            return Err(bad("[]".into(), "at least one layer to compress"));
+        }
+        let mut indices = Vec::with_capacity(self.layers.len());
+        for (k, name) in self.layers.iter().enumerate() {
+            if self.layers[..k].contains(name) {
+                return Err(bad(format!("{name:?} twice"), "each layer named once"));
+            }
+            let at = model.index_of(name)?;
+            let layer = &model.layers()[at];
+            let fits = match (layer.as_dense(), self.method) {
+                (None, _) => false,
+                (Some(DenseLayer::Linear(_)), method) => method == LayerMethod::Svd,
+                (Some(DenseLayer::Conv2d(_)), _) => true,
+            };
+            if !fits {
+                return Err(bad(
+                    format!("{name:?} ({}) with {:?}", layer.describe(), self.method),
+                    "dense layers the method applies to: SVD for linear and conv layers, \
+                     Tucker-2, CP and TT for conv layers",
+                ));
+            }
+            indices.push(at);
+        }
+        let sizing_fits = match &self.sizing {
+            Sizing::Ranks(r) => r.len() == self.layers.len(),
+            Sizing::Error(_) => matches!(self.method, LayerMethod::Svd | LayerMethod::Tt),
+            Sizing::Budget(_) => self.method == LayerMethod::Svd,
+        };
+        if !sizing_fits {
+            return Err(Error::InvalidParameter {
+                name: "sizing",
+                value: format!(
+                    "{:?} for {:?} on {} layers",
+                    self.sizing,
+                    self.method,
+                    self.layers.len()
+                ),
+                expected: "one rank per layer; an error ε with SVD or TT; a budget with SVD",
+            });
+        }
+        if let Sizing::Error(eps) = self.sizing {
+            crate::error::check_non_negative("eps", eps)?;
+        }
+        Ok(indices)
+    }
+
+    /// The size of every layer.
+    fn sizes<T: Scalar>(&self, dense: &[DenseLayer<'_, T>]) -> Result<Vec<Size>> {
+        match &self.sizing {
+            Sizing::Ranks(r) => Ok(r.iter().map(|&r| Size::Rank(r)).collect()),
+            Sizing::Error(eps) => Ok(vec![Size::Error(*eps); dense.len()]),
+            Sizing::Budget(budget) => {
+                let spectra = dense
+                    .iter()
+                    .zip(&self.layers)
+                    .map(|(layer, name)| {
+                        let l = match layer {
+                            DenseLayer::Linear(l) => {
+                                LayerSpectrum::from_matrix(name.clone(), l.weight().as_mat()?)?
+                            }
+                            DenseLayer::Conv2d(c) => {
+                                LayerSpectrum::from_conv_kernel(name.clone(), c.weight())?
+                            }
+                        };
+                        let below = ((l.dense_params - 1) / l.params_per_rank).clamp(1, l.max_rank);
+                        Ok(l.max_rank(below))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(allocate(&spectra, *budget)?.ranks.into_iter().map(Size::Rank).collect())
+            }
+        }
+    }
+
+    /// The decomposed layer of `dense` of size `size`, and its weight error.
+    fn decompose<T: Scalar>(
+        &self,
+        dense: DenseLayer<'_, T>,
+        size: Size,
+    ) -> Result<(Box<dyn Layer<T>>, f64)> {
+        fn boxed<T: Scalar, L: Layer<T> + 'static>(l: L, e: f64) -> (Box<dyn Layer<T>>, f64) {
+            (Box::new(l), e)
+        }
+        Ok(match (dense, self.method, size) {
+            (DenseLayer::Linear(l), _, Size::Rank(r)) => {
+                let s = SvdLinear::from_linear(l, r)?;
+                let e = s.rel_error();
+                boxed(s, e)
+            }
+            (DenseLayer::Linear(l), _, Size::Error(eps)) => {
+                let s = SvdLinear::from_linear_eps(l, eps)?;
+                let e = s.rel_error();
+                boxed(s, e)
+            }
+            (DenseLayer::Conv2d(c), LayerMethod::Svd, size) => {
+                let s = match size {
+                    Size::Rank(r) => SvdConv::from_conv(c, r)?,
+                    Size::Error(eps) => SvdConv::from_conv_eps(c, eps)?,
+                };
+                let e = s.rel_error();
+                boxed(s, e)
+            }
+            (DenseLayer::Conv2d(c), LayerMethod::Tt, size) => {
+                let t = match size {
+                    Size::Rank(r) => TtConv::from_conv(c, r)?,
+                    Size::Error(eps) => TtConv::from_conv_with(c, &TtSvd::new().eps(eps))?,
+                };
+                let e = t.rel_error();
+                boxed(t, e)
+            }
+            (DenseLayer::Conv2d(c), LayerMethod::Tucker2, Size::Rank(r)) => {
+                let (r_out, r_in) = (r.min(c.out_channels()), r.min(c.in_channels()));
+                let t = Tucker2Conv::from_conv(c, r_out, r_in)?;
+                let e = t.rel_error();
+                boxed(t, e)
+            }
+            (DenseLayer::Conv2d(c), LayerMethod::Cp, Size::Rank(r)) => {
+                let t = CpConv::from_conv(c, r)?;
+                let e = t.rel_error();
+                boxed(t, e)
+            }
+            (DenseLayer::Conv2d(_), method, Size::Error(eps)) => {
+                return Err(Error::InvalidParameter {
+                    name: "sizing",
+                    value: format!("an error ε = {eps} for {method:?}"),
+                    expected: "ranks for Tucker-2 and CP",
+                })
+            }
+        })
+    }
+}
