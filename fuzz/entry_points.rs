@@ -164,3 +164,100 @@ fn tenalg_calls(x: &Tensor<f64>, r: &mut ByteReader<'_>) {
         let _ = tenalg::contract(x, x, &pairs);
     }
 }
+
+/// The largest input a layer is run on (elements): bigger decoded shapes only go through the
+/// shape and FLOP checks, which must refuse or answer without allocating.
+const MAX_LAYER_INPUT: usize = 4096;
+
+/// A layer built from decoded sizes, then run forward, in training and backward on a decoded
+/// input shape (often one the layer cannot take): construction and every pass either work, with
+/// the shapes they promise and finite results, or return an error.
+pub fn nn_layers(data: &[u8]) {
+    use tensorize::nn::{
+        AvgPool2d, BatchNorm2d, Conv2d, CpConv, Flatten, GlobalAvgPool, Layer, Linear, MaxPool2d,
+        Relu, SvdConv, SvdLinear, Tensorized, TtConv, Tucker2Conv,
+    };
+    use tensorize::tensorization::{Compress, Method};
+    let mut r = ByteReader::new(data);
+    let seed = u64::from(r.byte());
+    let small = |r: &mut ByteReader<'_>| r.below(5) + usize::from(r.byte() % 8 == 0) * 7;
+    let conv = |r: &mut ByteReader<'_>| -> Option<Conv2d<f64>> {
+        let (out, cin, kh, kw) = (small(r), small(r), small(r), small(r));
+        let w = Tensor::random_normal(&[out, cin, kh, kw], seed).ok()?;
+        let bias = (r.byte() % 2 == 0).then(|| vec![0.5; out]);
+        Conv2d::new(w, bias)
+            .ok()?
+            .with_stride([r.below(3), r.below(3)])
+            .ok()?
+            .with_padding([r.below(3), r.below(3)])
+            .ok()?
+            .with_groups(r.below(4))
+            .ok()
+    };
+    let linear = |r: &mut ByteReader<'_>| -> Option<Linear<f64>> {
+        let out = small(r);
+        let w = Tensor::random_normal(&[out, small(r)], seed).ok()?;
+        Linear::new(w, Some(vec![0.25; out])).ok()
+    };
+    let rank = small(&mut r);
+    let kind = r.below(15);
+    let factors = 1 + r.below(3);
+    let method =
+        [Method::RCp { factors }, Method::RTucker { factors }, Method::RTt { factors }][r.below(3)];
+    let layer: Option<Box<dyn Layer<f64>>> = match kind {
+        0 => conv(&mut r).map(|l| Box::new(l) as Box<dyn Layer<f64>>),
+        1 => linear(&mut r).map(|l| Box::new(l) as _),
+        2 => MaxPool2d::new([r.below(4), r.below(4)], [r.below(3), r.below(3)])
+            .ok()
+            .map(|l| Box::new(l) as _),
+        3 => AvgPool2d::new([r.below(4), r.below(4)], [r.below(3), r.below(3)])
+            .ok()
+            .map(|l| Box::new(l) as _),
+        4 => Some(Box::new(GlobalAvgPool::new())),
+        5 => BatchNorm2d::new(small(&mut r)).ok().map(|l| Box::new(l) as _),
+        6 => Some(Box::new(Flatten::new())),
+        7 => Some(Box::new(Relu::new())),
+        8 => linear(&mut r)
+            .and_then(|l| SvdLinear::from_linear(&l, rank).ok())
+            .map(|l| Box::new(l) as _),
+        9 => conv(&mut r).and_then(|l| SvdConv::from_conv(&l, rank).ok()).map(|l| Box::new(l) as _),
+        10 => conv(&mut r)
+            .and_then(|l| Tucker2Conv::from_conv(&l, rank, small(&mut r)).ok())
+            .map(|l| Box::new(l) as _),
+        11 => conv(&mut r).and_then(|l| CpConv::from_conv(&l, rank).ok()).map(|l| Box::new(l) as _),
+        12 => conv(&mut r).and_then(|l| TtConv::from_conv(&l, rank).ok()).map(|l| Box::new(l) as _),
+        13 => linear(&mut r)
+            .and_then(|l| Tensorized::from_linear(&l, &Compress::new(method).ranks(&[rank])).ok())
+            .map(|l| Box::new(l) as _),
+        _ => conv(&mut r)
+            .and_then(|l| Tensorized::from_conv(&l, &Compress::new(method).ranks(&[rank])).ok())
+            .map(|l| Box::new(l) as _),
+    };
+    let Some(mut layer) = layer else { return };
+    let shape = r.shape();
+    let Ok(out) = layer.output_shape(&shape) else {
+        let _ = layer.flops(&shape);
+        return;
+    };
+    let _ = layer.flops(&shape);
+    let fits = |s: &[usize]| {
+        s.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= MAX_LAYER_INPUT)
+    };
+    if !fits(&shape) || !fits(&out) {
+        return;
+    }
+    let x = Tensor::<f64>::random_normal(&shape, seed).expect("a small input");
+    let y = layer.forward(&x).expect("forward on an input whose output shape the layer gave");
+    assert_eq!(y.shape(), &out[..], "{}", layer.describe());
+    assert!(y.as_slice().iter().all(|v| v.is_finite()), "{}", layer.describe());
+    let yt = layer.forward_train(&x).expect("training forward");
+    assert_eq!(yt.shape(), &out[..]);
+    let dy = Tensor::<f64>::random_normal(&out, seed + 1).expect("a small gradient");
+    let dx = layer.backward(&dy).expect("backward after forward_train");
+    assert_eq!(dx.shape(), x.shape(), "{}", layer.describe());
+    assert!(dx.as_slice().iter().all(|v| v.is_finite()), "{}", layer.describe());
+    layer.visit_params(&mut |p| {
+        assert_eq!(p.value.len(), p.grad.len());
+        assert!(p.grad.iter().all(|g| g.is_finite()), "{}", p.name);
+    });
+}

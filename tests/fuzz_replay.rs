@@ -37,3 +37,8 @@ fn shape_api_seeds() {
 fn safetensors_seeds() {
     replay("safetensors", entry_points::safetensors);
 }
+
+#[test]
+fn nn_layers_seeds() {
+    replay("nn_layers", entry_points::nn_layers);
+}
