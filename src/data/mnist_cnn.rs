@@ -51,13 +51,8 @@ impl<T: Scalar> MnistCnn<T> {
     /// (tensors of other names are ignored).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        // Name the file in a format error (a tensor of another dtype, a broken header).
-        let mut tensors = read_safetensors::<T>(path).map_err(|e| match e {
-            Error::Format { format, detail } => {
-                Error::Format { format, detail: format!("{}: {detail}", path.display()) }
-            }
-            other => other,
-        })?;
+        // The reader names the file in its errors (a tensor of another dtype, a broken header).
+        let mut tensors = read_safetensors::<T>(path)?;
         let mut take = |name: &str, shape: &[usize]| -> Result<Tensor<T>> {
             let at = tensors.iter().position(|(n, _)| n == name).ok_or_else(|| Error::Format {
                 format: "safetensors",
