@@ -37,3 +37,8 @@ fn shape_api_seeds() {
 fn safetensors_seeds() {
     replay("safetensors", entry_points::safetensors);
 }
+
+#[test]
+fn npz_seeds() {
+    replay("npz", entry_points::npz);
+}
