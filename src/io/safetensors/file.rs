@@ -283,9 +283,7 @@ impl SafetensorsFile {
     pub fn read<T: Scalar>(&self, name: &str) -> Result<Tensor<T>> {
         let raw = self.raw(name)?;
         let shape = raw.shape();
-        let numel = raw.data.len() * 8 / raw.dtype.bits().max(1);
-        let mut values: Vec<T> = try_vec_with_capacity(shape, numel)?;
-        decode_into(raw.dtype, raw.data, &mut values).ok_or_else(|| Error::Format {
+        let not_float = || Error::Format {
             format: "safetensors",
             detail: format!(
                 "{}: tensor {name:?} has dtype {}; only F16, BF16, F32 and F64 read as floats \
@@ -293,7 +291,13 @@ impl SafetensorsFile {
                 self.label(),
                 raw.dtype
             ),
-        })?;
+        };
+        if !raw.dtype.is_float() {
+            return Err(not_float());
+        }
+        let numel = raw.data.len() * 8 / raw.dtype.bits();
+        let mut values: Vec<T> = try_vec_with_capacity(shape, numel)?;
+        decode_into(raw.dtype, raw.data, &mut values).ok_or_else(not_float)?;
         Tensor::from_vec(shape, values)
     }
 
