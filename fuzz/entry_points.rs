@@ -11,7 +11,10 @@
 
 use faer::Mat;
 
-use tensorize::io::{npy_bytes, parse_npy, parse_safetensors, safetensors_bytes};
+use tensorize::io::{
+    npy_bytes, npz_bytes, parse_npy, parse_npz, parse_safetensors, safetensors_bytes, Compression,
+    SafetensorsFile, SafetensorsWriter,
+};
 use tensorize::{tenalg, Tensor};
 
 /// Reads small integers from fuzz bytes; yields zeros once the bytes run out.
@@ -71,7 +74,10 @@ pub fn npy(data: &[u8]) {
     let _ = parse_npy::<f32>(data);
 }
 
-/// safetensors parsing on arbitrary bytes; whatever parses must survive a write/read round trip.
+/// safetensors parsing on arbitrary bytes, through the short forms and through
+/// `SafetensorsFile`: every listed tensor must give its info and raw bytes, float reads must not
+/// panic, and whatever parses must survive a write/read round trip (raw tensors byte for byte,
+/// metadata unchanged).
 pub fn safetensors(data: &[u8]) {
     if let Ok(tensors) = parse_safetensors::<f64>(data) {
         let named: Vec<(&str, &Tensor<f64>)> =
@@ -85,6 +91,48 @@ pub fn safetensors(data: &[u8]) {
         }
     }
     let _ = parse_safetensors::<f32>(data);
+    let Ok(file) = SafetensorsFile::from_bytes(data.to_vec()) else { return };
+    let mut writer = SafetensorsWriter::new().metadata_map(file.metadata());
+    for name in file.names() {
+        let info = file.info(name).expect("a listed tensor has info");
+        let raw = file.raw(name).expect("a listed tensor has bytes");
+        assert_eq!(
+            (raw.dtype(), raw.shape(), raw.data().len()),
+            (info.dtype, &info.shape[..], info.byte_len)
+        );
+        assert_eq!(file.read::<f32>(name).is_ok(), info.dtype.is_float());
+        writer = writer.copy_from(&file, name).expect("a listed tensor");
+    }
+    let copy = SafetensorsFile::from_bytes(writer.to_bytes().expect("a parsed file re-encodes"))
+        .expect("a written file parses");
+    assert_eq!(copy.metadata(), file.metadata());
+    assert!(copy.names().eq(file.names()));
+    for name in file.names() {
+        assert_eq!(copy.raw(name).expect("copied"), file.raw(name).expect("listed"));
+    }
+}
+
+/// `.npz` parsing on arbitrary bytes; whatever parses must survive a round trip, stored and
+/// deflated.
+pub fn npz(data: &[u8]) {
+    if let Ok(tensors) = parse_npz::<f64>(data) {
+        let named: Vec<(&str, &Tensor<f64>)> =
+            tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        for compression in [Compression::Stored, Compression::Deflated] {
+            let bytes = npz_bytes(&named, compression).expect("parsed arrays have distinct names");
+            let back = parse_npz::<f64>(&bytes).expect("round trip of a parsed .npz");
+            assert_eq!(back.len(), tensors.len());
+            for ((n1, a), (n2, b)) in back.iter().zip(&tensors) {
+                assert_eq!((n1, a.shape()), (n2, b.shape()));
+                assert!(a
+                    .as_slice()
+                    .iter()
+                    .zip(b.as_slice())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()));
+            }
+        }
+    }
+    let _ = parse_npz::<f32>(data);
 }
 
 /// Drives the shape-handling API (construction, reshape, permute, select, slice, indexing)

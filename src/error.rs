@@ -115,6 +115,25 @@ pub enum Error {
         /// The operating system's message.
         detail: String,
     },
+    /// A file would be overwritten, and overwriting was not asked for.
+    OutputExists {
+        /// The file's path.
+        path: String,
+    },
+    /// The file to write is one of the files being read.
+    OutputIsInput {
+        /// The file's path.
+        path: String,
+    },
+    /// A file holds no tensor of the name asked for.
+    TensorNotFound {
+        /// The file's path (or `"<bytes>"` for data in memory).
+        path: String,
+        /// The name asked for.
+        name: String,
+        /// The names the file holds, sorted.
+        available: Vec<String>,
+    },
     /// Bytes do not follow the format they claim (a `.npy` header, an IDX file, …).
     Format {
         /// The format, e.g. `"npy"`.
@@ -181,6 +200,27 @@ impl fmt::Display for Error {
                 "{op}: input holds a non-finite value {value} at row-major position {position}"
             ),
             Error::Io { path, detail } => write!(f, "{path}: {detail}"),
+            Error::OutputExists { path } => {
+                write!(f, "{path}: the file exists; refusing to overwrite it unless asked to")
+            }
+            Error::OutputIsInput { path } => {
+                write!(f, "{path}: the output is one of the input files; write elsewhere")
+            }
+            Error::TensorNotFound { path, name, available } => {
+                const SHOWN: usize = 20;
+                write!(
+                    f,
+                    "{path}: no tensor named {name:?}; it holds {} tensor(s)",
+                    available.len()
+                )?;
+                if !available.is_empty() {
+                    let shown: Vec<&str> =
+                        available.iter().take(SHOWN).map(String::as_str).collect();
+                    let more = if available.len() > SHOWN { ", …" } else { "" };
+                    write!(f, ": {shown:?}{more}")?;
+                }
+                Ok(())
+            }
             Error::Format { format, detail } => write!(f, "malformed {format} data: {detail}"),
             Error::Diverged { step, epoch, value } => write!(
                 f,

@@ -49,7 +49,7 @@
 //! 7. [`rank`] and [`tensorization`]: rank selection, weight compression, random-shuffle embedding;
 //! 8. [`nn`]: network layers (dense and decomposed), optimizers, the training loop;
 //! 9. [`compress`]: pipelines that compress whole models ([`compress::OneShot`]);
-//! 10. [`io`] (`.npy`, safetensors) and [`data`] (real data sets from explicit paths).
+//! 10. [`io`] (`.npy`, `.npz`, safetensors) and [`data`] (real data sets from explicit paths).
 //!
 //! ## Networks
 //! - [`format::TtMatrix`]: a matrix `W[i, j] = G_1[i_1, j_1] ⋯ G_d[i_d, j_d]` in TT-matrix

@@ -75,6 +75,11 @@ fn the_original_round_trips_and_broken_copies_are_named() {
     let msg = load_err(&write("dtype", &typed));
     assert!(msg.contains("features.0.bias") && msg.contains("I64"), "{msg}");
 
+    // An extra I64 tensor of another name (position ids, a step counter) is not read.
+    let mut extra = f32s(tensors.clone());
+    extra.push(("step".into(), Dtype::I64, vec![1], 7_i64.to_le_bytes().to_vec()));
+    assert_eq!(MnistCnn::<f32>::load(write("extra", &extra)).unwrap().num_params(), 421_642);
+
     let garbage = same.with_file_name("garbage.safetensors");
     std::fs::write(&garbage, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}").unwrap();
     load_err(&garbage);

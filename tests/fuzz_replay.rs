@@ -42,3 +42,8 @@ fn safetensors_seeds() {
 fn nn_layers_seeds() {
     replay("nn_layers", entry_points::nn_layers);
 }
+
+#[test]
+fn npz_seeds() {
+    replay("npz", entry_points::npz);
+}

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::read_safetensors;
+use crate::io::SafetensorsFile;
 use crate::nn::{Conv2d, Flatten, Linear, MaxPool2d, Relu, Sequential};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -47,34 +47,29 @@ impl<T: Scalar> MnistCnn<T> {
     ///
     /// # Errors
     /// [`Error::Io`] naming `path` if the file is missing or unreadable; [`Error::Format`] naming
-    /// the file and the tensor if a tensor is missing, has another shape, or is not `F32`/`F64`
-    /// (tensors of other names are ignored).
+    /// the file and the tensor if a tensor is missing, has another shape, or is not a float tensor
+    /// (`F16`, `BF16`, `F32`, `F64`); tensors of other names, of any dtype, are not read.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        // Name the file in a format error (a tensor of another dtype, a broken header).
-        let mut tensors = read_safetensors::<T>(path).map_err(|e| match e {
-            Error::Format { format, detail } => {
-                Error::Format { format, detail: format!("{}: {detail}", path.display()) }
-            }
-            other => other,
-        })?;
-        let mut take = |name: &str, shape: &[usize]| -> Result<Tensor<T>> {
-            let at = tensors.iter().position(|(n, _)| n == name).ok_or_else(|| Error::Format {
+        // The reader names the file in its errors (a tensor of another dtype, a broken header);
+        // only the eight tensors below are read, whatever else the file holds.
+        let file = SafetensorsFile::open(path)?;
+        let take = |name: &str, shape: &[usize]| -> Result<Tensor<T>> {
+            let info = file.info(name).map_err(|_| Error::Format {
                 format: "safetensors",
                 detail: format!("{}: no tensor named {name:?}", path.display()),
             })?;
-            let (_, t) = tensors.swap_remove(at);
-            if t.shape() != shape {
+            if info.shape != shape {
                 return Err(Error::Format {
                     format: "safetensors",
                     detail: format!(
                         "{}: {name} has shape {:?}, expected {shape:?}",
                         path.display(),
-                        t.shape()
+                        info.shape
                     ),
                 });
             }
-            Ok(t)
+            file.read(name)
         };
         Ok(MnistCnn {
             conv1_weight: take("features.0.weight", &[32, 1, 3, 3])?,

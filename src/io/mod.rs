@@ -1,10 +1,17 @@
-//! Reading and writing tensors: NumPy's `.npy` format (the interchange with TensorLy and friends)
-//! and safetensors (PyTorch / Hugging Face weights).
+//! Reading and writing tensors: NumPy's `.npy` and `.npz` (the interchange with TensorLy and
+//! friends) and safetensors (PyTorch / Hugging Face weights); every write is atomic.
 
+mod atomic;
+mod dtype;
 mod npy;
+mod npz;
 mod safetensors;
 
+pub use atomic::write_atomic;
+pub use dtype::Dtype;
 pub use npy::{npy_bytes, parse_npy, read_npy, write_npy};
+pub use npz::{npz_bytes, parse_npz, read_npz, write_npz, Compression};
 pub use safetensors::{
     parse_safetensors, read_safetensor, read_safetensors, safetensors_bytes, write_safetensors,
+    RawTensor, SafetensorsFile, SafetensorsWriter, TensorInfo,
 };

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use crate::error::{checked_len, try_filled_vec, try_vec_with_capacity, Error, Result};
+use crate::io::atomic::{write_atomic, write_error};
 use crate::scalar::Scalar;
 use crate::tensor::layout::permuted_copy;
 use crate::tensor::row_major_strides;
@@ -29,14 +30,16 @@ pub fn read_npy<T: Scalar>(path: impl AsRef<Path>) -> Result<Tensor<T>> {
     parse_npy(&bytes)
 }
 
-/// Writes a tensor as a version-1.0 `.npy` file (`<f4` or `<f8`, C order).
+/// Writes a tensor as a version-1.0 `.npy` file (`<f4` or `<f8`, C order), atomically (see
+/// [`write_atomic`](crate::io::write_atomic)), replacing an existing file.
 ///
 /// # Errors
-/// [`Error::Io`] if the file cannot be written.
+/// [`Error::Io`] if the folder is missing or the file cannot be written (an existing file is
+/// then left as it was).
 pub fn write_npy<T: Scalar>(path: impl AsRef<Path>, x: &Tensor<T>) -> Result<()> {
     let path = path.as_ref();
-    std::fs::write(path, npy_bytes(x))
-        .map_err(|e| Error::Io { path: path.display().to_string(), detail: e.to_string() })
+    let bytes = npy_bytes(x);
+    write_atomic(path, true, &[], |w| w.write_all(&bytes).map_err(write_error(path)))
 }
 
 /// The bytes of a version-1.0 `.npy` file holding `x`.
