@@ -1,7 +1,7 @@
 //! Average pooling of NCHW images: over `kh × kw` windows ([`AvgPool2d`], no padding, floor
 //! mode, as PyTorch's defaults) and over the whole image ([`GlobalAvgPool`]).
 
-use super::layer::{bad_input, check_grad, nchw, no_forward, Layer};
+use super::layer::{bad_input, check_grad, count, nchw, no_forward, Layer};
 use super::pool::{describe_pool, pool_geometry, pool_window};
 use crate::error::Result;
 use crate::kernels::im2col::Window;
@@ -98,7 +98,7 @@ impl<T: Scalar> Layer<T> for AvgPool2d {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let ([_, c, _, _], [oh, ow]) = self.geometry(input)?;
         let [kh, kw] = self.window.kernel;
-        Ok((c * oh * ow * kh * kw) as f64)
+        Ok(count(&[c, oh, ow, kh, kw]))
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
@@ -181,7 +181,7 @@ impl<T: Scalar> Layer<T> for GlobalAvgPool {
 
     fn flops(&self, input: &[usize]) -> Result<f64> {
         Layer::<T>::output_shape(self, input)?;
-        Ok(input[1..].iter().product::<usize>() as f64)
+        Ok(count(&input[1..]))
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {

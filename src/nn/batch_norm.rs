@@ -1,7 +1,7 @@
 //! Batch normalization of NCHW images per channel (Ioffe & Szegedy 2015), as PyTorch's
 //! `BatchNorm2d`: batch statistics in training, running statistics in inference.
 
-use super::layer::{bad_input, check_grad, nchw, no_forward, Layer, ParamMut};
+use super::layer::{bad_input, check_grad, count, nchw, no_forward, Layer, ParamMut};
 use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::arith::check_finite_slice;
@@ -212,7 +212,7 @@ impl<T: Scalar> Layer<T> for BatchNorm2d<T> {
 
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let [_, c, h, w] = self.check_input(input)?;
-        Ok(2.0 * (c * h * w) as f64)
+        Ok(2.0 * count(&[c, h, w]))
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {

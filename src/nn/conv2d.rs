@@ -7,7 +7,7 @@ use faer::{Accum, MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::layer::{
-    bad_input, check_dense_params, check_grad, nchw, no_forward, DenseLayer, Layer, ParamMut,
+    bad_input, check_dense_params, check_grad, count, nchw, no_forward, DenseLayer, Layer, ParamMut,
 };
 use crate::error::{checked_len, Error, Result};
 use crate::kernels::im2col::{col2im, im2col, Window};
@@ -179,7 +179,11 @@ impl<T: Scalar> Conv2d<T> {
             return Err(bad_input(OP, &self.describe(), input, &wants()));
         }
         match (win.out_len(0, dims[2]), win.out_len(1, dims[3])) {
-            (Some(oh), Some(ow)) => Ok((dims, [oh, ow])),
+            (Some(oh), Some(ow)) => {
+                // Padding can make the output far larger than the input.
+                checked_len(&[dims[0], self.out_channels(), oh, ow], 1)?;
+                Ok((dims, [oh, ow]))
+            }
             _ => Err(bad_input(OP, &self.describe(), input, &wants())),
         }
     }
@@ -398,7 +402,7 @@ impl<T: Scalar> Layer<T> for Conv2d<T> {
 
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let (_, [oh, ow]) = self.geometry(input)?;
-        Ok(2.0 * self.weight.numel() as f64 * (oh * ow) as f64)
+        Ok(2.0 * self.weight.numel() as f64 * count(&[oh, ow]))
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {

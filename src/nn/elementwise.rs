@@ -1,6 +1,6 @@
 //! Parameter-free layers that keep or merely reinterpret the shape: ReLU and Flatten.
 
-use super::layer::{bad_input, check_grad, no_forward, Layer};
+use super::layer::{bad_input, check_grad, count, no_forward, Layer};
 use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -44,7 +44,7 @@ impl<T: Scalar> Layer<T> for Relu<T> {
     }
 
     fn flops(&self, input: &[usize]) -> Result<f64> {
-        Ok(input.iter().skip(1).product::<usize>() as f64)
+        Ok(count(input.get(1..).unwrap_or(&[])))
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {

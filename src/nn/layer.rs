@@ -3,7 +3,7 @@
 
 use super::conv2d::Conv2d;
 use super::linear::Linear;
-use crate::error::{Error, Result};
+use crate::error::{checked_len, Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
@@ -130,12 +130,22 @@ pub(crate) fn bad_input(op: &'static str, layer: &str, input: &[usize], wants: &
     }
 }
 
-/// `[batch, channels, height, width]` of a 4-way input, or the layer's error.
+/// `[batch, channels, height, width]` of a 4-way input, or the layer's error; a shape with more
+/// elements than memory can address is [`Error::SizeOverflow`] (no tensor can have it, and the
+/// layers' size and FLOP arithmetic stays within `usize`).
 pub(crate) fn nchw(op: &'static str, layer: &str, input: &[usize]) -> Result<[usize; 4]> {
     match *input {
-        [b, c, h, w] => Ok([b, c, h, w]),
+        [b, c, h, w] => {
+            checked_len(input, 1)?;
+            Ok([b, c, h, w])
+        }
         _ => Err(bad_input(op, layer, input, "a 4-way [batch, channels, height, width] input")),
     }
+}
+
+/// The product of `dims` in `f64`: a FLOP count that cannot overflow.
+pub(crate) fn count(dims: &[usize]) -> f64 {
+    dims.iter().map(|&d| d as f64).product()
 }
 
 /// Checks a dense layer's parameters: a non-empty, finite weight of order `ndim` (laid out as

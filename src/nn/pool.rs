@@ -1,7 +1,7 @@
 //! Max pooling over windows of NCHW images (no padding; windows that would run past the edge
 //! are dropped, PyTorch's default floor mode).
 
-use super::layer::{bad_input, check_grad, nchw, no_forward, Layer};
+use super::layer::{bad_input, check_grad, count, nchw, no_forward, Layer};
 use crate::error::{Error, Result};
 use crate::kernels::im2col::Window;
 use crate::scalar::Scalar;
@@ -66,7 +66,7 @@ impl<T: Scalar> Layer<T> for MaxPool2d {
     fn flops(&self, input: &[usize]) -> Result<f64> {
         let ([_, c, _, _], [oh, ow]) = self.geometry(input)?;
         let [kh, kw] = self.window.kernel;
-        Ok((c * oh * ow * kh * kw) as f64)
+        Ok(count(&[c, oh, ow, kh, kw]))
     }
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {

@@ -93,6 +93,8 @@ impl Source {
                 }
                 match (win.out_len(0, h), win.out_len(1, w)) {
                     (Some(oh), Some(ow)) => {
+                        // Padding can make the output far larger than the input.
+                        crate::error::checked_len(&[batch, self.out, oh, ow], 1)?;
                         Ok(Geometry { batch, channels: c, hw: [h, w], out_hw: [oh, ow] })
                     }
                     _ => Err(bad_input(op, &layer(), input, &wants())),
