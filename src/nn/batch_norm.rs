@@ -167,6 +167,9 @@ impl<T: Scalar> BatchNorm2d<T> {
     fn apply(&self, x: &Tensor<T>, shift: &[f64], scale: &[f64]) -> Result<Tensor<T>> {
         let [_, c, h, w] = self.check_input(x.shape())?;
         let mut y = x.clone();
+        if y.is_empty() {
+            return Ok(y);
+        }
         for (k, plane) in y.as_mut_slice().chunks_exact_mut(h * w).enumerate() {
             let ch = k % c;
             let (g, b) = (self.gamma[ch].as_f64(), self.beta[ch].as_f64());
