@@ -5,6 +5,10 @@
 
 #[path = "common/data.rs"]
 mod data_files;
+#[path = "common/gradients.rs"]
+mod gradients;
+
+use gradients::{check_gradients, grads_of};
 
 use tensorize::data::{Mnist, MNIST_NORMALIZATION};
 use tensorize::nn::{
@@ -13,66 +17,6 @@ use tensorize::nn::{
     Tucker2Conv,
 };
 use tensorize::{Error, Tensor};
-
-/// `L(x) = ⟨layer(x), r⟩`, so that `∂L/∂y = r`.
-fn loss(layer: &dyn Layer<f64>, x: &Tensor<f64>, r: &Tensor<f64>) -> f64 {
-    layer.forward(x).unwrap().inner(r).unwrap()
-}
-
-fn grads_of(layer: &mut dyn Layer<f64>) -> Vec<Vec<f64>> {
-    let mut out = Vec::new();
-    layer.visit_params(&mut |p| out.push(p.grad.to_vec()));
-    out
-}
-
-fn nudge(layer: &mut dyn Layer<f64>, param: usize, at: usize, delta: f64) {
-    let mut k = 0;
-    layer.visit_params(&mut |p| {
-        if k == param {
-            p.value[at] += delta;
-        }
-        k += 1;
-    });
-}
-
-/// Checks `backward` of `layer` at input `x` against central differences of `⟨layer(x), r⟩`,
-/// for every input entry and every parameter entry.
-fn check_gradients(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, seed: u64) {
-    let y = layer.forward_train(x).unwrap();
-    let r = Tensor::<f64>::random_normal(y.shape(), seed).unwrap();
-    let dx = layer.backward(&r).unwrap();
-    assert_eq!(dx.shape(), x.shape(), "{}", layer.describe());
-    let grads = grads_of(layer);
-    let h = 1e-6;
-    let tol = |want: f64| 1e-6 * (1.0 + want.abs());
-    for i in 0..x.numel() {
-        let (mut xp, mut xm) = (x.clone(), x.clone());
-        xp.as_mut_slice()[i] += h;
-        xm.as_mut_slice()[i] -= h;
-        let fd = (loss(layer, &xp, &r) - loss(layer, &xm, &r)) / (2.0 * h);
-        let got = dx.as_slice()[i];
-        assert!(
-            (fd - got).abs() <= tol(fd),
-            "{}: ∂/∂x[{i}] = {got}, differences {fd}",
-            layer.describe()
-        );
-    }
-    for (p, g) in grads.iter().enumerate() {
-        for (j, &gj) in g.iter().enumerate() {
-            nudge(layer, p, j, h);
-            let up = loss(layer, x, &r);
-            nudge(layer, p, j, -2.0 * h);
-            let down = loss(layer, x, &r);
-            nudge(layer, p, j, h);
-            let fd = (up - down) / (2.0 * h);
-            assert!(
-                (fd - gj).abs() <= tol(fd),
-                "{}: ∂/∂θ{p}[{j}] = {gj}, differences {fd}",
-                layer.describe()
-            );
-        }
-    }
-}
 
 fn randn(shape: &[usize], seed: u64) -> Tensor<f64> {
     Tensor::random_normal(shape, seed).unwrap()

@@ -3,6 +3,10 @@
 //! against central finite differences (f64), empty batches, and their typed errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/gradients.rs"]
+mod gradients;
+
+use gradients::{check_gradients, check_gradients_every, grads_of};
 use tensorize::nn::{Conv2d, Layer, Linear, Tensorized};
 use tensorize::tensorization::{Compress, Method};
 use tensorize::{Budget, Error, Scalar, Tensor};
@@ -119,71 +123,6 @@ fn full_ranks_reproduce_the_original_layer() {
     assert!(layer.rel_error() < 1e-8, "{}", layer.rel_error());
     let (y, want) = (layer.forward(&xc).unwrap(), cv.forward(&xc).unwrap());
     assert!(y.sub(&want).unwrap().norm() <= 1e-7 * want.norm());
-}
-
-/// `L(x) = ⟨layer(x), r⟩`, so that `∂L/∂y = r`.
-fn loss(layer: &dyn Layer<f64>, x: &Tensor<f64>, r: &Tensor<f64>) -> f64 {
-    layer.forward(x).unwrap().inner(r).unwrap()
-}
-
-fn grads_of(layer: &mut dyn Layer<f64>) -> Vec<Vec<f64>> {
-    let mut out = Vec::new();
-    layer.visit_params(&mut |p| out.push(p.grad.to_vec()));
-    out
-}
-
-fn nudge(layer: &mut dyn Layer<f64>, param: usize, at: usize, delta: f64) {
-    let mut k = 0;
-    layer.visit_params(&mut |p| {
-        if k == param {
-            p.value[at] += delta;
-        }
-        k += 1;
-    });
-}
-
-/// Checks `backward` of `layer` at input `x` against central differences of `⟨layer(x), r⟩`,
-/// for every input entry and every parameter entry (as tests/nn_backward.rs).
-fn check_gradients(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, seed: u64) {
-    check_gradients_every(layer, x, seed, 1);
-}
-
-/// As [`check_gradients`], every input entry but only every `step`-th parameter entry.
-fn check_gradients_every(layer: &mut dyn Layer<f64>, x: &Tensor<f64>, seed: u64, step: usize) {
-    let y = layer.forward_train(x).unwrap();
-    let r = Tensor::<f64>::random_normal(y.shape(), seed).unwrap();
-    let dx = layer.backward(&r).unwrap();
-    assert_eq!(dx.shape(), x.shape(), "{}", layer.describe());
-    let grads = grads_of(layer);
-    let h = 1e-6;
-    let tol = |want: f64| 1e-6 * (1.0 + want.abs());
-    for i in 0..x.numel() {
-        let (mut xp, mut xm) = (x.clone(), x.clone());
-        xp.as_mut_slice()[i] += h;
-        xm.as_mut_slice()[i] -= h;
-        let fd = (loss(layer, &xp, &r) - loss(layer, &xm, &r)) / (2.0 * h);
-        let got = dx.as_slice()[i];
-        assert!(
-            (fd - got).abs() <= tol(fd),
-            "{}: ∂/∂x[{i}] = {got}, differences {fd}",
-            layer.describe()
-        );
-    }
-    for (p, g) in grads.iter().enumerate() {
-        for (j, &gj) in g.iter().enumerate().step_by(step) {
-            nudge(layer, p, j, h);
-            let up = loss(layer, x, &r);
-            nudge(layer, p, j, -2.0 * h);
-            let down = loss(layer, x, &r);
-            nudge(layer, p, j, h);
-            let fd = (up - down) / (2.0 * h);
-            assert!(
-                (fd - gj).abs() <= tol(fd),
-                "{}: ∂/∂θ{p}[{j}] = {gj}, differences {fd}",
-                layer.describe()
-            );
-        }
-    }
 }
 
 /// The parameters lent, by name.
