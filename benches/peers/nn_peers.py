@@ -303,7 +303,8 @@ def status_kib(field):
 
 def memory(d, mode):
     """The second training step of a fresh model in this fresh process (the first allocates the
-    momentum buffers): `rss` is Linux's VmHWM (reset just before the step) over VmRSS before it;
+    momentum buffers): `rss` is Linux's VmHWM (reset just before the step) over VmRSS before it,
+    after malloc_trim gave the pages the first step freed back;
     `profiler` is the peak of torch's own CPU-allocator count (the profiler's "Total Allocated",
     which counts only blocks allocated while profiling: those of the step)."""
     torch = setup_torch()
@@ -312,6 +313,9 @@ def memory(d, mode):
     opt = sgd(torch, model)
     train_step(torch, model, opt, x, y)
     if mode == "rss":
+        # Give the pages the first step freed back to the system, so the second step's show.
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
         base = status_kib("VmRSS")
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
