@@ -4,7 +4,9 @@
 //! It also writes into DIR what the PyTorch side checks itself against: the compressed layers
 //! (`layers.txt`, their factors as `layer_<name>.safetensors`) and the outputs (`out_*.npy`).
 //!
-//! Usage: `cargo run --release --example nn_peers -- DIR [RUNS]`
+//! Usage: `cargo run --release --example nn_peers -- DIR [RUNS] [profile]`; with `profile` it
+//! prints instead where the time goes (`PROFILE` lines): each layer of the training step, and
+//! the phases of the compressed fc1.
 
 #[path = "../tests/common/data.rs"]
 mod data_files;
@@ -22,7 +24,8 @@ use tensorize::data::{
 };
 use tensorize::io::{read_npy, write_npy, write_safetensors};
 use tensorize::nn::{
-    softmax_cross_entropy, Conv2d, Layer, Linear, Sequential, Sgd, SvdConv, SvdLinear, Tucker2Conv,
+    softmax_cross_entropy, Conv2d, Flatten, Layer, Linear, MaxPool2d, Relu, Sequential, Sgd,
+    SvdConv, SvdLinear, Tucker2Conv,
 };
 use tensorize::par::Par;
 use tensorize::rank::{allocate, tspc, LayerSpectrum};
@@ -101,6 +104,10 @@ fn main() -> Result<()> {
     check_images(&images, &labels)?;
     let train_x = first_rows(&images, TRAIN_BATCH)?;
     let train_y = &labels[..TRAIN_BATCH];
+    if args.get(3).map(String::as_str) == Some("profile") {
+        profile_layers(&cnn, &train_x, train_y, runs)?;
+        return profile_svd_fc1(&cnn, dir, runs);
+    }
 
     // Memory first, while the process is fresh.
     train_step_memory(&cnn, &train_x, train_y)?;
@@ -399,6 +406,114 @@ fn export_params(layer: &mut dyn Layer<f32>, path: &Path) -> Result<()> {
     let named: Vec<(&str, &Tensor<f32>)> =
         names.iter().map(String::as_str).zip(tensors.iter()).collect();
     write_safetensors(path, &named)
+}
+
+/// The training step layer by layer (batch [`TRAIN_BATCH`]): medians of each layer's inference
+/// forward pass, training forward pass and backward pass, in ms.
+fn profile_layers(
+    cnn: &MnistCnn<f32>,
+    x: &Tensor<f32>,
+    labels: &[usize],
+    runs: usize,
+) -> Result<()> {
+    let bias = |b: &Tensor<f32>| Some(b.as_slice().to_vec());
+    let conv1 =
+        Conv2d::new(cnn.conv1_weight.clone(), bias(&cnn.conv1_bias))?.with_padding([1, 1])?;
+    let fc2 = Linear::new(cnn.fc2_weight.clone(), bias(&cnn.fc2_bias))?;
+    let mut layers: Vec<Box<dyn Layer<f32>>> = vec![
+        Box::new(conv1),
+        Box::new(Relu::new()),
+        Box::new(MaxPool2d::new([2, 2], [2, 2])?),
+        Box::new(dense_conv2(cnn)?),
+        Box::new(Relu::new()),
+        Box::new(MaxPool2d::new([2, 2], [2, 2])?),
+        Box::new(Flatten::new()),
+        Box::new(dense_fc1(cnn)?),
+        Box::new(Relu::new()),
+        Box::new(fc2),
+    ];
+    let mut times = vec![[const { Vec::new() }; 3]; layers.len()];
+    for run in 0..=runs {
+        let mut h = x.clone();
+        for (l, t) in layers.iter_mut().zip(&mut times) {
+            let t0 = Instant::now();
+            drop(l.forward(&h)?);
+            let t1 = Instant::now();
+            h = l.forward_train(&h)?;
+            if run > 0 {
+                t[0].push(t1 - t0);
+                t[1].push(t1.elapsed());
+            }
+        }
+        let (_, mut g) = softmax_cross_entropy(&h, labels)?;
+        for (l, t) in layers.iter_mut().zip(&mut times).rev() {
+            let t0 = Instant::now();
+            g = l.backward(&g)?;
+            if run > 0 {
+                t[2].push(t0.elapsed());
+            }
+        }
+    }
+    let mut total = [0.0; 3];
+    for (l, t) in layers.iter().zip(&mut times) {
+        let ms = t.each_mut().map(|v| {
+            v.sort();
+            v[v.len() / 2].as_secs_f64() * 1e3
+        });
+        total.iter_mut().zip(ms).for_each(|(s, m)| *s += m);
+        println!(
+            "PROFILE layer {:?} forward_ms={:.2} forward_train_ms={:.2} backward_ms={:.2}",
+            l.describe(),
+            ms[0],
+            ms[1],
+            ms[2]
+        );
+    }
+    println!(
+        "PROFILE layer \"sum\" forward_ms={:.2} forward_train_ms={:.2} backward_ms={:.2}",
+        total[0], total[1], total[2]
+    );
+    Ok(())
+}
+
+/// The compressed fc1's forward pass (`SvdLinear`, rank from the main job) against its parts:
+/// the input's finiteness check, the two GEMMs alone (sequential and on all threads).
+fn profile_svd_fc1(cnn: &MnistCnn<f32>, dir: &Path, runs: usize) -> Result<()> {
+    let (_, r) = main_job_ranks(cnn, 5.0)?;
+    let fc1 = dense_fc1(cnn)?;
+    let svd = SvdLinear::from_linear(&fc1, r)?;
+    let x: Tensor<f32> = read_npy(dir.join("fc1_x.npy"))?;
+    let (b, n, m) = (x.shape()[0], 3136, 128);
+    let reps = runs * 20;
+    let us = |secs: f64| secs * 1e6;
+    let (t, _) = timed(reps, || fc1.forward(&x))?;
+    println!("PROFILE fc1 dense_forward_us={:.1}", us(t));
+    let (t, _) = timed(reps, || svd.forward(&x))?;
+    println!("PROFILE fc1 svd_r{r}_forward_us={:.1}", us(t));
+    let (t, ()) = timed(reps, || x.check_finite("profile"))?;
+    println!("PROFILE fc1 input_check_finite_us={:.1}", us(t));
+    let right = Tensor::<f32>::random_normal(&[r, n], 3)?;
+    let left = Tensor::<f32>::random_normal(&[m, r], 4)?;
+    let (mut h, mut y) = (vec![0.0_f32; b * r], vec![0.0_f32; b * m]);
+    for (name, par) in [("seq", Par::Seq), ("all_threads", Par::rayon(0))] {
+        let (t, ()) = timed(reps, || {
+            let dst = MatMut::from_row_major_slice_mut(&mut h, b, r);
+            let lhs = MatRef::from_row_major_slice(x.as_slice(), b, n);
+            let rhs = MatRef::from_row_major_slice(right.as_slice(), r, n).transpose();
+            matmul(dst, Accum::Replace, lhs, rhs, 1.0, par);
+            Ok(())
+        })?;
+        println!("PROFILE fc1 gemm_{b}x{n}x{r}_{name}_us={:.1}", us(t));
+        let (t, ()) = timed(reps, || {
+            let dst = MatMut::from_row_major_slice_mut(&mut y, b, m);
+            let lhs = MatRef::from_row_major_slice(&h, b, r);
+            let rhs = MatRef::from_row_major_slice(left.as_slice(), m, r).transpose();
+            matmul(dst, Accum::Replace, lhs, rhs, 1.0, par);
+            Ok(())
+        })?;
+        println!("PROFILE fc1 gemm_{b}x{r}x{m}_{name}_us={:.1}", us(t));
+    }
+    Ok(())
 }
 
 fn bad(base: &str) -> Error {
