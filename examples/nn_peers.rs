@@ -24,8 +24,8 @@ use tensorize::data::{
 };
 use tensorize::io::{read_npy, write_npy, write_safetensors};
 use tensorize::nn::{
-    softmax_cross_entropy, Conv2d, Flatten, Layer, Linear, MaxPool2d, Relu, Sequential, Sgd,
-    SvdConv, SvdLinear, Tucker2Conv,
+    softmax_cross_entropy, Conv2d, CpConv, Flatten, Layer, Linear, MaxPool2d, Optimizer, Relu,
+    Sequential, Sgd, SvdConv, SvdLinear, Tucker2Conv,
 };
 use tensorize::par::Par;
 use tensorize::rank::{allocate, tspc, LayerSpectrum};
@@ -334,22 +334,21 @@ fn compressed_layers(cnn: &MnistCnn<f32>, dir: &Path, runs: usize) -> Result<()>
     let (conv2, fc1) = (dense_conv2(cnn)?, dense_fc1(cnn)?);
     let svd_conv = SvdConv::from_conv(&conv2, r_conv)?;
     let svd_fc = SvdLinear::from_linear(&fc1, r_fc)?;
-    // The fraction of conv2's weights the allocator kept, turned into Tucker-2 (and CP) ranks by
+    // The fraction of conv2's weights the allocator kept, turned into Tucker-2 and CP ranks by
     // TSPC's formulas for the same parameter count.
     let kept = (svd_conv.num_params() - 64) as f64 / conv2.weight().numel() as f64;
     let r_t2 = tspc::tucker2_rank(kept, 32, 64, 3, 3)?;
     let tucker = Tucker2Conv::from_conv(&conv2, r_t2, r_t2)?;
+    let r_cp = tspc::cp_rank(kept, 32, 64, 3, 3)?;
+    let cp = CpConv::from_conv(&conv2, r_cp)?;
     let mut entries = vec![
         Entry::new("dense_conv", "conv2", vec![], 0.0, conv2.clone()),
         Entry::new("svd_conv", "conv2", vec![r_conv], svd_conv.rel_error(), svd_conv),
         Entry::new("tucker2_conv", "conv2", vec![r_t2, r_t2], tucker.rel_error(), tucker),
+        Entry::new("cp_conv", "conv2", vec![r_cp], cp.rel_error(), cp),
         Entry::new("dense_linear", "fc1", vec![], 0.0, fc1.clone()),
         Entry::new("svd_linear", "fc1", vec![r_fc], svd_fc.rel_error(), svd_fc),
     ];
-    // One more layer is one more entry, e.g. (the PyTorch side knows `cp_conv` already):
-    //   let r_cp = tspc::cp_rank(kept, 32, 64, 3, 3)?;
-    //   let cp = CpConv::from_conv(&conv2, r_cp)?;
-    //   entries.push(Entry::new("cp_conv", "conv2", vec![r_cp], cp.rel_error(), cp));
 
     let inputs = [
         ("conv2", read_npy::<f32>(dir.join("conv2_x.npy"))?),

@@ -174,9 +174,8 @@ def conv2_workloads(torch, d, reps):
 
 # The PyTorch module for each kind of layer that examples/nn_peers.rs lists, given the dense
 # layer (conv2 or fc1) and the ranks; its parameters, in `parameters()` order, are tensorize's
-# in `visit_params` order. `cp_conv` assumes the CP layer of Lebedev et al. (1×1 → kh×1
-# depthwise → 1×kw depthwise → 1×1 with the bias); a layer whose factors do not fit the module
-# is reported, not guessed.
+# in `visit_params` order. `cp_conv` is tensorize's CpConv (1×1 → depthwise kh×kw → 1×1 with
+# the bias); a layer whose factors do not fit the module is reported, not guessed.
 def plain_module(torch, kind, ranks):
     nn = torch.nn
     if kind == "dense_conv":
@@ -197,8 +196,7 @@ def plain_module(torch, kind, ranks):
     if kind == "cp_conv":
         (r,) = ranks
         return nn.Sequential(nn.Conv2d(32, r, 1, bias=False),
-                             nn.Conv2d(r, r, (3, 1), padding=(1, 0), groups=r, bias=False),
-                             nn.Conv2d(r, r, (1, 3), padding=(0, 1), groups=r, bias=False),
+                             nn.Conv2d(r, r, 3, padding=1, groups=r, bias=False),
                              nn.Conv2d(r, 64, 1))
     raise ValueError(f"no PyTorch module for kind {kind}")
 
