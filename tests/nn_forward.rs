@@ -375,3 +375,32 @@ fn tt_linear_is_a_layer() {
     let err = model.forward(&Tensor::zeros(&[5, 15]).unwrap()).unwrap_err();
     assert!(err.to_string().contains("tt-linear 16→6"), "{err}");
 }
+
+/// Max-pooling a large batch (planes over threads) gives the definition's maxima, a NaN in a
+/// window wins it, and the backward pass routes each gradient to the window's maximum.
+#[test]
+fn maxpool_over_threads_matches_its_definition() {
+    let mut x = Tensor::<f64>::random_normal(&[4, 8, 64, 64], 3).unwrap();
+    x.as_mut_slice()[5 * 64 + 7] = f64::NAN;
+    let mut pool = MaxPool2d::new([3, 2], [2, 2]).unwrap();
+    let y = pool.forward_train(&x).unwrap();
+    let want = Tensor::from_fn(&[4, 8, 31, 32], |i| {
+        let mut m = f64::NEG_INFINITY;
+        for a in 0..3 {
+            for bb in 0..2 {
+                let v = x.get(&[i[0], i[1], i[2] * 2 + a, i[3] * 2 + bb]).unwrap();
+                m = if v.is_nan() || m.is_nan() { f64::NAN } else { m.max(v) };
+            }
+        }
+        m
+    })
+    .unwrap();
+    let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+    assert!(y.as_slice().iter().zip(want.as_slice()).all(|(&a, &b)| same(a, b)));
+    assert!(y.get(&[0, 0, 2, 3]).unwrap().is_nan());
+    let dy = Tensor::<f64>::ones(y.shape()).unwrap();
+    let dx = pool.backward(&dy).unwrap();
+    // Every output's unit gradient lands on one input of its window.
+    assert_eq!(dx.as_slice().iter().sum::<f64>(), y.numel() as f64);
+    assert_eq!(dx.as_slice()[5 * 64 + 7], 1.0);
+}

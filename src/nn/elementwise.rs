@@ -8,14 +8,17 @@ use crate::tensor::Tensor;
 /// `max(x, 0)`, elementwise, any shape.
 #[derive(Clone, Debug)]
 pub struct Relu<T> {
-    /// The output of the last training forward pass (its positive entries pass gradients).
-    output: Option<Tensor<T>>,
+    /// Of the last training forward pass: its shape and which entries were positive (they pass
+    /// gradients). The mask's buffer is reused from step to step.
+    shape: Option<Vec<usize>>,
+    positive: Vec<bool>,
+    _scalar: std::marker::PhantomData<T>,
 }
 
 impl<T> Relu<T> {
     /// A ReLU.
     pub fn new() -> Self {
-        Self { output: None }
+        Self { shape: None, positive: Vec::new(), _scalar: std::marker::PhantomData }
     }
 }
 
@@ -49,20 +52,21 @@ impl<T: Scalar> Layer<T> for Relu<T> {
 
     fn forward_train(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let y = self.forward(x)?;
-        self.output = Some(y.clone());
+        self.positive.clear();
+        self.positive.extend(y.as_slice().iter().map(|&v| v > T::zero()));
+        self.shape = Some(y.shape().to_vec());
         Ok(y)
     }
 
     fn backward(&mut self, dy: &Tensor<T>) -> Result<Tensor<T>> {
-        let y = self.output.as_ref().ok_or_else(|| no_forward("relu"))?;
-        check_grad("Relu", "relu", dy, y.shape())?;
+        let shape = self.shape.as_ref().ok_or_else(|| no_forward("relu"))?;
+        check_grad("Relu", "relu", dy, shape)?;
         let mut dx = dy.clone();
-        // The derivative at 0 is taken as 0, as in PyTorch.
-        dx.as_mut_slice().iter_mut().zip(y.as_slice()).for_each(|(d, &v)| {
-            if v <= T::zero() {
-                *d = T::zero();
-            }
-        });
+        // The derivative at 0 is taken as 0, as in PyTorch (NaN is not positive either).
+        dx.as_mut_slice()
+            .iter_mut()
+            .zip(&self.positive)
+            .for_each(|(d, &pass)| *d = if pass { *d } else { T::zero() });
         Ok(dx)
     }
 }

@@ -123,37 +123,94 @@ pub(super) fn describe_pool(kind: &str, window: &Window) -> String {
 }
 
 impl MaxPool2d {
-    /// The pooled output; with `argmax`, also the flat input position of every maximum.
-    fn pool<T: Scalar>(
-        &self,
-        x: &Tensor<T>,
-        mut argmax: Option<&mut Vec<usize>>,
-    ) -> Result<Tensor<T>> {
+    /// The pooled output; with `argmax`, also the flat input position of every maximum. Planes
+    /// (image × channel) run over threads when the input is large; every window is a
+    /// branch-free max (selects), and only a window holding a NaN is scanned again so that its
+    /// first NaN wins, as in PyTorch.
+    fn pool<T: Scalar>(&self, x: &Tensor<T>, argmax: Option<&mut Vec<usize>>) -> Result<Tensor<T>> {
         let ([b, c, h, w], [oh, ow]) = self.geometry(x.shape())?;
-        let Window { kernel: [kh, kw], stride: [sh, sw], .. } = self.window;
         let mut y = Tensor::zeros(&[b, c, oh, ow])?;
+        let (plane, out_plane) = (h * w, oh * ow);
+        if y.is_empty() {
+            if let Some(a) = argmax {
+                a.clear();
+            }
+            return Ok(y);
+        }
+        let mut positions = vec![0usize; if argmax.is_some() { y.numel() } else { 0 }];
+        let run = |p: usize, src: &[T], dst: &mut [T], at: &mut [usize]| {
+            self.pool_plane(src, [h, w], [oh, ow], dst, at, p * plane);
+        };
+        let keep = !positions.is_empty();
         let planes =
-            x.as_slice().chunks_exact(h * w).zip(y.as_mut_slice().chunks_exact_mut(oh * ow));
-        for (p, (src, dst)) in planes.enumerate() {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let (mut m, mut at) = (T::neg_infinity(), (oy * sh) * w + ox * sw);
-                    for i in 0..kh {
-                        let start = (oy * sh + i) * w + ox * sw;
-                        for (j, &v) in src[start..start + kw].iter().enumerate() {
-                            // A NaN anywhere in the window wins, as in PyTorch.
-                            if (v > m || v.is_nan()) && !m.is_nan() {
-                                (m, at) = (v, start + j);
-                            }
-                        }
+            x.as_slice().chunks_exact(plane).zip(y.as_mut_slice().chunks_exact_mut(out_plane));
+        if x.numel() >= 1 << 16 && rayon::current_num_threads() > 1 {
+            use rayon::prelude::*;
+            let planes: Vec<_> = planes.collect();
+            let mut at: Vec<&mut [usize]> = if keep {
+                positions.chunks_exact_mut(out_plane).collect()
+            } else {
+                planes.iter().map(|_| &mut [][..]).collect()
+            };
+            planes
+                .into_par_iter()
+                .zip(at.par_iter_mut())
+                .enumerate()
+                .for_each(|(p, ((src, dst), at))| run(p, src, dst, at));
+        } else {
+            let mut chunks = positions.chunks_exact_mut(out_plane.max(1));
+            for (p, (src, dst)) in planes.enumerate() {
+                let at: &mut [usize] =
+                    if keep { chunks.next().unwrap_or(&mut []) } else { &mut [] };
+                run(p, src, dst, at);
+            }
+        }
+        if let Some(a) = argmax {
+            *a = positions;
+        }
+        Ok(y)
+    }
+
+    /// One plane: `dst[o]` the maximum of window `o`, and (if `at` is not empty) `at[o]` its flat
+    /// position, `offset` plus its place in the plane.
+    fn pool_plane<T: Scalar>(
+        &self,
+        src: &[T],
+        [_, w]: [usize; 2],
+        [oh, ow]: [usize; 2],
+        dst: &mut [T],
+        at: &mut [usize],
+        offset: usize,
+    ) {
+        let Window { kernel: [kh, kw], stride: [sh, sw], .. } = self.window;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let first = (oy * sh) * w + ox * sw;
+                let (mut m, mut arg, mut nan) = (T::neg_infinity(), first, false);
+                for i in 0..kh {
+                    let start = first + i * w;
+                    for (j, &v) in src[start..start + kw].iter().enumerate() {
+                        let better = v > m;
+                        m = if better { v } else { m };
+                        arg = if better { start + j } else { arg };
+                        nan |= v.is_nan();
                     }
-                    dst[oy * ow + ox] = m;
-                    if let Some(positions) = argmax.as_deref_mut() {
-                        positions.push(p * h * w + at);
+                }
+                if nan {
+                    // The first NaN of the window, in row-major order.
+                    let found = (0..kh)
+                        .flat_map(|i| (0..kw).map(move |j| first + i * w + j))
+                        .find(|&k| src[k].is_nan());
+                    if let Some(k) = found {
+                        (m, arg) = (src[k], k);
                     }
+                }
+                let o = oy * ow + ox;
+                dst[o] = m;
+                if let Some(slot) = at.get_mut(o) {
+                    *slot = offset + arg;
                 }
             }
         }
-        Ok(y)
     }
 }
