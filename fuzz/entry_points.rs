@@ -289,7 +289,9 @@ pub fn nn_layers(data: &[u8]) {
     };
     let _ = layer.flops(&shape);
     let fits = |s: &[usize]| {
-        s.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= MAX_LAYER_INPUT)
+        // As the crate counts a shape: the product of its non-zero dimensions.
+        let mut nonzero = s.iter().filter(|&&d| d > 0);
+        nonzero.try_fold(1usize, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= MAX_LAYER_INPUT)
     };
     if !fits(&shape) || !fits(&out) {
         return;
