@@ -93,7 +93,13 @@ impl<T: Scalar> Layer<T> for Flatten {
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         match input.split_first() {
-            Some((&b, rest)) => Ok(vec![b, rest.iter().product()]),
+            Some((&b, rest)) => {
+                // Addressable (the product of the non-zero dimensions fits), so this cannot
+                // overflow; a zero anywhere makes it 0.
+                crate::error::checked_len(input, 1)?;
+                let n = if rest.contains(&0) { 0 } else { rest.iter().product() };
+                Ok(vec![b, n])
+            }
             None => Err(bad_input("Flatten", "flatten", input, "a batch of samples (order ≥ 1)")),
         }
     }
