@@ -213,6 +213,15 @@ impl<T: Scalar> Conv2d<T> {
             im2col(xg, [c_g, h, w], &win, [oh, ow], cols);
             let wg = &self.weight.as_slice()[group * o_g * k..(group + 1) * o_g * k];
             let yg = &mut y[group * o_g * plane..(group + 1) * o_g * plane];
+            if o_g == 1 {
+                // One output row per group (depthwise, CP's middle step): a weighted sum of
+                // the patch rows; a GEMM call per group would cost more than its work.
+                yg.fill(T::zero());
+                for (&wr, row) in wg.iter().zip(cols.chunks_exact(plane)) {
+                    yg.iter_mut().zip(row).for_each(|(v, &c)| *v += wr * c);
+                }
+                continue;
+            }
             let (wm, cm) = (
                 MatRef::from_row_major_slice(wg, o_g, k),
                 MatRef::from_row_major_slice(cols, k, plane),
@@ -310,13 +319,26 @@ impl<T: Scalar> Conv2d<T> {
         for group in 0..g {
             let (xs, xe) = (group * c_g * h * w, (group + 1) * c_g * h * w);
             im2col(&x[xs..xe], [c_g, h, w], &win, [oh, ow], cols);
+            let (ws, we) = (group * o_g * k, (group + 1) * o_g * k);
+            if o_g == 1 {
+                // Depthwise: ∂w_r += ⟨dy, cols_r⟩ and dcols_r = w_r dy, without GEMM calls.
+                let dyg = &dy[group * plane..(group + 1) * plane];
+                let wg = &self.weight.as_slice()[ws..we];
+                for (r, row) in cols.chunks_exact(plane).enumerate() {
+                    gw[ws + r] += row.iter().zip(dyg).fold(T::zero(), |a, (&c, &d)| a + c * d);
+                }
+                for (&wr, drow) in wg.iter().zip(dcols.chunks_exact_mut(plane)) {
+                    drow.iter_mut().zip(dyg).for_each(|(v, &d)| *v = wr * d);
+                }
+                col2im(dcols, [c_g, h, w], &win, [oh, ow], &mut dx[xs..xe]);
+                continue;
+            }
             let dyg = MatRef::from_row_major_slice(
                 &dy[group * o_g * plane..(group + 1) * o_g * plane],
                 o_g,
                 plane,
             );
             let cm = MatRef::from_row_major_slice(&*cols, k, plane);
-            let (ws, we) = (group * o_g * k, (group + 1) * o_g * k);
             let gwm = MatMut::from_row_major_slice_mut(&mut gw[ws..we], o_g, k);
             matmul(gwm, Accum::Add, dyg, cm.transpose(), T::one(), par);
             let wg = MatRef::from_row_major_slice(&self.weight.as_slice()[ws..we], o_g, k);
