@@ -173,6 +173,14 @@ fn max_steps_stops_a_short_fine_tuning_pass() {
         .unwrap();
     // 30 samples: batches of 8, 8, 8, 6 in the first epoch, then one of 8.
     assert_eq!((report.steps, calls, report.samples), (5, 5, 38));
+    // Extreme epoch counts and seeds do not overflow.
+    let report = Train::new(usize::MAX, 8)
+        .unwrap()
+        .seed(u64::MAX)
+        .max_steps(5)
+        .fit(&mut model, &mut sgd, &data, &mut |_| {})
+        .unwrap();
+    assert_eq!(report.steps, 5);
 }
 
 #[test]

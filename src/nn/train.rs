@@ -83,7 +83,7 @@ impl Train {
         Ok(Self { epochs, batch_size, seed: 0, schedule: Schedule::Constant, max_steps: None })
     }
 
-    /// The shuffling seed (epoch `e` shuffles with `seed + e`).
+    /// The shuffling seed (epoch `e` shuffles with `seed + e`, wrapping).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -101,7 +101,9 @@ impl Train {
         self
     }
 
-    /// Trains `model` on `data` with `optimizer`, calling `progress` after every step.
+    /// Trains `model` on `data` with `optimizer`, calling `progress` after every step. The
+    /// optimizer's learning rate at the start is the schedule's base rate; afterwards it holds
+    /// the rate of the last step.
     ///
     /// # Errors
     /// [`Error::Diverged`] naming the first step whose forward pass or loss was not finite (no
@@ -124,9 +126,8 @@ impl Train {
             });
         }
         let per_epoch = data.len().div_ceil(self.batch_size);
-        let total_steps = self
-            .max_steps
-            .map_or(per_epoch * self.epochs, |m| m.min(per_epoch.saturating_mul(self.epochs)));
+        let all = per_epoch.saturating_mul(self.epochs);
+        let total_steps = self.max_steps.map_or(all, |m| m.min(all));
         let base_lr = optimizer.lr();
         let mut report = TrainReport { steps: 0, samples: 0, epoch_losses: Vec::new() };
         for epoch in 0..self.epochs {
@@ -135,8 +136,11 @@ impl Train {
             }
             let mut epoch_sum = 0.0;
             let mut epoch_steps = 0;
-            let batches =
-                batch_indices(data.len(), self.batch_size, Some(self.seed + epoch as u64))?;
+            let batches = batch_indices(
+                data.len(),
+                self.batch_size,
+                Some(self.seed.wrapping_add(epoch as u64)),
+            )?;
             for indices in batches.iter().take(total_steps - report.steps) {
                 let (x, labels) = data.batch(indices)?;
                 x.check_finite("Train::fit (a mini-batch of the data)")?;
