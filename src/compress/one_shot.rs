@@ -102,21 +102,21 @@ impl OneShot {
             built.push(self.decompose(*layer, size)?);
         }
         let (params_before, flops_before) = (model.num_params(), model.flops(input)?);
+        // Every report first, so that nothing is replaced unless everything succeeded.
         let mut layers = Vec::with_capacity(built.len());
-        for ((new, rel_error), (&at, name)) in
-            built.into_iter().zip(indices.iter().zip(&self.layers))
-        {
-            let shape = &shapes[at];
-            let after = (new.describe(), new.num_params(), new.flops(shape)?);
-            let old = model.replace(at, new)?;
+        for ((new, rel_error), (&at, name)) in built.iter().zip(indices.iter().zip(&self.layers)) {
+            let (old, shape) = (&model.layers()[at], &shapes[at]);
             layers.push(LayerReport {
                 name: name.clone(),
                 before: old.describe(),
-                after: after.0,
-                params: (old.num_params(), after.1),
-                flops: (old.flops(shape)?, after.2),
-                rel_error,
+                after: new.describe(),
+                params: (old.num_params(), new.num_params()),
+                flops: (old.flops(shape)?, new.flops(shape)?),
+                rel_error: *rel_error,
             });
+        }
+        for ((new, _), &at) in built.into_iter().zip(&indices) {
+            model.replace(at, new)?;
         }
         Ok(CompressionReport {
             layers,
