@@ -260,3 +260,25 @@ fn bad_shapes_and_ranks_are_typed_errors() {
     let zero = Compress::new(Method::RTt { factors: 0 });
     assert!(Tensorized::from_conv(&cv, &zero).is_err());
 }
+
+/// One input and one output channel: every method still builds a layer that computes the
+/// convolution by its reconstructed kernel.
+#[test]
+fn single_channel_convolutions() {
+    let cv = Conv2d::new(randn::<f64>(&[1, 1, 2, 2], 40), Some(vec![0.5]))
+        .unwrap()
+        .with_padding([1, 1])
+        .unwrap();
+    let x = randn::<f64>(&[2, 1, 4, 3], 41);
+    for method in METHODS {
+        let compress = Compress::new(method).budget(Budget::KeepFraction(1.0)).max_iter(20);
+        let weight = compress.fit(cv.weight()).unwrap();
+        let layer = Tensorized::from_conv_weight(&cv, &weight).unwrap();
+        let dense = Conv2d::new(weight.reconstruct().unwrap(), Some(vec![0.5]))
+            .unwrap()
+            .with_padding([1, 1])
+            .unwrap();
+        let (y, want) = (layer.forward(&x).unwrap(), dense.forward(&x).unwrap());
+        assert!(y.sub(&want).unwrap().norm() <= 1e-10 * (1.0 + want.norm()), "{method:?}");
+    }
+}

@@ -307,3 +307,18 @@ fn filled_r_tucker_compresses_exactly_as_planned() {
     assert!(c.plan().params >= u.plan().params);
     assert!(c.rel_error() <= u.rel_error() + tol::<f32>(100.0, w.numel()));
 }
+
+/// A kernel with one input and one output channel compresses with every method (r-TK used to
+/// find no channel mode to decompose; found by `planned_params_equal_compressed_params`).
+#[test]
+fn single_channel_kernels_compress_with_every_method() {
+    let w = Tensor::<f64>::random_normal(&[1, 1, 2, 2], 7).unwrap();
+    for factors in 1..4 {
+        for method in Method::all(factors) {
+            let c = Compress::new(method).budget(Budget::KeepFraction(0.5)).max_iter(5).fit(&w);
+            let c = c.unwrap_or_else(|e| panic!("{method:?}: {e}"));
+            assert_eq!(c.num_params(), c.plan().params, "{method:?}");
+            assert_eq!(c.reconstruct().unwrap().shape(), w.shape());
+        }
+    }
+}

@@ -118,6 +118,14 @@ impl Layout {
                 let size = |g: &[usize]| g.iter().map(|&m| split[m]).product::<usize>();
                 let mut kept: Vec<(Vec<usize>, bool)> =
                     groups.iter().filter(|(g, _)| size(g) > 1).cloned().collect();
+                if kind == Kind::Tucker && !kept.iter().any(|(_, channel)| *channel) {
+                    // A Tucker method needs a mode to decompose: with every channel group of
+                    // size 1 (one input and one output channel), keep the first, in its place.
+                    if let Some(first) = groups.iter().position(|(_, channel)| *channel) {
+                        let at = groups[..first].iter().filter(|(g, _)| size(g) > 1).count();
+                        kept.insert(at, groups[first].clone());
+                    }
+                }
                 if kept.is_empty() {
                     kept.push(groups[0].clone());
                 }
@@ -203,6 +211,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// One input and one output channel: every channel group has size 1, but r-TK keeps one
+    /// to decompose (found by tests/tensorization_props.rs: out = in = 1, 2×2 kernel).
+    #[test]
+    fn tucker_keeps_a_channel_mode_of_a_single_channel_kernel() {
+        let w = Tensor::<f64>::random_normal(&[1, 1, 2, 2], 4).unwrap();
+        let (l, x) = tensorized(&w, Method::RTucker { factors: 1 });
+        assert_eq!(x.shape(), &[2, 2, 1]);
+        assert_eq!(l.tucker_modes, vec![2]);
     }
 
     #[test]
