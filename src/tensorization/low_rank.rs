@@ -46,8 +46,22 @@ impl<T: Scalar> LowRank<T> {
     /// # Errors
     /// As [`LowRank::from_matrix`].
     pub fn from_matrix_with(w: &Tensor<T>, rank: usize, par: Par) -> Result<Self> {
+        Self::from_truncation(w, &Truncation::rank(rank), par)
+    }
+
+    /// The truncated SVD of the 2-way tensor `w` as `truncation` sizes it (rank and/or
+    /// absolute error), split as `U√Σ`, `V√Σ`: one SVD, also when the rank follows from an
+    /// error budget.
+    ///
+    /// # Errors
+    /// As [`LowRank::from_matrix`]; [`Error::InvalidParameter`] for an invalid truncation.
+    pub(crate) fn from_truncation(
+        w: &Tensor<T>,
+        truncation: &Truncation,
+        par: Par,
+    ) -> Result<Self> {
         let a = w.as_mat()?;
-        let svd = svd_truncated(a, &Truncation::rank(rank), par)?;
+        let svd = svd_truncated(a, truncation, par)?;
         let r = svd.s.len();
         let root: Vec<T> = svd.s.iter().map(|s| s.sqrt()).collect();
         let left = Mat::from_fn(a.nrows(), r, |i, j| svd.u[(i, j)] * root[j]);

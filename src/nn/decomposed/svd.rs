@@ -4,10 +4,11 @@
 use super::chain::{chain_layer, Chain};
 use crate::error::{Error, Result};
 use crate::format::Factorized;
+use crate::linalg::Truncation;
 use crate::nn::conv2d::Conv2d;
 use crate::nn::layer::{Layer, ParamMut};
 use crate::nn::linear::Linear;
-use crate::rank::matrix_rank_for_error;
+use crate::par::auto_par;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::tensorization::LowRank;
@@ -39,19 +40,12 @@ impl<T: Scalar> SvdLinear<T> {
     /// [`Error::InvalidRank`] naming the layer unless `1 ≤ rank ≤ min(in, out)`; errors of the SVD.
     pub fn from_linear(dense: &Linear<T>, rank: usize) -> Result<Self> {
         let (m, n) = (dense.out_features(), dense.in_features());
-        if rank == 0 || rank > m.min(n) {
-            return Err(Error::InvalidRank {
-                op: "SvdLinear::from_linear",
-                ranks: vec![rank],
-                shape: vec![m, n],
-                detail: format!(
-                    "{}: the rank must be between 1 and {}",
-                    dense.describe(),
-                    m.min(n)
-                ),
-            });
-        }
-        let lr = LowRank::from_matrix(dense.weight(), rank)?;
+        check_rank("SvdLinear::from_linear", &dense.describe(), rank, vec![m, n], m.min(n))?;
+        Self::from_low_rank(dense, LowRank::from_matrix(dense.weight(), rank)?)
+    }
+
+    /// The layer of `dense` from the factors `lr` of its weight.
+    fn from_low_rank(dense: &Linear<T>, lr: LowRank<T>) -> Result<Self> {
         let rel_error = lr.rel_error(dense.weight())?.as_f64();
         let project = Linear::new(Tensor::from_mat(lr.right().transpose())?, None)?;
         let expand =
@@ -60,7 +54,7 @@ impl<T: Scalar> SvdLinear<T> {
     }
 
     /// The SVD layer of `dense` at the smallest rank whose weight error is at most `eps`:
-    /// `‖W − L Rᵀ‖_F ≤ eps ‖W‖_F` ([`matrix_rank_for_error`]; at least rank 1).
+    /// `‖W − L Rᵀ‖_F ≤ eps ‖W‖_F` (one truncated SVD; at least rank 1).
     ///
     /// ```
     /// use tensorize::nn::{Linear, SvdLinear};
@@ -74,8 +68,11 @@ impl<T: Scalar> SvdLinear<T> {
     /// # Errors
     /// [`Error::InvalidParameter`] unless `0 ≤ eps` is finite; errors of the SVD.
     pub fn from_linear_eps(dense: &Linear<T>, eps: f64) -> Result<Self> {
-        let rank = matrix_rank_for_error(dense.weight().as_mat()?, eps)?;
-        Self::from_linear(dense, rank.max(1))
+        let lr = by_error(dense.weight(), eps)?;
+        match lr.rank() {
+            0 => Self::from_linear(dense, 1),
+            _ => Self::from_low_rank(dense, lr),
+        }
     }
 
     /// The rank.
@@ -137,26 +134,19 @@ impl<T: Scalar> SvdConv<T> {
         }
         let shape = dense.weight().shape().to_vec();
         let (m, n) = (shape[0], shape[1] * shape[2] * shape[3]);
-        if rank == 0 || rank > m.min(n) {
-            return Err(Error::InvalidRank {
-                op: "SvdConv::from_conv",
-                ranks: vec![rank],
-                shape,
-                detail: format!(
-                    "{}: the rank must be between 1 and {}",
-                    dense.describe(),
-                    m.min(n)
-                ),
-            });
-        }
+        check_rank("SvdConv::from_conv", &dense.describe(), rank, shape, m.min(n))?;
         let w = dense.weight().clone().reshape(&[m, n])?;
-        let lr = LowRank::from_matrix(&w, rank)?;
-        let rel_error = lr.rel_error(&w)?.as_f64();
-        let first = Tensor::from_mat(lr.right().transpose())?
-            .reshape(&[rank, shape[1], shape[2], shape[3]])?;
+        Self::from_low_rank(dense, &w, LowRank::from_matrix(&w, rank)?)
+    }
+
+    /// The layer of `dense` (ungrouped) from the factors `lr` of its kernel as the matrix `w`.
+    fn from_low_rank(dense: &Conv2d<T>, w: &Tensor<T>, lr: LowRank<T>) -> Result<Self> {
+        let (s, rank) = (dense.weight().shape(), lr.rank());
+        let rel_error = lr.rel_error(w)?.as_f64();
+        let first = Tensor::from_mat(lr.right().transpose())?.reshape(&[rank, s[1], s[2], s[3]])?;
         let project =
             Conv2d::new(first, None)?.with_stride(dense.stride())?.with_padding(dense.padding())?;
-        let last = Tensor::from_mat(lr.left().as_ref())?.reshape(&[m, rank, 1, 1])?;
+        let last = Tensor::from_mat(lr.left().as_ref())?.reshape(&[s[0], rank, 1, 1])?;
         let expand = Conv2d::new(last, dense.bias().map(<[T]>::to_vec))?;
         Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
     }
@@ -169,8 +159,12 @@ impl<T: Scalar> SvdConv<T> {
     pub fn from_conv_eps(dense: &Conv2d<T>, eps: f64) -> Result<Self> {
         let s = dense.weight().shape();
         let w = dense.weight().clone().reshape(&[s[0], s[1] * s[2] * s[3]])?;
-        let rank = matrix_rank_for_error(w.as_mat()?, eps)?;
-        Self::from_conv(dense, rank.max(1))
+        let lr = by_error(&w, eps)?;
+        match lr.rank() {
+            0 => Self::from_conv(dense, 1),
+            _ if dense.groups() != 1 => Self::from_conv(dense, lr.rank()),
+            _ => Self::from_low_rank(dense, &w, lr),
+        }
     }
 
     /// The rank.
@@ -201,3 +195,30 @@ impl<T: Scalar> SvdConv<T> {
 }
 
 chain_layer!(SvdConv);
+
+/// The truncated SVD of the matrix `w` at the smallest rank with `‖W − L Rᵀ‖_F ≤ eps ‖W‖_F`,
+/// from one SVD.
+fn by_error<T: Scalar>(w: &Tensor<T>, eps: f64) -> Result<LowRank<T>> {
+    crate::error::check_non_negative("eps", eps)?;
+    let n = w.numel() as f64 * w.shape().iter().min().copied().unwrap_or(1) as f64;
+    LowRank::from_truncation(w, &Truncation::error(eps * w.norm().as_f64()), auto_par(4.0 * n))
+}
+
+/// The error of a rank outside `1..=max` for the layer `layer` of weight shape `shape`.
+fn check_rank(
+    op: &'static str,
+    layer: &str,
+    rank: usize,
+    shape: Vec<usize>,
+    max: usize,
+) -> Result<()> {
+    if rank == 0 || rank > max {
+        return Err(Error::InvalidRank {
+            op,
+            ranks: vec![rank],
+            shape,
+            detail: format!("{layer}: the rank must be between 1 and {max}"),
+        });
+    }
+    Ok(())
+}
