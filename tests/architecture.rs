@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// modules of lower layers. Keep in step with docs/architecture.md.
 const LAYERS: &[&[&str]] = &[
     &["hugepages"],
+    &["memory"],
     &["error"],
     &["scalar"],
     &["par"],
