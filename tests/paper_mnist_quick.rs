@@ -6,6 +6,8 @@
 mod data_files;
 #[path = "../benches/paper_mnist/harness.rs"]
 mod harness;
+#[path = "../benches/paper_mnist/musco.rs"]
+mod musco;
 #[path = "../benches/paper_mnist/plot.rs"]
 mod plot;
 
@@ -81,4 +83,48 @@ fn a_plot_is_written_as_svg() {
             && svg.contains("accuracy against parameters")
             && svg.contains("TT")
     );
+}
+
+/// The rows of the markdown table that follows the heading `heading`.
+fn table_rows<'a>(page: &'a str, heading: &str) -> Vec<&'a str> {
+    let start = page.find(heading).unwrap_or_else(|| panic!("no {heading:?} in\n{page}"));
+    page[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .collect()
+}
+
+/// The percentages in a table row (accuracies), each in [0, 100].
+fn percents(row: &str) -> Vec<f64> {
+    row.split('|')
+        .filter_map(|c| c.trim().split('%').next().filter(|_| c.contains('%')))
+        .filter_map(|c| c.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn musco_quick_tables_are_complete() {
+    let done = run_quick("musco");
+    let page = &done.output.markdown;
+    let iterations = table_rows(page, "## MUSCO, iteration by iteration");
+    assert!(iterations.len() >= 2, "{page}"); // the dense row and at least one iteration
+    let compared = table_rows(page, "## Same final compression");
+    assert_eq!(compared.len(), 3, "{page}");
+    assert!(compared[1].starts_with("| one-shot") && compared[2].starts_with("| MUSCO"));
+    for row in iterations.iter().chain(&compared) {
+        for p in percents(row) {
+            assert!((0.0..=100.0).contains(&p), "{row}");
+        }
+    }
+    // One-shot and MUSCO end at the same ranks, parameters and FLOPs.
+    let cells = |row: &str| {
+        row.split('|').map(str::trim).skip(2).take(4).map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(cells(compared[1]), cells(compared[2]));
+    assert!(page.contains("**Paper:**") && page.contains("**Here:**"));
+    assert_eq!(done.output.plots.len(), 1);
+    assert_eq!(done.output.throughput.len(), 3);
+    assert!(done.output.throughput.iter().all(|t| t.images_per_s > 0.0));
 }

@@ -102,7 +102,11 @@ pub struct Part {
 
 /// Every part, in the order the issue lists them.
 pub fn parts() -> Vec<Part> {
-    vec![]
+    vec![Part {
+        name: "musco",
+        what: "MUSCO: iterative vs one-shot decomposition at the same compression",
+        run: crate::musco::run,
+    }]
 }
 
 /// A finished part with its wall time.

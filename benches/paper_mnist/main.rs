@@ -10,6 +10,7 @@
 #[path = "../../tests/common/data.rs"]
 mod data_files;
 mod harness;
+mod musco;
 mod plot;
 
 use std::path::{Path, PathBuf};
