@@ -2,6 +2,8 @@
 //! images and a handful of steps; each test checks its part's tables are complete and sane.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../benches/paper_mnist/allocation.rs"]
+mod allocation;
 #[path = "common/data.rs"]
 mod data_files;
 #[path = "../benches/paper_mnist/harness.rs"]
@@ -127,4 +129,29 @@ fn musco_quick_tables_are_complete() {
     assert_eq!(done.output.plots.len(), 1);
     assert_eq!(done.output.throughput.len(), 3);
     assert!(done.output.throughput.iter().all(|t| t.images_per_s > 0.0));
+}
+
+#[test]
+fn allocation_quick_table_is_complete_at_equal_parameters() {
+    let done = run_quick("allocation");
+    let page = &done.output.markdown;
+    let rows = table_rows(page, "| ρ | split");
+    assert_eq!(rows.len(), 3, "{page}"); // one fraction, three splits
+    let cell = |row: &str, k: usize| row.split('|').map(str::trim).nth(k).unwrap().to_string();
+    // Equal parameters: the allocators stay within the uniform split's factor parameters.
+    let budget: usize = cell(rows[0], 4).parse().unwrap();
+    for row in &rows {
+        let params: usize = cell(row, 4).parse().unwrap();
+        assert!(params <= budget && params > 0, "{row}");
+        assert_eq!(cell(row, 3).split('/').count(), 4, "{row}");
+        for k in [7, 8] {
+            let a: f64 = cell(row, k).trim_end_matches('%').parse().unwrap();
+            assert!((0.0..=100.0).contains(&a), "{row}");
+        }
+    }
+    // The data-aware split has the smallest output error: the allocator minimizes it.
+    let output_err = |row: &str| cell(row, 6).parse::<f64>().unwrap();
+    assert!(output_err(rows[2]) <= output_err(rows[1]), "{page}");
+    assert!(page.contains("**Claim**") && page.contains("**Here**"));
+    assert_eq!(done.output.plots.len(), 2);
 }

@@ -7,6 +7,7 @@
 //! tables rerun on another data set without code changes. `--quick` runs a subset in seconds
 //! and writes to a temporary folder instead of `docs/`.
 
+mod allocation;
 #[path = "../../tests/common/data.rs"]
 mod data_files;
 mod harness;
