@@ -12,6 +12,8 @@ mod harness;
 mod musco;
 #[path = "../benches/paper_mnist/plot.rs"]
 mod plot;
+#[path = "../benches/paper_mnist/tspc.rs"]
+mod tspc;
 
 use std::path::{Path, PathBuf};
 
@@ -154,4 +156,34 @@ fn allocation_quick_table_is_complete_at_equal_parameters() {
     assert!(output_err(rows[2]) <= output_err(rows[1]), "{page}");
     assert!(page.contains("**Claim**") && page.contains("**Here**"));
     assert_eq!(done.output.plots.len(), 2);
+}
+
+#[test]
+fn tspc_quick_table_is_complete() {
+    let done = run_quick("tspc");
+    let page = &done.output.markdown;
+    let rows = table_rows(page, "| method | ρ");
+    assert_eq!(rows.len(), 2, "{page}"); // TK and r-TT at 10%
+    let cell = |row: &str, k: usize| row.split('|').map(str::trim).nth(k).unwrap().to_string();
+    assert!(rows[0].starts_with("| TK | 10%") && rows[1].starts_with("| r-TT | 10%"), "{page}");
+    for row in &rows {
+        // Near the asked fraction of conv2 + fc1, and every accuracy a percentage.
+        let kept: f64 = cell(row, 3).trim_end_matches('%').parse().unwrap();
+        assert!((5.0..=12.0).contains(&kept), "{row}");
+        for k in 5..=7 {
+            let a: f64 = cell(row, k).trim_end_matches('%').parse().unwrap();
+            assert!((0.0..=100.0).contains(&a), "{row}");
+        }
+        // Both stages trained and report an error before and after.
+        for k in [8, 9] {
+            let (a, b) = cell(row, k)
+                .split_once(" → ")
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .unwrap();
+            assert!(a.parse::<f64>().unwrap() >= 0.0 && b.parse::<f64>().unwrap() >= 0.0, "{row}");
+        }
+    }
+    assert!(page.contains("**Paper:**") && page.contains("**Here**"));
+    assert_eq!(done.output.plots.len(), 3);
+    assert!(done.output.plots.iter().all(|p| p.series.len() == 2));
 }

@@ -104,6 +104,11 @@ pub struct Part {
 pub fn parts() -> Vec<Part> {
     vec![
         Part {
+            name: "tspc",
+            what: "TSPC: plain vs tensorized decompositions, sequential data reconstruction vs fine-tuning",
+            run: crate::tspc::run,
+        },
+        Part {
             name: "musco",
             what: "MUSCO: iterative vs one-shot decomposition at the same compression",
             run: crate::musco::run,

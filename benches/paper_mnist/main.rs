@@ -13,6 +13,7 @@ mod data_files;
 mod harness;
 mod musco;
 mod plot;
+mod tspc;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
