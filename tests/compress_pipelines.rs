@@ -306,7 +306,7 @@ fn reconstruction_lowers_every_stage_error<T: Scalar>() {
         .unwrap();
     // Factors knocked off their optimum (as after a crude decomposition): much to recover.
     compressed.visit_params(&mut |p: ParamMut<'_, T>| {
-        p.value.iter_mut().for_each(|v| *v = *v * T::of(0.6));
+        p.value.iter_mut().for_each(|v| *v *= T::of(0.6));
     });
     let data = blobs::<T>(128, 5);
     let mut seen = vec![0, 0];
