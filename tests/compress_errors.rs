@@ -130,3 +130,47 @@ fn a_data_folder_that_is_missing_or_not_idx_is_named() {
     assert!(matches!(err, Error::Format { .. }), "{err:?}");
     assert!(err.to_string().contains("t10k-images-idx3-ubyte"), "{err}");
 }
+
+#[test]
+fn factor_layers_refuse_parts_that_do_not_chain() {
+    use tensorize::nn::{Conv2d, SvdConv, SvdLinear, Tucker2Conv};
+    let lin = |o: usize, i: usize, bias: bool| {
+        Linear::<f32>::new(Tensor::zeros(&[o, i]).unwrap(), bias.then(|| vec![0.0; o])).unwrap()
+    };
+    let conv = |o: usize, i: usize, k: usize, bias: bool| {
+        Conv2d::<f32>::new(Tensor::zeros(&[o, i, k, k]).unwrap(), bias.then(|| vec![0.0; o]))
+            .unwrap()
+    };
+    assert!(SvdLinear::from_parts(lin(3, 8, false), lin(5, 3, true), 0.1).is_ok());
+    let err = SvdLinear::from_parts(lin(3, 8, false), lin(5, 4, true), 0.1).unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    let err = SvdLinear::from_parts(lin(3, 8, true), lin(5, 3, true), 0.1).unwrap_err();
+    assert!(err.to_string().contains("project"), "{err}");
+    assert!(SvdConv::from_parts(conv(3, 4, 3, false), conv(6, 3, 1, true), 0.1).is_ok());
+    let err = SvdConv::from_parts(conv(3, 4, 3, false), conv(6, 3, 3, true), 0.1).unwrap_err();
+    assert!(err.to_string().contains("expand"), "{err}");
+    let ok = Tucker2Conv::from_parts(
+        conv(2, 4, 1, false),
+        conv(3, 2, 3, false),
+        conv(6, 3, 1, true),
+        0.2,
+    )
+    .unwrap();
+    assert_eq!((ok.ranks(), ok.rel_error()), ((3, 2), 0.2));
+    let err = Tucker2Conv::from_parts(
+        conv(2, 4, 1, false),
+        conv(3, 5, 3, false),
+        conv(6, 3, 1, true),
+        0.2,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    let err = Tucker2Conv::from_parts(
+        conv(2, 4, 1, true),
+        conv(3, 2, 3, false),
+        conv(6, 3, 1, true),
+        0.2,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("reduce"), "{err}");
+}

@@ -73,8 +73,8 @@ pub trait Layer<T: Scalar>: Send + Sync {
         None
     }
 
-    /// The layer as one of the decomposed layers of [`super::decomposed`], if it is one: what
-    /// a pipeline that decomposes again (MUSCO) reads the factors of.
+    /// The layer as one of the layers run from a decomposition's factors ([`DecomposedLayer`]),
+    /// if it is one: what a pipeline that decomposes again (MUSCO) reads the factors of.
     fn as_decomposed(&self) -> Option<DecomposedLayer<'_, T>> {
         None
     }
