@@ -12,6 +12,8 @@ mod harness;
 mod musco;
 #[path = "../benches/paper_mnist/plot.rs"]
 mod plot;
+#[path = "../benches/paper_mnist/runs.rs"]
+mod runs;
 #[path = "../benches/paper_mnist/tspc.rs"]
 mod tspc;
 
@@ -87,6 +89,45 @@ fn a_plot_is_written_as_svg() {
             && svg.contains("accuracy against parameters")
             && svg.contains("TT")
     );
+}
+
+#[test]
+fn the_run_record_keeps_other_parts_and_dates_each_run() {
+    assert_eq!(runs::date_of(0), "1970-01-01");
+    assert_eq!(runs::date_of(951_782_400), "2000-02-29");
+    assert_eq!(runs::date_of(1_796_493_600), "2026-12-05");
+    let row = |part: &str, seconds: f64, model: &str| runs::RunRow {
+        part: part.into(),
+        date: "2026-12-05".into(),
+        seconds,
+        model: model.into(),
+        params: 10,
+        images_per_s: if model.is_empty() { f64::NAN } else { 100.0 },
+    };
+    let parts = harness::parts();
+    if parts.len() < 2 {
+        return; // nothing to merge until two parts exist
+    }
+    let (a, b) = (parts[0].name, parts[1].name);
+    let old = vec![row(a, 1.0, "dense"), row(a, 1.0, "tt"), row(b, 2.0, "")];
+    let merged = runs::merge(old, vec![row(a, 5.0, "dense"), row("gone", 1.0, "")]);
+    assert_eq!(merged.len(), 2, "{merged:?}");
+    assert_eq!((merged[0].part.as_str(), merged[0].seconds), (a, 5.0));
+    assert_eq!(merged[1].part, b);
+    let path = std::env::temp_dir().join("tensorize-paper-mnist-runs-test.tsv");
+    runs::write(&path, &merged).unwrap();
+    let back = runs::read(&path).unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!((back[0].model.as_str(), back[1].model.as_str()), ("dense", ""));
+    assert!(back[1].images_per_s.is_nan());
+    let page = runs::summary(&back, false);
+    assert!(
+        page.contains(&format!("[{a}](paper_mnist_{a}.md)"))
+            && page.contains("| **all parts** | | | 7 |"),
+        "{page}"
+    );
+    std::fs::write(&path, "part\tdate\nnot a row\n").unwrap();
+    assert!(runs::read(&path).is_err());
 }
 
 /// The rows of the markdown table that follows the heading `heading`.

@@ -13,6 +13,7 @@ mod data_files;
 mod harness;
 mod musco;
 mod plot;
+mod runs;
 mod tspc;
 
 use std::path::{Path, PathBuf};
@@ -98,12 +99,14 @@ fn main() -> Result<()> {
         write(&out.join(format!("paper_mnist_{}.md", d.name)), &page)?;
         println!("{page}");
     }
-    let summary = harness::summary(&done, args.quick, t0.elapsed().as_secs_f64());
+    // The summary keeps the other parts' last runs when only some parts ran.
+    let record = out.join("paper_mnist_runs.tsv");
+    let rows = runs::merge(runs::read(&record)?, runs::rows_of(&done, &runs::today_utc()));
+    runs::write(&record, &rows)?;
+    let summary = runs::summary(&rows, args.quick);
     println!("{summary}");
-    // A run of some parts only would overwrite the summary with a partial one.
-    if args.only.is_empty() {
-        write(&out.join("paper_mnist.md"), &summary)?;
-    }
+    write(&out.join("paper_mnist.md"), &summary)?;
+    eprintln!("all parts: {:.0} s", t0.elapsed().as_secs_f64());
     eprintln!("pages written to {}", out.display());
     Ok(())
 }
