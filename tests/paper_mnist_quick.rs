@@ -2,14 +2,20 @@
 //! images and a handful of steps; each test checks its part's tables are complete and sane.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../benches/paper_mnist/allocation.rs"]
+mod allocation;
 #[path = "common/data.rs"]
 mod data_files;
 #[path = "../benches/paper_mnist/harness.rs"]
 mod harness;
+#[path = "../benches/paper_mnist/musco.rs"]
+mod musco;
 #[path = "../benches/paper_mnist/plot.rs"]
 mod plot;
 #[path = "../benches/paper_mnist/runs.rs"]
 mod runs;
+#[path = "../benches/paper_mnist/tspc.rs"]
+mod tspc;
 
 use std::path::{Path, PathBuf};
 
@@ -122,4 +128,103 @@ fn the_run_record_keeps_other_parts_and_dates_each_run() {
     );
     std::fs::write(&path, "part\tdate\nnot a row\n").unwrap();
     assert!(runs::read(&path).is_err());
+}
+
+/// The rows of the markdown table that follows the heading `heading`.
+fn table_rows<'a>(page: &'a str, heading: &str) -> Vec<&'a str> {
+    let start = page.find(heading).unwrap_or_else(|| panic!("no {heading:?} in\n{page}"));
+    page[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .collect()
+}
+
+/// The percentages in a table row (accuracies), each in [0, 100].
+fn percents(row: &str) -> Vec<f64> {
+    row.split('|')
+        .filter_map(|c| c.trim().split('%').next().filter(|_| c.contains('%')))
+        .filter_map(|c| c.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn musco_quick_tables_are_complete() {
+    let done = run_quick("musco");
+    let page = &done.output.markdown;
+    let iterations = table_rows(page, "## MUSCO, iteration by iteration");
+    assert!(iterations.len() >= 2, "{page}"); // the dense row and at least one iteration
+    let compared = table_rows(page, "## Same final compression");
+    assert_eq!(compared.len(), 3, "{page}");
+    assert!(compared[1].starts_with("| one-shot") && compared[2].starts_with("| MUSCO"));
+    for row in iterations.iter().chain(&compared) {
+        for p in percents(row) {
+            assert!((0.0..=100.0).contains(&p), "{row}");
+        }
+    }
+    // One-shot and MUSCO end at the same ranks, parameters and FLOPs.
+    let cells = |row: &str| {
+        row.split('|').map(str::trim).skip(2).take(4).map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(cells(compared[1]), cells(compared[2]));
+    assert!(page.contains("**Paper:**") && page.contains("**Here:**"));
+    assert_eq!(done.output.plots.len(), 1);
+    assert_eq!(done.output.throughput.len(), 3);
+    assert!(done.output.throughput.iter().all(|t| t.images_per_s > 0.0));
+}
+
+#[test]
+fn allocation_quick_table_is_complete_at_equal_parameters() {
+    let done = run_quick("allocation");
+    let page = &done.output.markdown;
+    let rows = table_rows(page, "| ρ | split");
+    assert_eq!(rows.len(), 3, "{page}"); // one fraction, three splits
+    let cell = |row: &str, k: usize| row.split('|').map(str::trim).nth(k).unwrap().to_string();
+    // Equal parameters: the allocators stay within the uniform split's factor parameters.
+    let budget: usize = cell(rows[0], 4).parse().unwrap();
+    for row in &rows {
+        let params: usize = cell(row, 4).parse().unwrap();
+        assert!(params <= budget && params > 0, "{row}");
+        assert_eq!(cell(row, 3).split('/').count(), 4, "{row}");
+        for k in [7, 8] {
+            let a: f64 = cell(row, k).trim_end_matches('%').parse().unwrap();
+            assert!((0.0..=100.0).contains(&a), "{row}");
+        }
+    }
+    // The data-aware split has the smallest output error: the allocator minimizes it.
+    let output_err = |row: &str| cell(row, 6).parse::<f64>().unwrap();
+    assert!(output_err(rows[2]) <= output_err(rows[1]), "{page}");
+    assert!(page.contains("**Claim**") && page.contains("**Here**"));
+    assert_eq!(done.output.plots.len(), 2);
+}
+
+#[test]
+fn tspc_quick_table_is_complete() {
+    let done = run_quick("tspc");
+    let page = &done.output.markdown;
+    let rows = table_rows(page, "| method | ρ");
+    assert_eq!(rows.len(), 2, "{page}"); // TK and r-TT at 10%
+    let cell = |row: &str, k: usize| row.split('|').map(str::trim).nth(k).unwrap().to_string();
+    assert!(rows[0].starts_with("| TK | 10%") && rows[1].starts_with("| r-TT | 10%"), "{page}");
+    for row in &rows {
+        // Near the asked fraction of conv2 + fc1, and every accuracy a percentage.
+        let kept: f64 = cell(row, 3).trim_end_matches('%').parse().unwrap();
+        assert!((5.0..=12.0).contains(&kept), "{row}");
+        for k in 5..=7 {
+            let a: f64 = cell(row, k).trim_end_matches('%').parse().unwrap();
+            assert!((0.0..=100.0).contains(&a), "{row}");
+        }
+        // Both stages trained and report an error before and after.
+        for k in [8, 9] {
+            let (a, b) = cell(row, k)
+                .split_once(" → ")
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .unwrap();
+            assert!(a.parse::<f64>().unwrap() >= 0.0 && b.parse::<f64>().unwrap() >= 0.0, "{row}");
+        }
+    }
+    assert!(page.contains("**Paper:**") && page.contains("**Here**"));
+    assert_eq!(done.output.plots.len(), 3);
+    assert!(done.output.plots.iter().all(|p| p.series.len() == 2));
 }

@@ -102,7 +102,23 @@ pub struct Part {
 
 /// Every part, in the order the issue lists them.
 pub fn parts() -> Vec<Part> {
-    vec![]
+    vec![
+        Part {
+            name: "tspc",
+            what: "TSPC: plain vs tensorized decompositions, sequential data reconstruction vs fine-tuning",
+            run: crate::tspc::run,
+        },
+        Part {
+            name: "musco",
+            what: "MUSCO: iterative vs one-shot decomposition at the same compression",
+            run: crate::musco::run,
+        },
+        Part {
+            name: "allocation",
+            what: "ours: whole-model rank allocation, weight-only vs data-aware vs uniform",
+            run: crate::allocation::run,
+        },
+    ]
 }
 
 /// A finished part with its wall time.

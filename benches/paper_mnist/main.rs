@@ -7,11 +7,14 @@
 //! tables rerun on another data set without code changes. `--quick` runs a subset in seconds
 //! and writes to a temporary folder instead of `docs/`.
 
+mod allocation;
 #[path = "../../tests/common/data.rs"]
 mod data_files;
 mod harness;
+mod musco;
 mod plot;
 mod runs;
+mod tspc;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
