@@ -63,9 +63,15 @@ fn code_of(e: &Error, stage: i32) -> i32 {
     }
 }
 
+/// `file: message`, unless the library's message names the file already.
+fn naming(file: &std::path::Path, e: &Error) -> String {
+    let (file, message) = (file.display().to_string(), e.to_string());
+    if message.contains(&file) { message } else { format!("{file}: {message}") }
+}
+
 /// An error while reading `file` (exit code 3 unless the error says otherwise).
 pub fn reading(file: &std::path::Path) -> impl Fn(Error) -> Failure + '_ {
-    move |e| Failure::new(code_of(&e, INPUT), format!("{}: {e}", file.display()))
+    move |e| Failure::new(code_of(&e, INPUT), naming(file, &e))
 }
 
 /// An error while decomposing tensor `name` of `file` (exit code 4 unless the error says
@@ -78,5 +84,5 @@ pub fn decomposing<'a>(file: &'a std::path::Path, name: &'a str) -> impl Fn(Erro
 
 /// An error while writing `file` (exit code 5).
 pub fn writing(file: &std::path::Path) -> impl Fn(Error) -> Failure + '_ {
-    move |e| Failure::new(OUTPUT, format!("{}: {e}", file.display()))
+    move |e| Failure::new(OUTPUT, naming(file, &e))
 }
