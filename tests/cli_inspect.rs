@@ -22,7 +22,11 @@ fn text_lists_every_tensor_and_the_totals() {
     assert!(fc.contains("| F32 | [48, 32] | 1536 |"), "{fc}");
     // Rank 4 plus 1% noise: EVBMF finds the 4 components.
     assert!(fc.ends_with("| 4 |"), "{fc}");
-    assert!(run.stdout.contains(&format!("total: 7 tensors, {total} parameters")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("total: 7 tensors, {total} parameters")),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -66,7 +66,11 @@ fn code_of(e: &Error, stage: i32) -> i32 {
 /// `file: message`, unless the library's message names the file already.
 fn naming(file: &std::path::Path, e: &Error) -> String {
     let (file, message) = (file.display().to_string(), e.to_string());
-    if message.contains(&file) { message } else { format!("{file}: {message}") }
+    if message.contains(&file) {
+        message
+    } else {
+        format!("{file}: {message}")
+    }
 }
 
 /// An error while reading `file` (exit code 3 unless the error says otherwise).
