@@ -188,6 +188,12 @@ fn write_factors(
 /// `tensorize decompose`.
 pub fn run(o: &Options) -> std::result::Result<(), Failure> {
     if let Some(out) = &o.output {
+        if !matches!(out.extension().and_then(|e| e.to_str()), Some("npz" | "safetensors")) {
+            return Err(Failure::usage(format!(
+                "{}: -o takes a .npz or .safetensors file",
+                out.display()
+            )));
+        }
         crate::compress::check_output_path(&o.file, out, o.force)?;
     }
     let file = o.file.display().to_string();
