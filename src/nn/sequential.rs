@@ -64,6 +64,14 @@ impl<T: Scalar> Sequential<T> {
         self
     }
 
+    /// The model with the boxed `layer` appended under `name` (a layer read back from a
+    /// checkpoint, whose type is known only at run time).
+    pub fn push_named_boxed(mut self, name: impl Into<String>, layer: Box<dyn Layer<T>>) -> Self {
+        self.names.push(name.into());
+        self.layers.push(layer);
+        self
+    }
+
     /// The layers, in order.
     pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
         &self.layers
