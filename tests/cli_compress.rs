@@ -10,8 +10,10 @@ use std::path::Path;
 
 use cli::{checkpoint, files_in, folder, tensorize};
 use serde_json::Value;
-use tensorize::io::SafetensorsFile;
-use tensorize::Tensor;
+use tensorize::format::{CpTensor, TtMatrix, TtTensor, TuckerTensor};
+use tensorize::io::{LayerReader, SafetensorsFile};
+use tensorize::nn::{SvdConv, SvdLinear};
+use tensorize::{Factorized, Tensor};
 
 /// Runs compress with `extra` options into `out`, checks success, returns the JSON report.
 fn compress(input: &Path, out: &Path, extra: &[&str]) -> Value {
@@ -49,42 +51,60 @@ fn row<'a>(rows: &'a [Value], name: &str) -> &'a Value {
     rows.iter().find(|r| r["name"] == name).unwrap()
 }
 
-/// OUT holds the carried tensors byte for byte, the input's metadata, and one metadata entry
-/// and the factors of each compressed layer; an SVD layer's factors rebuild the weight within
-/// the reported error.
+/// OUT holds the carried tensors byte for byte, the input's metadata, and one entry per
+/// compressed layer that the library's reader loads; SVD and TT-matrix entries rebuild the
+/// weight within the reported error.
 fn check_output(input: &Path, out: &Path, rows: &[Value]) {
     let a = SafetensorsFile::open(input).unwrap();
-    let b = SafetensorsFile::open(out).unwrap();
+    let reader = LayerReader::open(out).unwrap();
+    let b = reader.file();
     assert_eq!(b.metadata().get("format").map(String::as_str), Some("pt"));
     for r in rows {
         let name = r["name"].as_str().unwrap();
-        if r["status"] == "compressed" {
-            assert!(b.info(name).is_err(), "{name} should be replaced by its factors");
-            let meta: Value =
-                serde_json::from_str(&b.metadata()[&format!("tensorize.layer.{name}")]).unwrap();
-            for f in meta["factors"].as_array().unwrap() {
-                assert!(b.info(f.as_str().unwrap()).is_ok(), "{f}");
-            }
-            if meta["format"] == "svd" {
-                let w: Tensor<f64> = a.read(name).unwrap();
-                let l: Tensor<f64> = b.read(&format!("{name}.svd.left")).unwrap();
-                let rt: Tensor<f64> = b.read(&format!("{name}.svd.right")).unwrap();
-                let w_hat = Tensor::from_vec(
-                    w.shape(),
-                    (l.as_mat().unwrap() * rt.as_mat().unwrap().transpose())
-                        .row_iter()
-                        .flat_map(|row| row.iter().copied().collect::<Vec<_>>())
-                        .collect(),
-                )
-                .unwrap();
-                let err = w_hat.sub(&w).unwrap().norm() / w.norm();
-                let reported = r["rel_error"].as_f64().unwrap();
-                assert!((err - reported).abs() < 1e-4, "{name}: {err} vs {reported}");
-            }
-        } else {
+        if r["status"] != "compressed" {
             assert_eq!(a.raw(name).unwrap(), b.raw(name).unwrap(), "{name}");
+            continue;
         }
+        assert!(b.info(name).is_err(), "{name} should be replaced by its factors");
+        let entry = name.strip_suffix(".weight").unwrap();
+        assert_eq!(reader.entry_metadata(entry, "replaces").unwrap(), name);
+        let w: Tensor<f64> = a.read(name).unwrap();
+        let w_hat: Tensor<f64> = match reader.format(entry).unwrap() {
+            "svd-linear" => {
+                let l: SvdLinear<f64> = reader.load(entry).unwrap();
+                let [u, v] = l.factors();
+                matmul(u, v)
+            }
+            "svd-conv" => {
+                let l: SvdConv<f64> = reader.load(entry).unwrap();
+                let [u, v] = l.factors().unwrap();
+                let r = v.shape()[0];
+                matmul(&u, &v.reshape(&[r, w.numel() / w.shape()[0]]).unwrap())
+            }
+            "tt-matrix" => reader.load::<f64, TtMatrix<f64>>(entry).unwrap().to_dense().unwrap(),
+            other => {
+                // The plain format of the reshaped weight: as many entries as the weight.
+                let dense = match other {
+                    "cp" => reader.load::<f64, CpTensor<f64>>(entry).unwrap().to_dense(),
+                    "tt" => reader.load::<f64, TtTensor<f64>>(entry).unwrap().to_dense(),
+                    "tucker" => reader.load::<f64, TuckerTensor<f64>>(entry).unwrap().to_dense(),
+                    _ => panic!("{entry}: format {other}"),
+                }
+                .unwrap();
+                assert_eq!(dense.numel(), w.numel(), "{entry}");
+                continue;
+            }
+        };
+        let err = w_hat.reshape(w.shape()).unwrap().sub(&w).unwrap().norm() / w.norm();
+        let reported = r["rel_error"].as_f64().unwrap();
+        assert!((err - reported).abs() < 1e-4, "{name}: {err} vs {reported}");
     }
+}
+
+/// `a · b` of two matrices.
+fn matmul(a: &Tensor<f64>, b: &Tensor<f64>) -> Tensor<f64> {
+    let c = a.as_mat().unwrap() * b.as_mat().unwrap();
+    Tensor::from_fn(&[c.nrows(), c.ncols()], |i| c[(i[0], i[1])]).unwrap()
 }
 
 #[test]

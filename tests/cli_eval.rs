@@ -26,6 +26,46 @@ fn eval_of_the_pretrained_cnn() {
     assert!(run.stdout.contains("421642 parameters"), "{}", run.stdout);
     assert!(run.stdout.contains("on 300 MNIST test images"), "{}", run.stdout);
     assert!(accuracy(&run.stdout) > 97.0, "{}", run.stdout);
+    // Compressed by SVD (conv2 and fc1 four times), written and evaluated back.
+    let dir = folder("eval-compressed");
+    let out = dir.join("cnn-svd.safetensors");
+    let run = tensorize(&[
+        "compress",
+        model.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--method",
+        "svd",
+        "--ratio",
+        "4",
+        "--layers",
+        "features.3.weight,classifier.0.weight",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tensorize(&["eval", out.to_str().unwrap(), "--images", "300"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let params: usize =
+        run.stdout.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(params < 421642 / 3, "{}", run.stdout);
+    assert!(accuracy(&run.stdout) > 90.0, "{}", run.stdout);
+    // Another method's entries are refused with a message naming the entry.
+    let out = dir.join("cnn-tt.safetensors");
+    let run = tensorize(&[
+        "compress",
+        model.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--method",
+        "tt",
+        "--ratio",
+        "2",
+        "--layers",
+        "features.3.weight",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = tensorize(&["eval", out.to_str().unwrap(), "--images", "10"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("features.3"), "{}", run.stderr);
     // A checkpoint that is not the CNN: an input error naming the file.
     let dir = folder("eval-bad");
     let other = dir.join("other.safetensors");

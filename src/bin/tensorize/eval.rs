@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tensorize::data::{Mnist, MnistCnn, MnistSplit, MNIST_DIR, MNIST_NORMALIZATION};
-use tensorize::nn::{Layer, Sequential};
+use tensorize::io::LayerReader;
+use tensorize::nn::{
+    Conv2d, Flatten, Layer, Linear, MaxPool2d, Relu, Sequential, SvdConv, SvdLinear,
+};
+use tensorize::Error;
 
 use crate::data_files;
 use crate::failure::{self, Failure};
@@ -45,8 +49,65 @@ pub fn run(model: &Path, data: Option<&Path>, images: Option<usize>) -> Result<(
 }
 
 /// The network of MODEL: the dense checkpoint's layout (`features.0`, `features.3`,
-/// `classifier.0`, `classifier.2`).
+/// `classifier.0`, `classifier.2`), or a file `tensorize compress --method svd` wrote from it
+/// (an SVD entry in place of a weight; the biases carried through).
 fn load_model(model: &Path) -> Result<Sequential<f32>, Failure> {
-    let cnn = MnistCnn::<f32>::load(model).map_err(failure::reading(model))?;
-    cnn.model().map_err(failure::reading(model))
+    let reader = LayerReader::open(model).map_err(failure::reading(model))?;
+    if reader.entries().is_empty() {
+        let cnn = MnistCnn::<f32>::load(model).map_err(failure::reading(model))?;
+        return cnn.model().map_err(failure::reading(model));
+    }
+    compressed_model(&reader).map_err(failure::reading(model))
+}
+
+/// One layer of the CNN: dense if the file holds its weight, else its SVD entry, with the
+/// CNN's padding (a checkpoint does not record it) and the carried bias.
+fn layer(reader: &LayerReader, prefix: &str, conv: bool) -> tensorize::Result<Box<dyn Layer<f32>>> {
+    let file = reader.file();
+    let bias: Vec<f32> = file.read::<f32>(&format!("{prefix}.bias"))?.as_slice().to_vec();
+    let weight = format!("{prefix}.weight");
+    if file.info(&weight).is_ok() {
+        let w = file.read::<f32>(&weight)?;
+        return Ok(if conv {
+            Box::new(Conv2d::new(w, Some(bias))?.with_padding([1, 1])?)
+        } else {
+            Box::new(Linear::new(w, Some(bias))?)
+        });
+    }
+    Ok(match reader.format(prefix)? {
+        "svd-linear" if !conv => {
+            let l: SvdLinear<f32> = reader.load(prefix)?;
+            let [u, v] = l.factors();
+            Box::new(SvdLinear::from_factors(u.clone(), v.clone(), Some(bias), l.rel_error())?)
+        }
+        "svd-conv" if conv => {
+            let l: SvdConv<f32> = reader.load(prefix)?;
+            let [u, v] = l.factors()?;
+            Box::new(SvdConv::from_factors(u, v, Some(bias), [1, 1], [1, 1], l.rel_error())?)
+        }
+        other => {
+            return Err(Error::Format {
+                format: "safetensors",
+                detail: format!(
+                    "entry {prefix:?} is {other:?}; eval runs the dense CNN or its layers \
+                     compressed by --method svd"
+                ),
+            })
+        }
+    })
+}
+
+/// The CNN with each layer dense or SVD, in the order of [`MnistCnn::model`].
+fn compressed_model(reader: &LayerReader) -> tensorize::Result<Sequential<f32>> {
+    Ok(Sequential::new()
+        .push_named_boxed("conv1", layer(reader, "features.0", true)?)
+        .push(Relu::new())
+        .push(MaxPool2d::new([2, 2], [2, 2])?)
+        .push_named_boxed("conv2", layer(reader, "features.3", true)?)
+        .push(Relu::new())
+        .push(MaxPool2d::new([2, 2], [2, 2])?)
+        .push(Flatten::new())
+        .push_named_boxed("fc1", layer(reader, "classifier.0", false)?)
+        .push(Relu::new())
+        .push_named_boxed("fc2", layer(reader, "classifier.2", false)?))
 }

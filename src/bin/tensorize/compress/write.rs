@@ -1,13 +1,25 @@
-//! The write step of `compress`: OUT checked before any work, then written once, atomically,
-//! through the library's [`SafetensorsWriter`] (a temporary file renamed at the end).
+//! The write step of `compress`: OUT checked before any work, then written once, atomically:
+//! each compressed layer as an entry of the library's [`LayerWriter`] (named factors plus
+//! metadata, the scheme of docs/formats.md) and every other tensor carried through byte for
+//! byte with [`SafetensorsWriter::copy_from`].
+//!
+//! An entry is named after the weight without its `.weight` suffix (`h.0.mlp.c_fc.weight` →
+//! `h.0.mlp.c_fc`, factors `h.0.mlp.c_fc.svd.u`, …); `<entry>.replaces` names the tensor it
+//! replaces and `<entry>.method` the `--method`. SVD layers are `svd-linear` / `svd-conv`
+//! entries (a conv's stride and padding are not in a checkpoint: stride 1, padding 0 are
+//! recorded), TT-matrix a `tt-matrix` entry. The other methods decompose the reshaped weight
+//! of [`tensorize::tensorization::Method`]; they are stored as the plain format of that
+//! tensor (`cp`, `tt`, `tucker` — a partial Tucker with identity factors on the modes it
+//! keeps), with `<entry>.weight_shape` and `<entry>.tensor_shape` to undo the reshape.
 
 use std::path::Path;
 
 use faer::Mat;
-use serde_json::json;
-use tensorize::io::{SafetensorsFile, SafetensorsWriter};
+use tensorize::format::{PartialTucker, TuckerTensor};
+use tensorize::io::{Dtype, LayerWriter, SafetensorsFile};
+use tensorize::nn::{SvdConv, SvdLinear};
 use tensorize::tensorization::WeightFormat;
-use tensorize::{Error, Result, Scalar, Tensor};
+use tensorize::{Result, Scalar, Tensor};
 
 use super::layer::Decomposed;
 use super::{Compressed, Options};
@@ -45,73 +57,90 @@ pub fn check_output(input: &Path, output: &Path, force: bool) -> std::result::Re
     Ok(())
 }
 
+/// The entry name of a weight: without a trailing `.weight`.
+pub fn entry_name(weight: &str) -> &str {
+    weight.strip_suffix(".weight").filter(|s| !s.is_empty()).unwrap_or(weight)
+}
+
 /// A matrix as a row-major tensor.
 fn tensor_of<T: Scalar>(m: &Mat<T>) -> Result<Tensor<T>> {
     Tensor::from_fn(&[m.nrows(), m.ncols()], |i| m[(i[0], i[1])])
 }
 
-/// The named factor tensors of one layer, and what its metadata entry says.
-fn factors<T: Scalar>(c: &Compressed<T>) -> Result<(Vec<(String, Tensor<T>)>, serde_json::Value)> {
-    let n = &c.name;
-    let (format, tensors) = match &c.fitted.decomposed {
-        Decomposed::Svd { left, right } => (
-            "svd".to_string(),
-            vec![
-                (format!("{n}.svd.left"), left.clone()),
-                (format!("{n}.svd.right"), right.clone()),
-            ],
-        ),
-        Decomposed::TtMatrix(tt) => (
-            "tt-matrix".to_string(),
-            tt.cores()
-                .iter()
-                .enumerate()
-                .map(|(k, g)| (format!("{n}.tt.core{k}"), g.clone()))
-                .collect(),
-        ),
+/// `[n, r]` → `[r, n]`.
+fn transposed<T: Scalar>(x: &Tensor<T>) -> Result<Tensor<T>> {
+    let (n, r) = (x.shape()[0], x.shape()[1]);
+    let s = x.as_slice();
+    Tensor::from_fn(&[r, n], |i| s[i[1] * r + i[0]])
+}
+
+/// A partial Tucker as a full one: identity factors on the modes it does not decompose.
+fn full_tucker<T: Scalar>(p: &PartialTucker<T>) -> Result<TuckerTensor<T>> {
+    let core = p.core().clone();
+    let mut factors: Vec<Mat<T>> = core
+        .shape()
+        .iter()
+        .map(|&n| Mat::from_fn(n, n, |i, j| if i == j { T::one() } else { T::zero() }))
+        .collect();
+    for (f, &mode) in p.factors().iter().zip(p.modes()) {
+        factors[mode] = f.clone();
+    }
+    TuckerTensor::new(core, factors)
+}
+
+/// Adds one compressed layer as an entry.
+fn add<T: Scalar>(out: &mut LayerWriter<T>, c: &Compressed<T>, method: &str) -> Result<()> {
+    let entry = entry_name(&c.name);
+    let rel = c.fitted.rel_error;
+    match &c.fitted.decomposed {
+        Decomposed::Svd { left, right } => {
+            let v = transposed(right)?;
+            if c.shape.len() == 2 {
+                out.add(entry, &SvdLinear::from_factors(left.clone(), v, None, rel)?)?;
+            } else {
+                let r = v.shape()[0];
+                let v = v.reshape(&[r, c.shape[1], c.shape[2], c.shape[3]])?;
+                out.add(
+                    entry,
+                    &SvdConv::from_factors(left.clone(), v, None, [1, 1], [0, 0], rel)?,
+                )?;
+            }
+        }
+        Decomposed::TtMatrix(tt) => {
+            out.add(entry, tt)?;
+        }
         Decomposed::Weight(w) => {
-            let method = w.plan().method.name().to_string();
-            let tensors = match w.format() {
-                WeightFormat::LowRank(lr) => vec![
-                    (format!("{n}.svd.left"), tensor_of(lr.left())?),
-                    (format!("{n}.svd.right"), tensor_of(lr.right())?),
-                ],
+            match w.format() {
+                WeightFormat::LowRank(lr) => {
+                    let u = tensor_of(lr.left())?;
+                    let v = transposed(&tensor_of(lr.right())?)?;
+                    out.add(entry, &SvdLinear::from_factors(u, v, None, rel)?)?;
+                }
                 WeightFormat::Cp(cp) => {
-                    let mut v = vec![(
-                        format!("{n}.cp.weights"),
-                        Tensor::from_vec(&[cp.weights().len()], cp.weights().to_vec())?,
-                    )];
-                    for (k, f) in cp.factors().iter().enumerate() {
-                        v.push((format!("{n}.cp.factor{k}"), tensor_of(f)?));
-                    }
-                    v
+                    out.add(entry, cp)?;
                 }
                 WeightFormat::Tucker(t) => {
-                    let mut v = vec![(format!("{n}.tucker.core"), t.core().clone())];
-                    for (k, f) in t.factors().iter().enumerate() {
-                        v.push((format!("{n}.tucker.factor{k}"), tensor_of(f)?));
-                    }
-                    v
+                    out.add(entry, &full_tucker(t)?)?;
                 }
-                WeightFormat::Tt(tt) => tt
-                    .cores()
-                    .iter()
-                    .enumerate()
-                    .map(|(k, g)| (format!("{n}.tt.core{k}"), g.clone()))
-                    .collect(),
-            };
-            (method, tensors)
+                WeightFormat::Tt(tt) => {
+                    out.add(entry, tt)?;
+                }
+            }
+            let json = |v: &[usize]| serde_json::Value::from(v.to_vec()).to_string();
+            out.put_metadata(entry, "weight_shape", json(&c.shape));
+            out.put_metadata(entry, "tensor_shape", json(&w.plan().shape));
+            out.put_metadata(entry, "out_factors", json(&w.plan().out_factors));
+            out.put_metadata(entry, "in_factors", json(&w.plan().in_factors));
         }
-    };
-    let meta = json!({
-        "format": format, "shape": c.shape, "ranks": c.fitted.ranks,
-        "factors": tensors.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(),
-    });
-    Ok((tensors, meta))
+    }
+    out.put_metadata(entry, "replaces", c.name.clone());
+    out.put_metadata(entry, "method", method);
+    Ok(())
 }
 
 /// Writes OUT: the tensors in `carry` unchanged (raw bytes, any dtype), every compressed layer
-/// as its factors in the layer's own dtype, and the input's metadata plus one entry per layer.
+/// as an entry whose factors are stored in the dtype the input stored the weights in, and the
+/// input's metadata.
 pub fn write_output<T: Scalar>(
     file: &SafetensorsFile,
     input: &Path,
@@ -120,23 +149,18 @@ pub fn write_output<T: Scalar>(
     options: &Options,
 ) -> std::result::Result<(), Failure> {
     let out = options.output.as_path();
-    let mut built = Vec::with_capacity(compressed.len());
+    // One dtype for the factors: the weights' own when they agree, else the working precision.
+    let dtype = match compressed.first() {
+        Some(c) if compressed.iter().all(|d| d.dtype == c.dtype) => c.dtype,
+        _ => Dtype::of::<T>(),
+    };
+    let mut layers = LayerWriter::<T>::new().store_as(dtype).overwrite(options.force);
     for c in compressed {
-        let (tensors, meta) = factors(c).map_err(failure::decomposing(input, &c.name))?;
-        built.push((c, tensors, meta));
+        add(&mut layers, c, options.method.name()).map_err(failure::decomposing(input, &c.name))?;
     }
-    let mut writer = SafetensorsWriter::new()
-        .metadata_map(file.metadata())
-        .input(input)
-        .overwrite(options.force);
+    let mut writer = layers.safetensors().metadata_map(file.metadata()).input(input);
     for name in carry {
         writer = writer.copy_from(file, name).map_err(failure::reading(input))?;
     }
-    for (c, tensors, meta) in &built {
-        for (name, t) in tensors {
-            writer = writer.tensor_as(name, t, c.dtype);
-        }
-        writer = writer.metadata(&format!("tensorize.layer.{}", c.name), &meta.to_string());
-    }
-    writer.write(out).map_err(|e: Error| failure::writing(out)(e))
+    writer.write(out).map_err(failure::writing(out))
 }
