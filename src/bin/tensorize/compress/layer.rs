@@ -39,7 +39,7 @@ pub enum Decomposed<T> {
         right: Tensor<T>,
     },
     /// Tucker-2, CP, TT and the tensorized methods (the format of the reshaped weight).
-    Weight(CompressedWeight<T>),
+    Weight(Box<CompressedWeight<T>>),
     /// A TT-matrix of a 2-D weight.
     TtMatrix(TtMatrix<T>),
 }
@@ -64,7 +64,7 @@ pub struct Fitted<T> {
 /// A layer's result: compressed, or kept dense with the reason.
 pub enum LayerFit<T> {
     /// Compressed.
-    Fitted(Fitted<T>),
+    Fitted(Box<Fitted<T>>),
     /// Kept dense: no size within the target is smaller than the weight.
     Kept(String),
 }
@@ -142,14 +142,14 @@ fn svd<T: Scalar>(w: &Tensor<T>, target: Target) -> Result<LayerFit<T>> {
     let tail: f64 = s[r..].iter().map(|x| x * x).sum();
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let params = r * (m + n);
-    Ok(LayerFit::Fitted(Fitted {
+    Ok(LayerFit::Fitted(Box::new(Fitted {
         decomposed: Decomposed::Svd { left, right },
         ranks: vec![r],
         params,
         flops: 2.0 * params as f64,
         rel_error: ratio(tail.sqrt(), total.sqrt()),
         spectral_error: ratio(s.get(r).copied().unwrap_or(0.0), s.first().copied().unwrap_or(0.0)),
-    }))
+    })))
 }
 
 /// `‖W − Ŵ‖₂ / ‖W‖₂` from the two spectra's largest values.
@@ -226,14 +226,14 @@ fn weight<T: Scalar>(w: &Tensor<T>, method: Method, target: Target) -> Result<La
     } else {
         2.0 * compressed.num_params() as f64
     };
-    Ok(LayerFit::Fitted(Fitted {
+    Ok(LayerFit::Fitted(Box::new(Fitted {
         ranks: compressed.plan().ranks.clone(),
         params: compressed.num_params(),
         flops,
         rel_error: compressed.rel_error(),
         spectral_error: spectral_error(w, &w_hat)?,
-        decomposed: Decomposed::Weight(compressed),
-    }))
+        decomposed: Decomposed::Weight(Box::new(compressed)),
+    })))
 }
 
 /// FLOPs of the TSPC layer at one input (linear) or one output position (a convolution over
@@ -293,12 +293,12 @@ fn tt_matrix<T: Scalar>(w: &Tensor<T>, d: usize, target: Target) -> Result<Layer
     let ranks = tt.ranks();
     let params = tt.num_params();
     let flops = TtLinear::new(tt.clone(), vec![T::zero(); m])?.flops(&[1, n])?;
-    Ok(LayerFit::Fitted(Fitted {
+    Ok(LayerFit::Fitted(Box::new(Fitted {
         ranks: ranks[1..ranks.len() - 1].to_vec(),
         params,
         flops,
         rel_error: report.rel_error,
         spectral_error: spectral_error(w, &w_hat)?,
         decomposed: Decomposed::TtMatrix(tt),
-    }))
+    })))
 }

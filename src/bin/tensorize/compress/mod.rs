@@ -190,7 +190,7 @@ fn run_typed<T: Scalar>(
                     name: c.name.clone(),
                     dtype: c.dtype,
                     shape: c.shape.clone(),
-                    fitted: f,
+                    fitted: *f,
                 });
             }
         }
