@@ -11,7 +11,6 @@ mod one_shot;
 mod reconstruction;
 mod report;
 mod snapshot;
-mod stage;
 
 pub use fine_tune::{FineTune, FineTuneReport};
 pub use musco::{Musco, MuscoIteration, MuscoReport, MuscoStop, MuscoTarget};

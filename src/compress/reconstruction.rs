@@ -4,7 +4,6 @@
 
 use std::ops::Range;
 
-use super::stage::Stage;
 use crate::error::{Error, Result};
 use crate::nn::{batch_indices, mse, Dataset, Layer, Optimizer, Progress, Schedule, Sequential};
 use crate::scalar::Scalar;
@@ -173,9 +172,15 @@ impl Reconstruction {
                     x.check_finite("Reconstruction::run (a mini-batch of the data)")?;
                     let target = prefix(original.layers(), 0..range.end, x.clone())?;
                     let h = prefix(compressed.layers(), 0..range.start, x)?;
-                    let mut part = Stage { layers: &mut compressed.layers_mut()[range.clone()] };
+                    // The stage is lent out of the model as a model of its own for one step
+                    // and always put back, whatever the step returns.
+                    let lr = self.schedule.lr(base_lr, report.steps);
+                    opt.set_lr(lr)?;
+                    let mut part = compressed.take_layers(range.clone())?;
+                    let stepped = train_step(&mut part, &mut opt, &h, &target);
+                    compressed.insert_layers(range.start, part)?;
                     let diverged = |value| Error::Diverged { step: report.steps, epoch, value };
-                    let (loss, dy) = match part.forward_train(&h).and_then(|y| mse(&y, &target)) {
+                    let loss = match stepped {
                         Err(Error::NonFinite { value, .. }) => return Err(diverged(value)),
                         other => other?,
                     };
@@ -189,10 +194,6 @@ impl Reconstruction {
                     }
                     sum += rel;
                     count += 1;
-                    part.backward(&dy)?;
-                    let lr = self.schedule.lr(base_lr, report.steps);
-                    opt.set_lr(lr)?;
-                    opt.step(&mut part)?;
                     report.steps += 1;
                     progress(
                         stage,
@@ -250,6 +251,25 @@ impl Reconstruction {
 }
 
 /// `x` through `layers[range]` (inference).
+/// One training step of a stage lent out of the model: forward, MSE against `target`,
+/// backward and an optimizer step; a loss that is not finite is returned without a step (the
+/// caller reports it as divergence).
+fn train_step<T: Scalar, O: Optimizer<T>>(
+    part: &mut Sequential<T>,
+    opt: &mut O,
+    h: &Tensor<T>,
+    target: &Tensor<T>,
+) -> Result<f64> {
+    let y = part.forward_train(h)?;
+    let (loss, dy) = mse(&y, target)?;
+    if !loss.is_finite() {
+        return Ok(loss);
+    }
+    part.backward(&dy)?;
+    opt.step(part)?;
+    Ok(loss)
+}
+
 fn prefix<T: Scalar>(
     layers: &[Box<dyn Layer<T>>],
     range: Range<usize>,

@@ -36,6 +36,16 @@ impl AvgPool2d {
         Ok(Self { window: pool_window(kernel, stride)?, input: None })
     }
 
+    /// The window's rows and columns.
+    pub fn kernel(&self) -> [usize; 2] {
+        self.window.kernel
+    }
+
+    /// The step between windows, rows and columns.
+    pub fn stride(&self) -> [usize; 2] {
+        self.window.stride
+    }
+
     fn label(&self) -> String {
         describe_pool("avgpool", &self.window)
     }

@@ -140,6 +140,26 @@ impl<T: Scalar> BatchNorm2d<T> {
         self.gamma.len()
     }
 
+    /// The scale `γ`, per channel (a checkpoint's `weight`).
+    pub fn gamma(&self) -> &[T] {
+        &self.gamma
+    }
+
+    /// The shift `β`, per channel (a checkpoint's `bias`).
+    pub fn beta(&self) -> &[T] {
+        &self.beta
+    }
+
+    /// `ε`, added to the variance.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// The running-statistics momentum.
+    pub fn momentum(&self) -> f64 {
+        self.momentum
+    }
+
     /// The running mean, per channel.
     pub fn running_mean(&self) -> &[T] {
         &self.running_mean

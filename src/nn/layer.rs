@@ -10,7 +10,10 @@ use crate::tensor::Tensor;
 
 /// A layer on batched inputs: the first dimension is the batch (`[batch, channels, height,
 /// width]` images, `[batch, features]` vectors), and an empty batch is allowed.
-pub trait Layer<T: Scalar>: Send + Sync {
+///
+/// Every layer is also [`AsAny`], so the concrete type behind a `dyn Layer` (a model's
+/// [`super::Sequential`] entry) can be recovered, e.g. by a checkpoint writer.
+pub trait Layer<T: Scalar>: Send + Sync + AsAny {
     /// What the layer is, for errors and tables (`"conv2d 32→64 3×3 s1 p1"`).
     fn describe(&self) -> String;
 
@@ -93,6 +96,32 @@ pub enum DecomposedLayer<'a, T> {
     Cp(&'a CpConv<T>),
     /// [`TtConv`].
     Tt(&'a TtConv<T>),
+}
+
+/// The concrete type behind a trait object: implemented for every `'static` type, so every
+/// [`Layer`] has it. Call it on the `dyn Layer` itself (`model.layers()[i].as_ref().as_any()`):
+/// on a `Box` it would describe the box.
+///
+/// ```
+/// use tensorize::nn::{AsAny, Layer, Linear, Relu, Sequential};
+/// use tensorize::Tensor;
+/// let model = Sequential::<f32>::new()
+///     .push(Linear::new(Tensor::zeros(&[2, 3])?, None)?)
+///     .push(Relu::new());
+/// let first: &dyn Layer<f32> = model.layers()[0].as_ref();
+/// assert!(first.as_any().downcast_ref::<Linear<f32>>().is_some());
+/// assert!(first.as_any().downcast_ref::<Relu<f32>>().is_none());
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+pub trait AsAny: std::any::Any {
+    /// `self` as [`std::any::Any`], to downcast.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl<L: std::any::Any> AsAny for L {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// A dense layer with a weight to decompose ([`Layer::as_dense`]).

@@ -35,7 +35,7 @@ pub use dataset::{batch_indices, Dataset, TensorDataset};
 pub use decomposed::{CpConv, SvdConv, SvdLinear, TtConv, Tucker2Conv, CP_CONV_L2};
 pub use elementwise::{Flatten, Relu};
 pub use evaluation::{evaluate, Evaluation};
-pub use layer::{DecomposedLayer, DenseLayer, Layer, ParamMut};
+pub use layer::{AsAny, DecomposedLayer, DenseLayer, Layer, ParamMut};
 pub use linear::Linear;
 pub use loss::{mse, softmax_cross_entropy};
 pub use optim::{Adam, Optimizer, Schedule, Sgd};

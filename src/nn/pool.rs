@@ -36,6 +36,16 @@ impl MaxPool2d {
         Ok(Self { window: pool_window(kernel, stride)?, argmax: None })
     }
 
+    /// The window's rows and columns.
+    pub fn kernel(&self) -> [usize; 2] {
+        self.window.kernel
+    }
+
+    /// The step between windows, rows and columns.
+    pub fn stride(&self) -> [usize; 2] {
+        self.window.stride
+    }
+
     fn geometry(&self, input: &[usize]) -> Result<([usize; 4], [usize; 2])> {
         pool_geometry(OP, &self.describe_window(), &self.window, input)
     }

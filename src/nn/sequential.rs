@@ -64,6 +64,14 @@ impl<T: Scalar> Sequential<T> {
         self
     }
 
+    /// The model with the boxed `layer` appended under `name` (a layer read back from a
+    /// checkpoint, whose type is known only at run time).
+    pub fn push_named_boxed(mut self, name: impl Into<String>, layer: Box<dyn Layer<T>>) -> Self {
+        self.names.push(name.into());
+        self.layers.push(layer);
+        self
+    }
+
     /// The layers, in order.
     pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
         &self.layers
@@ -103,6 +111,54 @@ impl<T: Scalar> Sequential<T> {
                 Err(Error::IndexOutOfBounds { index: vec![index], shape: vec![self.layers.len()] })
             }
         }
+    }
+
+    /// Removes the layers `range` (with their names) and returns them as a model of their own,
+    /// to be trained alone and put back with [`Sequential::insert_layers`].
+    ///
+    /// ```
+    /// use tensorize::nn::{Layer, Linear, Relu, Sequential};
+    /// use tensorize::Tensor;
+    /// let mut model = Sequential::<f32>::new()
+    ///     .push_named("fc1", Linear::new(Tensor::ones(&[4, 3])?, None)?)
+    ///     .push_named("act", Relu::new())
+    ///     .push_named("fc2", Linear::new(Tensor::ones(&[2, 4])?, None)?);
+    /// let middle = model.take_layers(1..3)?;
+    /// assert_eq!((model.names(), middle.names()), (&["fc1".to_string()][..], &["act".to_string(), "fc2".to_string()][..]));
+    /// model.insert_layers(1, middle)?;
+    /// assert_eq!(model.names(), ["fc1", "act", "fc2"]);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] for a range past the last layer (or decreasing).
+    pub fn take_layers(&mut self, range: std::ops::Range<usize>) -> Result<Sequential<T>> {
+        if range.start > range.end || range.end > self.layers.len() {
+            return Err(Error::IndexOutOfBounds {
+                index: vec![range.start, range.end],
+                shape: vec![self.layers.len()],
+            });
+        }
+        Ok(Sequential {
+            layers: self.layers.drain(range.clone()).collect(),
+            names: self.names.drain(range).collect(),
+        })
+    }
+
+    /// Inserts the layers of `part` (with their names) before layer `at`.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] for `at` past the end; the model is unchanged.
+    pub fn insert_layers(&mut self, at: usize, part: Sequential<T>) -> Result<()> {
+        if at > self.layers.len() {
+            return Err(Error::IndexOutOfBounds {
+                index: vec![at],
+                shape: vec![self.layers.len()],
+            });
+        }
+        self.layers.splice(at..at, part.layers);
+        self.names.splice(at..at, part.names);
+        Ok(())
     }
 
     /// The predicted class of every sample of `x`: the argmax of the model's `[batch, classes]`

@@ -1,250 +1,187 @@
-//! The `tensorize` command line.
-//!
-//! ```text
-//! tensorize [mnist [--compress-by F] [--images N]]  the pretrained CNN on MNIST, dense and compressed
-//! tensorize demo                       decompose the embedded digits data with every method
-//! tensorize decompose FILE.npy METHOD  decompose a float .npy tensor; METHOD is one of
-//!     hosvd|st-hosvd|hooi|cp|tt, with --eps E (relative error) and/or --rank R
-//! ```
+//! The `tensorize` command line (docs/cli.md): `inspect` and `compress` safetensors
+//! checkpoints, `eval` the MNIST CNN, `decompose` one `.npy` tensor, `demo`, `reproduce`; with no
+//! command, the MNIST main job.
 
 // Where the repository's data folders are: shared with the tests and benches, and kept out of
 // the library so that only this repository's programs carry its paths.
+mod compress;
 #[path = "../../../tests/common/data.rs"]
 mod data_files;
+mod decompose;
+mod eval;
+mod failure;
+mod glob;
+mod inspect;
+mod interrupt;
 mod mnist_job;
+mod progress;
+mod reproduce;
+mod spectrum;
 
-use std::time::Instant;
+use std::path::PathBuf;
 
-use tensorize::data::{load_digits, DIGITS_FILE};
-use tensorize::decomp::{CpAls, Hooi, Hosvd, TtSvd};
-use tensorize::io::read_npy;
-use tensorize::{Error, Factorized, FitReport, Result, Tensor};
+use clap::{Args, Parser, Subcommand};
 
-const USAGE: &str = "usage:
-  tensorize [mnist] [--compress-by F] [--images N]
-                                         the pretrained CNN on the 10,000 MNIST test images (or the first N), dense and
-                                         with conv2 + fc1 compressed F times (default 5) by SVD at the
-                                         ranks the whole-model allocator picks
-  tensorize demo                         decompose the embedded digits data (1797 x 8 x 8) with every method
-  tensorize decompose FILE.npy METHOD [--eps E] [--rank R] [--iters N]
-      METHOD: hosvd | st-hosvd | hooi | cp | tt
-      --eps E   target relative error (hosvd, st-hosvd, tt)
-      --rank R  rank per mode (hosvd, st-hosvd, hooi), CP rank (cp), max TT rank (tt)";
+use compress::method::{CliMethod, RankSelect};
+use compress::sizing::Size;
+use failure::{Failure, EXIT_CODES_HELP};
+
+/// Tensor decompositions and neural-network compression.
+#[derive(Parser)]
+#[command(name = "tensorize", version, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every tensor of a safetensors file, with a singular-value summary of each 2-D
+    /// weight and 4-D kernel (stable rank, energy kept at a few ranks, EVBMF rank).
+    Inspect {
+        /// The safetensors file.
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decompose the weights of a safetensors checkpoint and write the factors to OUT.
+    Compress(CompressArgs),
+    /// Accuracy of the MNIST CNN checkpoint MODEL on the MNIST test images.
+    Eval {
+        /// The checkpoint (the layout of data/models/mnist_cnn.safetensors).
+        model: PathBuf,
+        /// The folder with t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)
+        /// [default: the repository's data/mnist].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Only the first N test images.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        images: Option<u64>,
+    },
+    /// Print how to run the reproductions of the seed papers. They are benches of the
+    /// repository (not library code), so this prints the exact `cargo bench` commands.
+    Reproduce {
+        /// One of: novikov, tspc, rstd, allocation, cnn-layers (all when omitted).
+        paper: Option<String>,
+    },
+    /// Decompose a float .npy tensor and print the result; -o writes the factors.
+    Decompose {
+        /// The .npy file.
+        file: PathBuf,
+        /// The decomposition.
+        method: decompose::TensorMethod,
+        /// Target relative error (hosvd, st-hosvd, tt).
+        #[arg(long)]
+        eps: Option<f64>,
+        /// Rank per mode (hosvd, st-hosvd, hooi), CP rank (cp), max TT rank (tt).
+        #[arg(long)]
+        rank: Option<usize>,
+        /// Iterations of HOOI / CP-ALS.
+        #[arg(long, default_value_t = 100)]
+        iters: usize,
+        /// Write the factors to OUT (.npz or .safetensors).
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Replace an existing OUT.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The pretrained CNN on MNIST, dense and with conv2 + fc1 compressed (the default command).
+    Mnist {
+        /// conv2 + fc1 compressed this many times by SVD at the allocator's ranks.
+        #[arg(long = "compress-by", default_value_t = 5.0, value_parser = at_least_one)]
+        compress_by: f64,
+        /// Only the first N test images.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        images: Option<u64>,
+    },
+    /// Decompose the embedded digits data (1797 x 8 x 8) with every method.
+    Demo,
+}
+
+#[derive(Args)]
+struct CompressArgs {
+    /// The safetensors checkpoint (never modified).
+    file: PathBuf,
+    /// The file to write (refused if it exists, unless --force; never the input).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    output: PathBuf,
+    /// The decomposition of every chosen weight.
+    #[arg(long, value_enum)]
+    method: CliMethod,
+    /// Relative Frobenius error per layer (with --rank-select global: the RMS over the layers).
+    #[arg(long, conflicts_with_all = ["ratio", "budget"])]
+    eps: Option<f64>,
+    /// Each layer R times smaller (global: the chosen layers together).
+    #[arg(long, conflicts_with = "budget")]
+    ratio: Option<f64>,
+    /// Total parameters of the output file (tensors carried through count too).
+    #[arg(long, value_name = "PARAMS")]
+    budget: Option<usize>,
+    /// Which tensors to compress: shell patterns (* and ?), comma-separated, matched against
+    /// the whole name [default: every 2-D and 4-D float tensor].
+    #[arg(long, value_name = "GLOB")]
+    layers: Option<String>,
+    /// How ranks are chosen.
+    #[arg(long = "rank-select", value_enum, default_value = "energy")]
+    rank_select: RankSelect,
+    /// Channel factors of r-cp / r-tk / r-tt, and modes per side of tt-matrix.
+    #[arg(long, default_value_t = 3)]
+    factors: usize,
+    /// Replace an existing OUT.
+    #[arg(long)]
+    force: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn at_least_one(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 1.0 => Ok(f),
+        _ => Err(format!("takes a factor >= 1, got {s:?}")),
+    }
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = match args.first().map(String::as_str) {
-        None => mnist_options(&[]).and_then(mnist_job::run),
-        Some("mnist") => mnist_options(&args[1..]).and_then(mnist_job::run),
-        Some("demo") => demo(),
-        Some("decompose") => decompose(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
-    };
-    if let Err(message) = outcome {
-        eprintln!("error: {message}");
-        std::process::exit(1);
-    }
-}
-
-/// The main job's default: conv2 + fc1 weights compressed five times (at ten, the allocator,
-/// minimizing the summed relative weight errors, leaves fc1 at rank 7 and the accuracy falls by
-/// 12 points without fine-tuning).
-const DEFAULT_COMPRESSION: f64 = 5.0;
-
-/// The main job's options: `--compress-by F` (default [`DEFAULT_COMPRESSION`]) and
-/// `--images N` (the first `N` test images only, for a quick run; default all).
-fn mnist_options(mut args: &[String]) -> std::result::Result<mnist_job::Options, String> {
-    let mut options = mnist_job::Options { factor: DEFAULT_COMPRESSION, images: None };
-    while let [flag, value, rest @ ..] = args {
-        match flag.as_str() {
-            "--compress-by" => match value.parse::<f64>() {
-                Ok(f) if f.is_finite() && f >= 1.0 => options.factor = f,
-                _ => return Err(format!("--compress-by takes a factor >= 1, got {value:?}")),
+    let cli = Cli::parse();
+    interrupt::install();
+    let outcome = match cli.command {
+        None => mnist_job::run(mnist_job::Options { factor: 5.0, images: None })
+            .map_err(|e| Failure::new(failure::INPUT, e)),
+        Some(Command::Mnist { compress_by, images }) => mnist_job::run(mnist_job::Options {
+            factor: compress_by,
+            images: images.map(|n| n as usize),
+        })
+        .map_err(|e| Failure::new(failure::INPUT, e)),
+        Some(Command::Demo) => decompose::demo(),
+        Some(Command::Inspect { file, json }) => inspect::run(&file, json),
+        Some(Command::Compress(a)) => compress::run(&compress::Options {
+            size: match (a.eps, a.ratio, a.budget) {
+                (Some(e), _, _) => Size::Eps(e),
+                (_, Some(r), _) => Size::Ratio(r),
+                (_, _, Some(b)) => Size::Budget(b),
+                _ => Size::Unset,
             },
-            "--images" => match value.parse::<usize>() {
-                Ok(n) if n >= 1 => options.images = Some(n),
-                _ => return Err(format!("--images takes a count >= 1, got {value:?}")),
-            },
-            _ => return Err(format!("unknown option {flag:?}\n{USAGE}")),
-        }
-        args = rest;
-    }
-    if args.is_empty() {
-        Ok(options)
-    } else {
-        Err(format!("unexpected arguments {args:?}\n{USAGE}"))
-    }
-}
-
-/// One row of a results table.
-struct Row {
-    method: &'static str,
-    setting: String,
-    ranks: String,
-    params: usize,
-    compression: f64,
-    rel_error: f64,
-    iterations: usize,
-    seconds: f64,
-}
-
-fn print_table(rows: &[Row]) {
-    println!(
-        "| method | setting | ranks | parameters | compression | rel. error | iterations | time |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} | {:.1}x | {:.4} | {} | {:.1} ms |",
-            r.method,
-            r.setting,
-            r.ranks,
-            r.params,
-            r.compression,
-            r.rel_error,
-            r.iterations,
-            r.seconds * 1e3
-        );
-    }
-}
-
-fn row<F: Factorized<f64>>(
-    method: &'static str,
-    setting: String,
-    ranks: String,
-    fitted: Result<(F, FitReport)>,
-    seconds: f64,
-) -> Result<Row> {
-    let (f, report) = fitted?;
-    Ok(Row {
-        method,
-        setting,
-        ranks,
-        params: f.num_params(),
-        compression: f.compression_ratio(),
-        rel_error: report.rel_error,
-        iterations: report.iterations,
-        seconds,
-    })
-}
-
-fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
-    let t0 = Instant::now();
-    let out = f();
-    (out, t0.elapsed().as_secs_f64())
-}
-
-fn demo() -> std::result::Result<(), String> {
-    let digits = data_files::find_data_file(DIGITS_FILE)
-        .and_then(load_digits::<f64>)
-        .map_err(|e| e.to_string())?;
-    let x = &digits.images;
-    println!(
-        "digits: {} images of 8 x 8 pixels (values 0..16), tensor {:?}, {} entries, norm {:.1}\n",
-        digits.labels.len(),
-        x.shape(),
-        x.numel(),
-        x.norm()
-    );
-    demo_rows(x).map(|rows| print_table(&rows)).map_err(|e| e.to_string())?;
-    println!(
-        "\nHOSVD, ST-HOSVD and TT-SVD guarantee rel. error <= eps; CP-ALS and HOOI report what they reach."
-    );
-    Ok(())
-}
-
-fn demo_rows(x: &Tensor<f64>) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for eps in [0.3, 0.2, 0.1, 0.05] {
-        for (method, sequential) in [("HOSVD", false), ("ST-HOSVD", true)] {
-            let (fit, secs) = timed(|| Hosvd::with_error(eps).sequential(sequential).fit(x));
-            let ranks = fit.as_ref().map(|(t, _)| format!("{:?}", t.ranks())).unwrap_or_default();
-            rows.push(row(method, format!("eps {eps}"), ranks, fit, secs)?);
-        }
-        let (fit, secs) = timed(|| TtSvd::new().eps(eps).fit(x));
-        let ranks = fit.as_ref().map(|(t, _)| format!("{:?}", t.ranks())).unwrap_or_default();
-        rows.push(row("TT-SVD", format!("eps {eps}"), ranks, fit, secs)?);
-    }
-    for ranks in [[16, 4, 4], [36, 6, 6]] {
-        let (fit, secs) = timed(|| Hooi::new(&ranks).max_iter(50).tol(1e-8).fit(x));
-        rows.push(row("HOOI", "tol 1e-8".into(), format!("{ranks:?}"), fit, secs)?);
-    }
-    for rank in [5, 10, 20, 40] {
-        let (fit, secs) = timed(|| CpAls::new(rank).max_iter(100).tol(1e-7).fit(x));
-        rows.push(row("CP-ALS", "tol 1e-7".into(), format!("{rank}"), fit, secs)?);
-    }
-    Ok(rows)
-}
-
-fn decompose(args: &[String]) -> std::result::Result<(), String> {
-    let (Some(file), Some(method)) = (args.first(), args.get(1)) else {
-        return Err(format!("decompose needs a file and a method\n{USAGE}"));
-    };
-    let mut eps = None;
-    let mut rank = None;
-    let mut iters = 100usize;
-    let mut rest = args[2..].iter();
-    while let Some(flag) = rest.next() {
-        let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
-        match flag.as_str() {
-            "--eps" => eps = Some(value.parse::<f64>().map_err(|e| bad(&e))?),
-            "--rank" => rank = Some(value.parse::<usize>().map_err(|e| bad(&e))?),
-            "--iters" => iters = value.parse::<usize>().map_err(|e| bad(&e))?,
-            _ => return Err(format!("unknown option {flag}\n{USAGE}")),
-        }
-    }
-    let x: Tensor<f64> = read_npy(file).map_err(|e| e.to_string())?;
-    println!("{file}: shape {:?}, norm {:.6e}", x.shape(), x.norm());
-    let need_rank = || rank.ok_or_else(|| format!("{method} needs --rank"));
-    let per_mode = |r: usize| vec![r; x.ndim()];
-    let setting = format!("eps {eps:?}, rank {rank:?}");
-    let r = match method.as_str() {
-        "hosvd" | "st-hosvd" => {
-            let sequential = method == "st-hosvd";
-            let params = match (eps, rank) {
-                (Some(e), Some(r)) => Hosvd::with_error(e).max_ranks(&per_mode(r)),
-                (Some(e), None) => Hosvd::with_error(e),
-                (None, Some(r)) => Hosvd::new(&per_mode(r)),
-                (None, None) => return Err(format!("{method} needs --eps and/or --rank")),
-            };
-            let (fit, secs) = timed(|| params.sequential(sequential).fit(&x));
-            let ranks = fit.as_ref().map(|(t, _)| format!("{:?}", t.ranks())).unwrap_or_default();
-            row("HOSVD", setting, ranks, fit, secs)
-        }
-        "hooi" => {
-            let ranks = per_mode(need_rank()?);
-            let (fit, secs) = timed(|| Hooi::new(&ranks).max_iter(iters).fit(&x));
-            row("HOOI", setting, format!("{ranks:?}"), fit, secs)
-        }
-        "cp" => {
-            let r = need_rank()?;
-            let (fit, secs) = timed(|| CpAls::new(r).max_iter(iters).fit(&x));
-            row("CP-ALS", setting, r.to_string(), fit, secs)
-        }
-        "tt" => {
-            let mut params = TtSvd::new();
-            if let Some(e) = eps {
-                params = params.eps(e);
-            }
-            if let Some(r) = rank {
-                params = params.max_rank(r);
-            }
-            let (fit, secs) = timed(|| params.fit(&x));
-            let ranks = fit.as_ref().map(|(t, _)| format!("{:?}", t.ranks())).unwrap_or_default();
-            row("TT-SVD", setting, ranks, fit, secs)
-        }
-        other => Err(Error::InvalidParameter {
-            name: "method",
-            value: other.to_string(),
-            expected: "hosvd, st-hosvd, hooi, cp or tt",
+            input: a.file,
+            output: a.output,
+            method: a.method,
+            factors: a.factors,
+            layers: a.layers,
+            rank_select: a.rank_select,
+            force: a.force,
+            json: a.json,
         }),
+        Some(Command::Eval { model, data, images }) => {
+            eval::run(&model, data.as_deref(), images.map(|n| n as usize))
+        }
+        Some(Command::Reproduce { paper }) => reproduce::run(paper.as_deref()),
+        Some(Command::Decompose { file, method, eps, rank, iters, output, force }) => {
+            decompose::run(&decompose::Options { file, method, eps, rank, iters, output, force })
+        }
+    };
+    if let Err(failure) = outcome {
+        failure.exit();
     }
-    .map_err(|e| e.to_string())?;
-    print_table(&[r]);
-    Ok(())
 }

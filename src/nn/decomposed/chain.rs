@@ -61,6 +61,33 @@ impl<T: Scalar, L: Layer<T>> Layer<T> for Chain<L> {
     }
 }
 
+impl<L> Chain<L> {
+    /// The chain of `parts` after checking that each part's outputs are the next part's inputs
+    /// (`dims` gives a part's `(inputs, outputs)`): what a layer rebuilt from saved factors
+    /// must satisfy.
+    pub(crate) fn linked(
+        op: &'static str,
+        parts: Vec<L>,
+        dims: impl Fn(&L) -> (usize, usize),
+    ) -> Result<Self> {
+        for (k, pair) in parts.windows(2).enumerate() {
+            let (out, next_in) = (dims(&pair[0]).1, dims(&pair[1]).0);
+            if out != next_in {
+                return Err(crate::error::Error::ShapeMismatch {
+                    op,
+                    left: vec![out],
+                    right: vec![next_in],
+                    detail: format!(
+                        "factor {k} gives {out} outputs but factor {} takes {next_in} inputs",
+                        k + 1
+                    ),
+                });
+            }
+        }
+        Ok(Self { parts })
+    }
+}
+
 /// Every decomposed layer builds a chain of at least two parts; this guards the type anyway.
 fn empty_chain() -> Error {
     Error::InvalidParameter {

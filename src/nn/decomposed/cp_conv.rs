@@ -4,6 +4,7 @@
 use faer::Mat;
 
 use super::chain::{chain_layer, Chain};
+use super::svd::matrix_dims;
 use crate::decomp::CpAls;
 use crate::error::{Error, Result};
 use crate::format::{CpTensor, Factorized};
@@ -102,6 +103,87 @@ impl<T: Scalar> CpConv<T> {
         ];
         let rel_error = cp.rel_error(&dense.weight().clone().reshape(&shape)?)?.as_f64();
         Ok(Self { chain: Chain { parts }, rel_error })
+    }
+
+    /// The layer from the CP factors of its kernel,
+    /// `K[o, i, h, w] = Σ_r a[o, r] b[i, r] c[h, w, r]`: `a` `[out, R]` (the weights folded
+    /// in), `b` `[in, R]`, `c` `[kh, kw, R]` (run with `stride` and `padding`; a saved layer,
+    /// `rel_error` is the error recorded when the kernel was decomposed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless `a`, `b` are matrices and `c` 3-way;
+    /// [`Error::ShapeMismatch`] unless the three have the same rank, or if the bias has not
+    /// one entry per output; [`Error::InvalidParameter`] for a zero stride; [`Error::NonFinite`].
+    pub fn from_factors(
+        a: Tensor<T>,
+        b: Tensor<T>,
+        c: Tensor<T>,
+        bias: Option<Vec<T>>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        rel_error: f64,
+    ) -> Result<Self> {
+        const OP: &str = "CpConv::from_factors";
+        let (out, r) = matrix_dims(OP, "a", &a)?;
+        let (input, rb) = matrix_dims(OP, "b", &b)?;
+        let [kh, kw, rc] = match *c.shape() {
+            [kh, kw, rc] => [kh, kw, rc],
+            _ => {
+                return Err(Error::InvalidModes {
+                    op: OP,
+                    modes: (0..c.ndim()).collect(),
+                    ndim: c.ndim(),
+                    detail: format!("the factor c must be [kh, kw, R], got shape {:?}", c.shape()),
+                });
+            }
+        };
+        if [rb, rc] != [r, r] {
+            return Err(Error::ShapeMismatch {
+                op: OP,
+                left: vec![r],
+                right: vec![rb, rc],
+                detail: "the factors a, b, c must have the same number of columns (the rank)"
+                    .into(),
+            });
+        }
+        let reduce = b.permute_modes(&[1, 0])?.reshape(&[r, input, 1, 1])?;
+        let depthwise = c.permute_modes(&[2, 0, 1])?.reshape(&[r, 1, kh, kw])?;
+        let parts = vec![
+            Conv2d::new(reduce, None)?,
+            Conv2d::new(depthwise, None)?
+                .with_groups(r)?
+                .with_stride(stride)?
+                .with_padding(padding)?,
+            Conv2d::new(a.reshape(&[out, r, 1, 1])?, bias)?,
+        ];
+        let chain = Chain::linked(OP, parts, |c| (c.in_channels(), c.out_channels()))?;
+        Ok(Self { chain, rel_error })
+    }
+
+    /// The factors `[a, b, c]` of the kernel (see [`CpConv::from_factors`]).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if the copies cannot be allocated.
+    pub fn factors(&self) -> Result<[Tensor<T>; 3]> {
+        let [reduce, depthwise, restore] =
+            [&self.chain.parts[0], &self.chain.parts[1], &self.chain.parts[2]];
+        let r = self.rank();
+        let k = depthwise.weight().shape();
+        let a = restore.weight().clone().reshape(&[restore.out_channels(), r])?;
+        let b =
+            reduce.weight().clone().reshape(&[r, reduce.in_channels()])?.permute_modes(&[1, 0])?;
+        let c = depthwise.weight().clone().reshape(&[r, k[2], k[3]])?.permute_modes(&[1, 2, 0])?;
+        Ok([a, b, c])
+    }
+
+    /// The bias of the convolution it replaced, if any.
+    pub fn bias(&self) -> Option<&[T]> {
+        self.chain.parts[2].bias()
+    }
+
+    /// The stride and padding of the convolution it replaced (of the depthwise step).
+    pub fn window(&self) -> ([usize; 2], [usize; 2]) {
+        (self.chain.parts[1].stride(), self.chain.parts[1].padding())
     }
 
     /// The CP rank `R`.

@@ -75,6 +75,49 @@ impl<T: Scalar> SvdLinear<T> {
         }
     }
 
+    /// The layer `y = u (v x) + b` from the factors of its weight `W ≈ u · v`: `u` is
+    /// `[out, r]`, `v` is `[r, in]` (a saved layer; `rel_error` is the error recorded when the
+    /// weight was decomposed).
+    ///
+    /// ```
+    /// use tensorize::nn::{Layer, Linear, SvdLinear};
+    /// use tensorize::Tensor;
+    /// let fc = Linear::new(Tensor::<f64>::random_normal(&[6, 5], 1)?, Some(vec![0.5; 6]))?;
+    /// let low = SvdLinear::from_linear(&fc, 2)?;
+    /// let [u, v] = low.factors();
+    /// let back = SvdLinear::from_factors(u.clone(), v.clone(), low.bias().map(<[f64]>::to_vec), low.rel_error())?;
+    /// let x = Tensor::random_normal(&[3, 5], 2)?;
+    /// assert_eq!(back.forward(&x)?, low.forward(&x)?);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless both are matrices; [`Error::ShapeMismatch`] if the
+    /// columns of `u` are not the rows of `v` or the bias has not one entry per output;
+    /// [`Error::NonFinite`].
+    pub fn from_factors(
+        u: Tensor<T>,
+        v: Tensor<T>,
+        bias: Option<Vec<T>>,
+        rel_error: f64,
+    ) -> Result<Self> {
+        let parts = vec![Linear::new(v, None)?, Linear::new(u, bias)?];
+        let chain = Chain::linked("SvdLinear::from_factors", parts, |l| {
+            (l.in_features(), l.out_features())
+        })?;
+        Ok(Self { chain, rel_error })
+    }
+
+    /// The factors `[u, v]` of the weight `W ≈ u · v`: `u` `[out, r]`, `v` `[r, in]`.
+    pub fn factors(&self) -> [&Tensor<T>; 2] {
+        [self.chain.parts[1].weight(), self.chain.parts[0].weight()]
+    }
+
+    /// The bias of the dense layer it replaced, if any.
+    pub fn bias(&self) -> Option<&[T]> {
+        self.chain.parts[1].bias()
+    }
+
     /// The rank.
     pub fn rank(&self) -> usize {
         self.chain.parts[0].out_features()
@@ -204,6 +247,52 @@ impl<T: Scalar> SvdConv<T> {
         }
     }
 
+    /// The layer from the factors of its kernel `K[o, i, h, w] = Σ_r u[o, r] v[r, i, h, w]`:
+    /// `u` is `[out, r]`, `v` is `[r, in, kh, kw]`, run with `stride` and `padding` (a saved
+    /// layer; `rel_error` is the error recorded when the kernel was decomposed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless `u` is a matrix and `v` 4-way; [`Error::ShapeMismatch`]
+    /// if the columns of `u` are not the first dimension of `v` or the bias has not one entry
+    /// per output; [`Error::InvalidParameter`] for a zero stride; [`Error::NonFinite`].
+    pub fn from_factors(
+        u: Tensor<T>,
+        v: Tensor<T>,
+        bias: Option<Vec<T>>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        rel_error: f64,
+    ) -> Result<Self> {
+        let (out, rank) = matrix_dims("SvdConv::from_factors", "u", &u)?;
+        let project = Conv2d::new(v, None)?.with_stride(stride)?.with_padding(padding)?;
+        let expand = Conv2d::new(u.reshape(&[out, rank, 1, 1])?, bias)?;
+        let chain = Chain::linked("SvdConv::from_factors", vec![project, expand], |c| {
+            (c.in_channels(), c.out_channels())
+        })?;
+        Ok(Self { chain, rel_error })
+    }
+
+    /// The factors `[u, v]` of the kernel, `K[o, i, h, w] = Σ_r u[o, r] v[r, i, h, w]`: `u`
+    /// `[out, r]`, `v` `[r, in, kh, kw]`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if the copy of `u` cannot be allocated.
+    pub fn factors(&self) -> Result<[Tensor<T>; 2]> {
+        let [project, expand] = [&self.chain.parts[0], &self.chain.parts[1]];
+        let u = expand.weight().clone().reshape(&[expand.out_channels(), self.rank()])?;
+        Ok([u, project.weight().clone()])
+    }
+
+    /// The bias of the convolution it replaced, if any.
+    pub fn bias(&self) -> Option<&[T]> {
+        self.chain.parts[1].bias()
+    }
+
+    /// The stride and padding of the convolution it replaced (of its first factor).
+    pub fn window(&self) -> ([usize; 2], [usize; 2]) {
+        (self.chain.parts[0].stride(), self.chain.parts[0].padding())
+    }
+
     /// The rank.
     pub fn rank(&self) -> usize {
         self.chain.parts[0].out_channels()
@@ -264,6 +353,23 @@ fn by_error<T: Scalar>(w: &Tensor<T>, eps: f64) -> Result<LowRank<T>> {
     crate::error::check_non_negative("eps", eps)?;
     let n = w.numel() as f64 * w.shape().iter().min().copied().unwrap_or(1) as f64;
     LowRank::from_truncation(w, &Truncation::error(eps * w.norm().as_f64()), auto_par(4.0 * n))
+}
+
+/// `(rows, cols)` of the factor `name` of `op`, which must be a matrix.
+pub(super) fn matrix_dims<T: Scalar>(
+    op: &'static str,
+    name: &str,
+    m: &Tensor<T>,
+) -> Result<(usize, usize)> {
+    match *m.shape() {
+        [r, c] => Ok((r, c)),
+        _ => Err(Error::InvalidModes {
+            op,
+            modes: (0..m.ndim()).collect(),
+            ndim: m.ndim(),
+            detail: format!("the factor {name} must be a matrix, got shape {:?}", m.shape()),
+        }),
+    }
 }
 
 /// The error of a rank outside `1..=max` for the layer `layer` of weight shape `shape`.

@@ -65,12 +65,44 @@ impl<T: Scalar> TtConv<T> {
     }
 
     fn from_tt(dense: &Conv2d<T>, tt: &TtTensor<T>, rel_error: f64) -> Result<Self> {
-        let [g1, g2, g3, g4] = [&tt.cores()[0], &tt.cores()[1], &tt.cores()[2], &tt.cores()[3]];
+        let bias = dense.bias().map(<[T]>::to_vec);
+        Self::from_factors(tt, bias, dense.stride(), dense.padding(), rel_error)
+    }
+
+    /// The layer from the tensor train `tt` of its kernel permuted to `[in, kh, kw, out]`:
+    /// `K[o, i, h, w] = Σ G₁[0, i, a] G₂[a, h, b] G₃[b, w, c] G₄[c, o, 0]`, run with `stride`
+    /// and `padding` (a saved layer; `rel_error` is the error recorded when the kernel was
+    /// decomposed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless `tt` has four cores; [`Error::ShapeMismatch`] if the
+    /// bias has not one entry per output; [`Error::InvalidParameter`] for a zero stride.
+    pub fn from_factors(
+        tt: &TtTensor<T>,
+        bias: Option<Vec<T>>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        rel_error: f64,
+    ) -> Result<Self> {
+        let [g1, g2, g3, g4] = match tt.cores() {
+            [g1, g2, g3, g4] => [g1, g2, g3, g4],
+            cores => {
+                return Err(Error::InvalidModes {
+                    op: "TtConv::from_factors",
+                    modes: (0..cores.len()).collect(),
+                    ndim: cores.len(),
+                    detail: format!(
+                        "a TT convolution has four cores ([in, kh, kw, out]), got {}",
+                        cores.len()
+                    ),
+                });
+            }
+        };
         let (input, out) = (g1.shape()[1], g4.shape()[1]);
         let (r1, r2, r3) = (g1.shape()[2], g2.shape()[2], g3.shape()[2]);
         let (kh, kw) = (g2.shape()[1], g3.shape()[1]);
-        let [sh, sw] = dense.stride();
-        let [ph, pw] = dense.padding();
+        let [sh, sw] = stride;
+        let [ph, pw] = padding;
         // Each core as a PyTorch [out, in, kh, kw] kernel of its step.
         let first = g1
             .clone()
@@ -85,9 +117,37 @@ impl<T: Scalar> TtConv<T> {
             Conv2d::new(first, None)?,
             Conv2d::new(rows, None)?.with_stride([sh, 1])?.with_padding([ph, 0])?,
             Conv2d::new(cols, None)?.with_stride([1, sw])?.with_padding([0, pw])?,
-            Conv2d::new(last, dense.bias().map(<[T]>::to_vec))?,
+            Conv2d::new(last, bias)?,
         ];
         Ok(Self { chain: Chain { parts }, rel_error })
+    }
+
+    /// The tensor train of the kernel permuted to `[in, kh, kw, out]` (see
+    /// [`TtConv::from_factors`]).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if the copies cannot be allocated.
+    pub fn factors(&self) -> Result<TtTensor<T>> {
+        let p = &self.chain.parts;
+        let [r1, r2, r3] = self.ranks();
+        let (input, out) = (p[0].in_channels(), p[3].out_channels());
+        let (kh, kw) = (p[1].weight().shape()[2], p[2].weight().shape()[3]);
+        let g1 = p[0].weight().clone().reshape(&[r1, input])?.permute_modes(&[1, 0])?;
+        let g2 = p[1].weight().clone().reshape(&[r2, r1, kh])?.permute_modes(&[1, 2, 0])?;
+        let g3 = p[2].weight().clone().reshape(&[r3, r2, kw])?.permute_modes(&[1, 2, 0])?;
+        let g4 = p[3].weight().clone().reshape(&[out, r3])?.permute_modes(&[1, 0])?;
+        TtTensor::new(vec![g1.reshape(&[1, input, r1])?, g2, g3, g4.reshape(&[r3, out, 1])?])
+    }
+
+    /// The bias of the convolution it replaced, if any.
+    pub fn bias(&self) -> Option<&[T]> {
+        self.chain.parts[3].bias()
+    }
+
+    /// The stride and padding of the convolution it replaced.
+    pub fn window(&self) -> ([usize; 2], [usize; 2]) {
+        let p = &self.chain.parts;
+        ([p[1].stride()[0], p[2].stride()[1]], [p[1].padding()[0], p[2].padding()[1]])
     }
 
     /// The TT ranks `[r₁, r₂, r₃]`.

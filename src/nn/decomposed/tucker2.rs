@@ -3,6 +3,7 @@
 
 use super::chain::{bad_part, chain_layer, check_link, check_pointwise, Chain};
 use super::cp_conv::check_ungrouped;
+use super::svd::matrix_dims;
 use crate::decomp::tucker2;
 use crate::error::{Error, Result};
 use crate::format::{Factorized, PartialTucker};
@@ -61,7 +62,7 @@ impl<T: Scalar> Tucker2Conv<T> {
         }
         let (t, report) = tucker2(dense.weight(), r_out, r_in)?;
         let (u_out, u_in) = (t.factors()[0].as_ref(), t.factors()[1].as_ref());
-        Self::from_factors(dense, u_out, t.core().clone(), u_in, report.rel_error)
+        Self::from_dense_factors(dense, u_out, t.core().clone(), u_in, report.rel_error)
     }
 
     /// The layer of `dense` from a partial Tucker decomposition `t` of its kernel over the
@@ -83,7 +84,7 @@ impl<T: Scalar> Tucker2Conv<T> {
             return Err(Self::bad_tucker(dense, t));
         }
         let rel_error = t.rel_error(dense.weight())?.as_f64();
-        Self::from_factors(dense, u_out.as_ref(), t.core().clone(), u_in.as_ref(), rel_error)
+        Self::from_dense_factors(dense, u_out.as_ref(), t.core().clone(), u_in.as_ref(), rel_error)
     }
 
     fn bad_tucker(dense: &Conv2d<T>, t: &PartialTucker<T>) -> Error {
@@ -101,7 +102,7 @@ impl<T: Scalar> Tucker2Conv<T> {
 
     /// The three convolutions of `dense` from its factors `U_out` (`out × r_out`), the core
     /// (`[r_out, r_in, kh, kw]`) and `U_in` (`in × r_in`).
-    fn from_factors(
+    fn from_dense_factors(
         dense: &Conv2d<T>,
         u_out: faer::MatRef<'_, T>,
         core: Tensor<T>,
@@ -151,6 +152,66 @@ impl<T: Scalar> Tucker2Conv<T> {
         check_link(OP, reduce.out_channels(), core.in_channels())?;
         check_link(OP, core.out_channels(), restore.in_channels())?;
         Ok(Self { chain: Chain { parts: vec![reduce, core, restore] }, rel_error })
+    }
+
+    /// The layer from the Tucker-2 factors of its kernel,
+    /// `K[o, i, h, w] = Σ_{p,q} u_out[o, p] core[p, q, h, w] u_in[i, q]`: `u_out` `[out, r_out]`,
+    /// `core` `[r_out, r_in, kh, kw]` (run with `stride` and `padding`), `u_in` `[in, r_in]`
+    /// (a saved layer; `rel_error` is the error recorded when the kernel was decomposed).
+    ///
+    /// # Errors
+    /// [`Error::InvalidModes`] unless the factors are matrices and the core 4-way;
+    /// [`Error::ShapeMismatch`] if the ranks of the factors are not the core's or the bias has
+    /// not one entry per output; [`Error::InvalidParameter`] for a zero stride;
+    /// [`Error::NonFinite`].
+    pub fn from_factors(
+        u_out: Tensor<T>,
+        core: Tensor<T>,
+        u_in: Tensor<T>,
+        bias: Option<Vec<T>>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        rel_error: f64,
+    ) -> Result<Self> {
+        const OP: &str = "Tucker2Conv::from_factors";
+        let (out, r_out) = matrix_dims(OP, "u_out", &u_out)?;
+        matrix_dims(OP, "u_in", &u_in)?;
+        let reduce = u_in.permute_modes(&[1, 0])?;
+        let (r_in, input) = (reduce.shape()[0], reduce.shape()[1]);
+        let parts = vec![
+            Conv2d::new(reduce.reshape(&[r_in, input, 1, 1])?, None)?,
+            Conv2d::new(core, None)?.with_stride(stride)?.with_padding(padding)?,
+            Conv2d::new(u_out.reshape(&[out, r_out, 1, 1])?, bias)?,
+        ];
+        let chain = Chain::linked(OP, parts, |c| (c.in_channels(), c.out_channels()))?;
+        Ok(Self { chain, rel_error })
+    }
+
+    /// The factors `[u_out, core, u_in]` of the kernel (see [`Tucker2Conv::from_factors`]).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if the copies cannot be allocated.
+    pub fn factors(&self) -> Result<[Tensor<T>; 3]> {
+        let [reduce, core, restore] =
+            [&self.chain.parts[0], &self.chain.parts[1], &self.chain.parts[2]];
+        let (r_out, r_in) = self.ranks();
+        let u_out = restore.weight().clone().reshape(&[restore.out_channels(), r_out])?;
+        let u_in = reduce
+            .weight()
+            .clone()
+            .reshape(&[r_in, reduce.in_channels()])?
+            .permute_modes(&[1, 0])?;
+        Ok([u_out, core.weight().clone(), u_in])
+    }
+
+    /// The bias of the convolution it replaced, if any.
+    pub fn bias(&self) -> Option<&[T]> {
+        self.chain.parts[2].bias()
+    }
+
+    /// The stride and padding of the convolution it replaced (of the core).
+    pub fn window(&self) -> ([usize; 2], [usize; 2]) {
+        (self.chain.parts[1].stride(), self.chain.parts[1].padding())
     }
 
     /// `(r_out, r_in)`.
