@@ -73,7 +73,8 @@ impl<T: Scalar> SvdLinear<T> {
         }
         let max = in_features.min(out_features);
         check_rank("SvdLinear::random", "svd-linear", rank, shape, max)?;
-        let std = (2.0 / ((in_features + out_features) as f64 * rank as f64)).sqrt();
+        // Var W = r v² with v the variance of each factor entry.
+        let std = (2.0 / ((in_features + out_features) as f64 * rank as f64)).sqrt().sqrt();
         let draw = |rows: usize, cols: usize, s: u64| -> Result<Tensor<T>> {
             Ok(Tensor::<T>::random_normal(&[rows, cols], s)?.scale(T::of(std)))
         };
