@@ -102,7 +102,23 @@ pub struct Part {
 
 /// Every part, in the order the issue lists them.
 pub fn parts() -> Vec<Part> {
-    vec![]
+    vec![
+        Part {
+            name: "novikov",
+            what: "Novikov et al. 2015 §6.1: TT-layer nets from scratch, error vs parameters",
+            run: crate::novikov::run,
+        },
+        Part {
+            name: "rstd",
+            what: "RsTD (Li et al. 2019): shuffled vs plain TT layers across ratios, over seeds",
+            run: crate::rstd::run,
+        },
+        Part {
+            name: "tnet",
+            what: "T-Net (Kossaifi et al. 2019): one shared Tucker tensor, parameters vs accuracy",
+            run: crate::tnet::run,
+        },
+    ]
 }
 
 /// A finished part with its wall time.

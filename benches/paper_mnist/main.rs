@@ -10,7 +10,11 @@
 #[path = "../../tests/common/data.rs"]
 mod data_files;
 mod harness;
+mod nets_train;
+mod novikov;
 mod plot;
+mod rstd;
+mod tnet;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
