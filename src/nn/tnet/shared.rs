@@ -6,8 +6,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatRef};
 
 use crate::error::{Error, Result};
+use crate::linalg::qr_thin;
 use crate::nn::layer::ParamMut;
-use crate::par::auto_par;
+use crate::par::{auto_par, Par};
 use crate::scalar::Scalar;
 use crate::tenalg::{multi_mode_product, unfold};
 use crate::tensor::Tensor;
@@ -28,9 +29,12 @@ pub(crate) struct SharedTucker<T> {
 }
 
 impl<T: Scalar> SharedTucker<T> {
-    /// Random parameters for a tensor of shape `dims` at Tucker ranks `ranks`: factor entries
-    /// `N(0, 1 / R_n)` and core entries `N(0, variance)`, so that every entry of `W` (a sum of
-    /// `∏ R_n` products of independent zero-mean numbers) has variance `variance`.
+    /// Random parameters for a tensor of shape `dims` at Tucker ranks `ranks`: each factor
+    /// `U_n` the orthonormal columns of a Gaussian `D_n × R_n` matrix (as HOSVD would give),
+    /// and core entries `N(0, variance · ∏ D_n / R_n)`. A row of `U_n` then has squared norm
+    /// `R_n / D_n` on average, so every entry of `W` has variance `variance` on average; at full
+    /// ranks the factors are rotations and `W` is the core rotated, so training starts where a
+    /// dense kernel with that variance would.
     pub(crate) fn random(
         dims: &[usize],
         ranks: &[usize],
@@ -49,14 +53,17 @@ impl<T: Scalar> SharedTucker<T> {
             });
         }
         let mix = |k: u64| seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k);
-        let core = Tensor::<T>::random_normal(ranks, mix(0))?.scale(T::of(variance.sqrt()));
+        let spread: f64 = dims.iter().zip(ranks).map(|(&d, &r)| d as f64 / r as f64).product();
+        let core =
+            Tensor::<T>::random_normal(ranks, mix(0))?.scale(T::of((variance * spread).sqrt()));
         let factors = dims
             .iter()
             .zip(ranks)
             .enumerate()
             .map(|(n, (&d, &r))| {
-                let u = Tensor::<T>::random_normal(&[d, r], mix(n as u64 + 1))?;
-                Ok(u.scale(T::of((1.0 / r as f64).sqrt())))
+                let g = Tensor::<T>::random_normal(&[d, r], mix(n as u64 + 1))?;
+                let (q, _) = qr_thin(g.as_mat()?, Par::Seq)?;
+                Tensor::from_mat(q.as_ref())
             })
             .collect::<Result<Vec<_>>>()?;
         let grad_core = vec![T::zero(); core.numel()];
