@@ -18,8 +18,8 @@ const OP: &str = "ShuffledTtLinear";
 /// the columns: `W[σ_out(i), σ_in(j)] = V[i, j]`. The TT structure then sits on the shuffled
 /// index order instead of the natural one (RsTD's low-rank embedding after a random shuffle).
 ///
-/// The products stay those of the TT-layer: forward `x'_j = x_{σ_in(j)}` (a gather), `z = V x'
-/// + b'`, `y_{σ_out(i)} = z_i` (a scatter); backward the same maps transposed. Nothing is
+/// The products stay those of the TT-layer: forward `x'_j = x_{σ_in(j)}` (a gather),
+/// `z = V x' + b'`, `y_{σ_out(i)} = z_i` (a scatter); backward the same maps transposed. Nothing is
 /// approximated, and the permutation costs no parameters (it is regenerated from its seed).
 ///
 /// ```
