@@ -43,6 +43,16 @@ pub enum Error {
         /// The bytes it needs.
         bytes: usize,
     },
+    /// A buffer was refused before allocation because it is larger than the memory limit
+    /// ([`crate::memory`]: by default the memory available on the machine).
+    MemoryLimit {
+        /// The shape of the tensor (or workspace) asked for.
+        shape: Vec<usize>,
+        /// The bytes it needs.
+        bytes: u64,
+        /// The limit in force, in bytes.
+        limit: u64,
+    },
     /// A mode index is not smaller than the tensor's order.
     ModeOutOfRange {
         /// The mode asked for.
@@ -175,6 +185,12 @@ impl fmt::Display for Error {
             Error::OutOfMemory { shape, bytes } => {
                 write!(f, "cannot allocate {bytes} bytes for a tensor of shape {shape:?}")
             }
+            Error::MemoryLimit { shape, bytes, limit } => write!(
+                f,
+                "a tensor of shape {shape:?} needs {bytes} bytes, more than the memory limit of \
+                 {limit} bytes (the available memory unless set by TENSORIZE_MEMORY_LIMIT or \
+                 tensorize::memory::set_limit)"
+            ),
             Error::ModeOutOfRange { mode, shape } => write!(
                 f,
                 "mode {mode} out of range for a {}-way tensor of shape {shape:?}",
@@ -269,6 +285,15 @@ pub(crate) fn checked_numel(shape: &[usize], elem_size: usize) -> Result<usize> 
     checked_len(shape, elem_size)
 }
 
+/// [`checked_numel`] for the dense result of a factorized format (`to_dense`), also checked
+/// against the memory limit up front: the request is refused with [`Error::MemoryLimit`]
+/// naming the full shape, not the first intermediate that happens to be too large.
+pub(crate) fn checked_dense(shape: &[usize], elem_size: usize) -> Result<usize> {
+    let numel = checked_numel(shape, elem_size)?;
+    check_memory(shape, (numel as u64).saturating_mul(elem_size as u64))?;
+    Ok(numel)
+}
+
 /// A vector of `n` copies of `value` for a tensor of shape `shape`, or [`Error::OutOfMemory`]
 /// if the allocator refuses (an absurd but addressable shape must not abort the process).
 pub(crate) fn try_filled_vec<T: Clone>(shape: &[usize], n: usize, value: T) -> Result<Vec<T>> {
@@ -296,6 +321,7 @@ pub(crate) fn refill<T: Clone>(
 /// [`Error::OutOfMemory`] if the allocator refuses. A fresh allocation of several megabytes
 /// asks for huge pages before anything is written to it ([`crate::hugepages`]).
 pub(crate) fn reserve<T>(buf: &mut Vec<T>, shape: &[usize], n: usize) -> Result<()> {
+    check_memory(shape, (n as u64).saturating_mul(std::mem::size_of::<T>() as u64))?;
     let before = (buf.as_ptr(), buf.capacity());
     buf.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
         shape: shape.to_vec(),
@@ -305,6 +331,15 @@ pub(crate) fn reserve<T>(buf: &mut Vec<T>, shape: &[usize], n: usize) -> Result<
         crate::hugepages::advise(buf);
     }
     Ok(())
+}
+
+/// [`Error::MemoryLimit`] if `bytes` for a tensor (or workspace) of shape `shape` are over the
+/// limit in force ([`crate::memory`]); called before allocating.
+pub(crate) fn check_memory(shape: &[usize], bytes: u64) -> Result<()> {
+    match crate::memory::over_limit(bytes) {
+        Some(limit) => Err(Error::MemoryLimit { shape: shape.to_vec(), bytes, limit }),
+        None => Ok(()),
+    }
 }
 
 /// An empty vector with room for `n` elements of a tensor of shape `shape`, or

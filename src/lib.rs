@@ -70,6 +70,7 @@
 pub mod budget;
 pub mod error;
 mod hugepages;
+pub mod memory;
 pub mod par;
 pub mod report;
 pub mod scalar;

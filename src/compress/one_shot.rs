@@ -1,5 +1,6 @@
 //! [`OneShot`]: replace chosen dense layers of a model by decomposed ones in one pass.
 
+use super::calibration::{layer_inputs, output_error, svd_layer, tucker2_layer, Response};
 use super::report::{CompressionReport, LayerReport};
 use crate::budget::Budget;
 use crate::decomp::TtSvd;
@@ -7,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::nn::{CpConv, DenseLayer, Layer, Sequential, SvdConv, SvdLinear, TtConv, Tucker2Conv};
 use crate::rank::{allocate, LayerSpectrum};
 use crate::scalar::Scalar;
+use crate::tensor::Tensor;
 
 /// How a chosen layer is decomposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +89,57 @@ impl OneShot {
         model: &mut Sequential<T>,
         input: &[usize],
     ) -> Result<CompressionReport> {
+        self.run(model, input, None)
+    }
+
+    /// The data-aware variant: ranks and factors chosen from the error of each layer's
+    /// *outputs* on the calibration `batch` (the model's input, batch first), not of its
+    /// weight. The model runs on `batch` up to each chosen layer; the layer's response
+    /// `Y = W·X` to its input there (for a convolution the output channels over all images
+    /// and positions, i.e. `W` times the im2col'd input) gives the leading left singular
+    /// vectors `U` onto which the weight is projected:
+    ///
+    /// - SVD: `Ŵ = U_r U_rᵀ W`, the best rank-`r` output on the batch; an ε bounds the output
+    ///   error `‖Ŵ·X − W·X‖_F ≤ ε‖W·X‖_F`, and a budget is split by [`allocate`] over the
+    ///   responses' spectra (the summed squared relative *output* errors are smallest);
+    /// - Tucker-2: the output-channel factor is `U_{r_out}`; the input-channel factor and the
+    ///   core are the best for the kernel given it (partial HOOI with that factor fixed).
+    ///
+    /// CP and TT have no data-aware form here. Every [`LayerReport`] then holds the
+    /// `output_error` on the batch beside the weight error.
+    ///
+    /// ```
+    /// use tensorize::compress::{LayerMethod, OneShot, Sizing};
+    /// use tensorize::nn::{Flatten, Linear, Relu, Sequential};
+    /// use tensorize::Tensor;
+    /// let mut model = Sequential::<f64>::new()
+    ///     .push(Flatten::new())
+    ///     .push_named("fc1", Linear::new(Tensor::random_normal(&[20, 30], 1)?, None)?)
+    ///     .push(Relu::new())
+    ///     .push_named("fc2", Linear::new(Tensor::random_normal(&[5, 20], 2)?, None)?);
+    /// let batch = Tensor::random_normal(&[64, 30], 3)?;
+    /// let one_shot = OneShot::new(&["fc1", "fc2"], LayerMethod::Svd, Sizing::Error(0.3));
+    /// let report = one_shot.calibrate(&batch).apply(&mut model)?;
+    /// for layer in &report.layers {
+    ///     assert!(layer.output_error.is_some_and(|e| e <= 0.3 + 1e-9));
+    /// }
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    pub fn calibrate<'a, T: Scalar>(&'a self, batch: &'a Tensor<T>) -> Calibrated<'a, T> {
+        Calibrated { one_shot: self, batch }
+    }
+
+    /// [`OneShot::apply`], data-aware when a calibration batch is given.
+    fn run<T: Scalar>(
+        &self,
+        model: &mut Sequential<T>,
+        input: &[usize],
+        batch: Option<&Tensor<T>>,
+    ) -> Result<CompressionReport> {
         let indices = self.check(model)?;
+        if let Some(batch) = batch {
+            self.check_calibration(batch)?;
+        }
         // Every layer's input shape, for FLOPs per sample.
         let mut shapes = vec![input.to_vec()];
         for l in model.layers() {
@@ -96,16 +148,38 @@ impl OneShot {
         }
         let dense: Vec<DenseLayer<'_, T>> =
             indices.iter().filter_map(|&i| model.layers()[i].as_dense()).collect();
-        let sizes = self.sizes(&dense)?;
+        let calibration = match batch {
+            Some(batch) => {
+                let inputs = layer_inputs(model, batch, &indices)?;
+                let responses = dense
+                    .iter()
+                    .zip(&inputs)
+                    .map(|(&d, x)| Response::of(d, x))
+                    .collect::<Result<Vec<_>>>()?;
+                Some((inputs, responses))
+            }
+            None => None,
+        };
+        let responses = calibration.as_ref().map(|(_, r)| r.as_slice());
+        let sizes = self.sizes(&dense, responses)?;
         let mut built = Vec::with_capacity(dense.len());
-        for (layer, size) in dense.iter().zip(sizes) {
-            built.push(self.decompose(*layer, size)?);
+        for (k, (layer, size)) in dense.iter().zip(sizes).enumerate() {
+            built.push(match responses {
+                Some(r) => self.decompose_data_aware(*layer, size, &r[k], &self.layers[k])?,
+                None => self.decompose(*layer, size)?,
+            });
         }
         let (params_before, flops_before) = (model.num_params(), model.flops(input)?);
         // Every report first, so that nothing is replaced unless everything succeeded.
         let mut layers = Vec::with_capacity(built.len());
-        for ((new, rel_error), (&at, name)) in built.iter().zip(indices.iter().zip(&self.layers)) {
+        for (k, ((new, rel_error), (&at, name))) in
+            built.iter().zip(indices.iter().zip(&self.layers)).enumerate()
+        {
             let (old, shape) = (&model.layers()[at], &shapes[at]);
+            let output_error = match &calibration {
+                Some((inputs, _)) => Some(output_error(dense[k], new.as_ref(), &inputs[k])?),
+                None => None,
+            };
             layers.push(LayerReport {
                 name: name.clone(),
                 before: old.describe(),
@@ -113,8 +187,10 @@ impl OneShot {
                 params: (old.num_params(), new.num_params()),
                 flops: (old.flops(shape)?, new.flops(shape)?),
                 rel_error: *rel_error,
+                output_error,
             });
         }
+        drop(dense);
         for ((new, _), &at) in built.into_iter().zip(&indices) {
             model.replace(at, new)?;
         }
@@ -125,8 +201,22 @@ impl OneShot {
         })
     }
 
+    /// The data-aware checks: a non-empty, finite batch and a method with a data-aware form.
+    fn check_calibration<T: Scalar>(&self, batch: &Tensor<T>) -> Result<()> {
+        batch.check_nonempty()?;
+        batch.check_finite("OneShot::calibrate")?;
+        if matches!(self.method, LayerMethod::Svd | LayerMethod::Tucker2) {
+            return Ok(());
+        }
+        Err(Error::InvalidParameter {
+            name: "method",
+            value: format!("{:?} with a calibration batch", self.method),
+            expected: "SVD or Tucker-2 for data-aware factors",
+        })
+    }
+
     /// The indices of the named layers, after every check that needs no decomposition.
-    fn check<T: Scalar>(&self, model: &Sequential<T>) -> Result<Vec<usize>> {
+    pub(super) fn check<T: Scalar>(&self, model: &Sequential<T>) -> Result<Vec<usize>> {
         let bad = |value: String, expected: &'static str| Error::InvalidParameter {
             name: "layers",
             value,
@@ -179,21 +269,37 @@ impl OneShot {
         Ok(indices)
     }
 
-    /// The size of every layer.
-    fn sizes<T: Scalar>(&self, dense: &[DenseLayer<'_, T>]) -> Result<Vec<Size>> {
-        match &self.sizing {
-            Sizing::Ranks(r) => Ok(r.iter().map(|&r| Size::Rank(r)).collect()),
-            Sizing::Error(eps) => Ok(vec![Size::Error(*eps); dense.len()]),
-            Sizing::Budget(budget) => {
+    /// The size of every layer: from the weights, or from the responses on the calibration
+    /// batch when there are some.
+    fn sizes<T: Scalar>(
+        &self,
+        dense: &[DenseLayer<'_, T>],
+        responses: Option<&[Response<T>]>,
+    ) -> Result<Vec<Size>> {
+        match (&self.sizing, responses) {
+            (Sizing::Ranks(r), _) => Ok(r.iter().map(|&r| Size::Rank(r)).collect()),
+            (Sizing::Error(eps), None) => Ok(vec![Size::Error(*eps); dense.len()]),
+            (Sizing::Error(eps), Some(responses)) => {
+                Ok(responses.iter().map(|r| Size::Rank(r.rank_for_error(*eps))).collect())
+            }
+            (Sizing::Budget(budget), responses) => {
                 let spectra = dense
                     .iter()
                     .zip(&self.layers)
-                    .map(|(layer, name)| {
-                        let l = match layer {
-                            DenseLayer::Linear(l) => {
+                    .enumerate()
+                    .map(|(k, (layer, name))| {
+                        let l = match (layer, responses) {
+                            (_, Some(responses)) => {
+                                let [out, cols] = matrix_shape(*layer);
+                                let spectrum = responses[k].spectrum.clone();
+                                let max = spectrum.len().min(out.min(cols));
+                                LayerSpectrum::new(name.clone(), spectrum, out + cols, out * cols)
+                                    .max_rank(max)
+                            }
+                            (DenseLayer::Linear(l), None) => {
                                 LayerSpectrum::from_matrix(name.clone(), l.weight().as_mat()?)?
                             }
-                            DenseLayer::Conv2d(c) => {
+                            (DenseLayer::Conv2d(c), None) => {
                                 LayerSpectrum::from_conv_kernel(name.clone(), c.weight())?
                             }
                         };
@@ -203,6 +309,28 @@ impl OneShot {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(allocate(&spectra, *budget)?.ranks.into_iter().map(Size::Rank).collect())
             }
+        }
+    }
+
+    /// The data-aware decomposed layer of `dense` (named `name`) of size `size` from its
+    /// `response`, and its weight error.
+    fn decompose_data_aware<T: Scalar>(
+        &self,
+        dense: DenseLayer<'_, T>,
+        size: Size,
+        response: &Response<T>,
+        name: &str,
+    ) -> Result<(Box<dyn Layer<T>>, f64)> {
+        let r = match size {
+            Size::Rank(r) => r,
+            Size::Error(eps) => response.rank_for_error(eps),
+        };
+        match (dense, self.method) {
+            (DenseLayer::Conv2d(c), LayerMethod::Tucker2) => {
+                let ranks = (r.min(c.out_channels()), r.min(c.in_channels()));
+                tucker2_layer(c, response, ranks, name)
+            }
+            _ => svd_layer(dense, response, r, name),
         }
     }
 
@@ -261,5 +389,38 @@ impl OneShot {
                 })
             }
         })
+    }
+}
+
+/// `[rows, cols]` of the weight as the matrix an SVD factors (`out × in·kh·kw` for a kernel).
+fn matrix_shape<T: Scalar>(dense: DenseLayer<'_, T>) -> [usize; 2] {
+    match dense {
+        DenseLayer::Linear(l) => [l.out_features(), l.in_features()],
+        DenseLayer::Conv2d(c) => {
+            let s = c.weight().shape();
+            [s[0], s[1] * s[2] * s[3]]
+        }
+    }
+}
+
+/// A [`OneShot`] with a calibration batch ([`OneShot::calibrate`]): data-aware ranks and
+/// factors.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibrated<'a, T> {
+    one_shot: &'a OneShot,
+    batch: &'a Tensor<T>,
+}
+
+impl<T: Scalar> Calibrated<'_, T> {
+    /// Replaces the layers in `model` (whose input is shaped like the calibration batch) by
+    /// data-aware decomposed layers and reports weight and output errors.
+    ///
+    /// # Errors
+    /// As [`OneShot::apply`]; [`Error::InvalidParameter`] for a method without a data-aware
+    /// form (CP, TT); [`Error::ZeroDimension`] for an empty batch, [`Error::NonFinite`];
+    /// [`Error::InvalidRank`] naming the layer for a rank above the response's (the output
+    /// channels, and at most the calibration samples).
+    pub fn apply(&self, model: &mut Sequential<T>) -> Result<CompressionReport> {
+        self.one_shot.run(model, self.batch.shape(), Some(self.batch))
     }
 }

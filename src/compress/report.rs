@@ -17,6 +17,10 @@ pub struct LayerReport {
     pub flops: (f64, f64),
     /// `‖W − Ŵ‖_F / ‖W‖_F` of the replaced weight.
     pub rel_error: f64,
+    /// `‖f̂(X) − f(X)‖_F / ‖W·X‖_F` on the calibration batch's inputs `X` of the layer, relative
+    /// to the dense layer's response (its output without the bias, which the decomposed layer
+    /// keeps): only for a data-aware run ([`super::OneShot::calibrate`]).
+    pub output_error: Option<f64>,
 }
 
 /// The whole model before and after, and every replaced layer.
@@ -40,12 +44,15 @@ impl CompressionReport {
 /// A markdown table: one row per layer, then the whole model.
 impl fmt::Display for CompressionReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "| layer | before | after | params | MFLOPs | weight rel. error |")?;
-        writeln!(f, "|---|---|---|---:|---:|---:|")?;
+        writeln!(
+            f,
+            "| layer | before | after | params | MFLOPs | weight rel. error | output rel. error |"
+        )?;
+        writeln!(f, "|---|---|---|---:|---:|---:|---:|")?;
         for l in &self.layers {
             writeln!(
                 f,
-                "| {} | {} | {} | {} → {} | {:.3} → {:.3} | {:.4} |",
+                "| {} | {} | {} | {} → {} | {:.3} → {:.3} | {:.4} | {} |",
                 l.name,
                 l.before,
                 l.after,
@@ -53,12 +60,13 @@ impl fmt::Display for CompressionReport {
                 l.params.1,
                 l.flops.0 / 1e6,
                 l.flops.1 / 1e6,
-                l.rel_error
+                l.rel_error,
+                l.output_error.map_or("–".to_string(), |e| format!("{e:.4}"))
             )?;
         }
         writeln!(
             f,
-            "| model | | | {} → {} ({:.2}x) | {:.3} → {:.3} | |",
+            "| model | | | {} → {} ({:.2}x) | {:.3} → {:.3} | | |",
             self.params.0,
             self.params.1,
             self.compression(),

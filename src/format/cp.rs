@@ -5,7 +5,7 @@ use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::rel_error::{cancellation_floor, rel_error_from_inner};
 use super::Factorized;
-use crate::error::{checked_numel, try_filled_vec, Error, Result};
+use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
 use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{check_finite_mat, mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, thread_count, Par};
@@ -215,7 +215,7 @@ impl<T: Scalar> CpTensor<T> {
     /// As [`Factorized::to_dense`].
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
         let shape = self.shape();
-        let numel = checked_numel(&shape, std::mem::size_of::<T>())?;
+        let numel = checked_dense(&shape, std::mem::size_of::<T>())?;
         let (left, right) = self.split_products()?;
         let mut data = try_filled_vec(&shape, numel, T::zero())?;
         let dst = MatMut::from_row_major_slice_mut(&mut data, left.nrows(), right.nrows());

@@ -3,7 +3,7 @@
 
 use faer::{Mat, MatRef};
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_dense, Error, Result};
 use crate::format::tucker::{check_tucker_parts, reconstruct, tucker_rel_error, weighted_norm_sq};
 use crate::format::{Factorized, TuckerTensor};
 use crate::scalar::Scalar;
@@ -116,7 +116,7 @@ impl<T: Scalar> Factorized<T> for PartialTucker<T> {
 
     /// `G ×_{m_j} U_j`, the decomposed modes only.
     fn to_dense(&self) -> Result<Tensor<T>> {
-        checked_numel(&self.shape(), std::mem::size_of::<T>())?;
+        checked_dense(&self.shape(), std::mem::size_of::<T>())?;
         reconstruct(&self.core, &self.factor_refs(), None)
     }
 

@@ -5,7 +5,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef};
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_dense, Error, Result};
 use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
 use crate::par::{auto_par, Par};
@@ -98,7 +98,7 @@ impl<T: Scalar> Factorized<T> for TuckerTensor<T> {
 
     /// `G ×₀ U₀ ⋯ ×_{d−1} U_{d−1}`, applying the modes in the cheapest order.
     fn to_dense(&self) -> Result<Tensor<T>> {
-        checked_numel(&self.shape(), std::mem::size_of::<T>())?;
+        checked_dense(&self.shape(), std::mem::size_of::<T>())?;
         reconstruct(&self.core, &self.factor_refs(), None)
     }
 

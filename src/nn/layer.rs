@@ -2,6 +2,7 @@
 //! evaluation loop and the compression tables see dense and decomposed layers the same way.
 
 use super::conv2d::Conv2d;
+use super::decomposed::{CpConv, SvdConv, SvdLinear, TtConv, Tucker2Conv};
 use super::linear::Linear;
 use crate::error::{checked_len, Error, Result};
 use crate::scalar::Scalar;
@@ -71,6 +72,27 @@ pub trait Layer<T: Scalar>: Send + Sync {
     fn as_dense(&self) -> Option<DenseLayer<'_, T>> {
         None
     }
+
+    /// The layer as one of the layers run from a decomposition's factors ([`DecomposedLayer`]),
+    /// if it is one: what a pipeline that decomposes again (MUSCO) reads the factors of.
+    fn as_decomposed(&self) -> Option<DecomposedLayer<'_, T>> {
+        None
+    }
+}
+
+/// A layer run from the factors of a decomposed dense layer ([`Layer::as_decomposed`]).
+#[derive(Clone, Copy, Debug)]
+pub enum DecomposedLayer<'a, T> {
+    /// [`SvdLinear`].
+    SvdLinear(&'a SvdLinear<T>),
+    /// [`SvdConv`].
+    SvdConv(&'a SvdConv<T>),
+    /// [`Tucker2Conv`].
+    Tucker2(&'a Tucker2Conv<T>),
+    /// [`CpConv`].
+    Cp(&'a CpConv<T>),
+    /// [`TtConv`].
+    Tt(&'a TtConv<T>),
 }
 
 /// A dense layer with a weight to decompose ([`Layer::as_dense`]).

@@ -43,7 +43,7 @@ pub use dataset::{batch_indices, Dataset, TensorDataset};
 pub use decomposed::{CpConv, SvdConv, SvdLinear, TtConv, Tucker2Conv, CP_CONV_L2};
 pub use elementwise::{Flatten, Relu};
 pub use evaluation::{evaluate, Evaluation};
-pub use layer::{DenseLayer, Layer, ParamMut};
+pub use layer::{DecomposedLayer, DenseLayer, Layer, ParamMut};
 pub use linear::Linear;
 pub use loss::{mse, softmax_cross_entropy};
 pub use models::{glorot_linear, tnet_cnn, tnet_twin, two_layer_net};

@@ -69,6 +69,12 @@ impl<T: Scalar> Sequential<T> {
         &self.layers
     }
 
+    /// The layers, in order, to train or change a part of the model in place (a pipeline that
+    /// trains one stage at a time).
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer<T>>] {
+        &mut self.layers
+    }
+
     /// The layers' names, in order.
     pub fn names(&self) -> &[String] {
         &self.names

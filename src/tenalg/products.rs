@@ -3,7 +3,7 @@
 use faer::{Mat, MatRef};
 
 use super::check::{checked_product, mat_shape, non_empty};
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_dense, try_vec_with_capacity, Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
@@ -29,7 +29,8 @@ use crate::tensor::Tensor;
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for an empty list; [`Error::ShapeMismatch`] if the column counts
-/// differ; [`Error::ZeroDimension`] / [`Error::SizeOverflow`] for an empty or too large result.
+/// differ; [`Error::ZeroDimension`] / [`Error::SizeOverflow`] for an empty or too large result;
+/// [`Error::MemoryLimit`] for a result above the memory limit ([`crate::memory`]).
 pub fn khatri_rao<T: Scalar>(mats: &[MatRef<'_, T>]) -> Result<Mat<T>> {
     non_empty("mats", mats)?;
     let r = mats[0].ncols();
@@ -45,7 +46,7 @@ pub fn khatri_rao<T: Scalar>(mats: &[MatRef<'_, T>]) -> Result<Mat<T>> {
     }
     let rows: Vec<usize> = mats.iter().map(|m| m.nrows()).collect();
     let total = checked_product(&rows)?;
-    checked_numel(&[total, r], std::mem::size_of::<T>())?;
+    checked_dense(&[total, r], std::mem::size_of::<T>())?;
     let mut acc = mats[0].to_owned();
     for m in &mats[1..] {
         let (ia, ib) = (acc.nrows(), m.nrows());
@@ -70,13 +71,14 @@ pub fn khatri_rao<T: Scalar>(mats: &[MatRef<'_, T>]) -> Result<Mat<T>> {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for an empty list; [`Error::ZeroDimension`] /
-/// [`Error::SizeOverflow`] for an empty or too large result.
+/// [`Error::SizeOverflow`] for an empty or too large result; [`Error::MemoryLimit`] for a result
+/// above the memory limit ([`crate::memory`]).
 pub fn kronecker<T: Scalar>(mats: &[MatRef<'_, T>]) -> Result<Mat<T>> {
     non_empty("mats", mats)?;
     let rows: Vec<usize> = mats.iter().map(|m| m.nrows()).collect();
     let cols: Vec<usize> = mats.iter().map(|m| m.ncols()).collect();
     let (nr, nc) = (checked_product(&rows)?, checked_product(&cols)?);
-    checked_numel(&[nr, nc], std::mem::size_of::<T>())?;
+    checked_dense(&[nr, nc], std::mem::size_of::<T>())?;
     let mut acc = mats[0].to_owned();
     for m in &mats[1..] {
         let (ib, jb) = (m.nrows(), m.ncols());
@@ -100,12 +102,13 @@ pub fn kronecker<T: Scalar>(mats: &[MatRef<'_, T>]) -> Result<Mat<T>> {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for an empty list; [`Error::ZeroDimension`] for an empty vector;
-/// [`Error::SizeOverflow`] for a too large result.
+/// [`Error::SizeOverflow`] for a too large result; [`Error::MemoryLimit`] for a result above the
+/// memory limit ([`crate::memory`]).
 pub fn outer<T: Scalar>(vectors: &[&[T]]) -> Result<Tensor<T>> {
     non_empty("vectors", vectors)?;
     let shape: Vec<usize> = vectors.iter().map(|v| v.len()).collect();
-    let numel = checked_numel(&shape, std::mem::size_of::<T>())?;
-    let mut data = Vec::with_capacity(numel);
+    let numel = checked_dense(&shape, std::mem::size_of::<T>())?;
+    let mut data = try_vec_with_capacity(&shape, numel)?;
     data.extend_from_slice(vectors[0]);
     for v in &vectors[1..] {
         data = data.iter().flat_map(|&a| v.iter().map(move |&b| a * b)).collect();

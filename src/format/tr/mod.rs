@@ -5,7 +5,7 @@ mod ops;
 
 use faer::{Accum, MatMut, MatRef};
 
-use crate::error::{checked_numel, Error, Result};
+use crate::error::{checked_dense, checked_numel, Error, Result};
 use crate::format::chain::{Chain, Ends};
 use crate::format::tt::{core_dims, zeroed, TtTensor};
 use crate::format::Factorized;
@@ -184,7 +184,7 @@ impl<T: Scalar> TrTensor<T> {
     /// cannot be allocated.
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
         let shape = Factorized::shape(self);
-        let numel = checked_numel(&shape, std::mem::size_of::<T>())?;
+        let numel = checked_dense(&shape, std::mem::size_of::<T>())?;
         let d = self.cores.len();
         let mut out: Vec<T> = zeroed(&shape, numel, 1)?;
         let [r0, n1, r1] = core_dims(&self.cores[0]);

@@ -8,7 +8,7 @@ pub use ops::{add, dot, dot_with, hadamard};
 
 use faer::{Accum, MatMut, MatRef};
 
-use crate::error::{checked_numel, try_filled_vec, Error, Result};
+use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
 use crate::format::chain::{Chain, Ends};
 use crate::format::rel_error::rel_error_guarded;
 use crate::format::Factorized;
@@ -151,7 +151,7 @@ impl<T: Scalar> TtTensor<T> {
     /// `(n_1⋯n_k) × r_k` product) cannot be allocated.
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
         let shape = Factorized::shape(self);
-        checked_numel(&shape, std::mem::size_of::<T>())?;
+        checked_dense(&shape, std::mem::size_of::<T>())?;
         let mut w: Vec<T> = self.cores[0].as_slice().to_vec();
         let mut rows = shape[0];
         for core in &self.cores[1..] {

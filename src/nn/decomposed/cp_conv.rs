@@ -130,7 +130,7 @@ impl<T: Scalar> CpConv<T> {
     }
 }
 
-chain_layer!(CpConv);
+chain_layer!(CpConv, Cp);
 
 /// The three factors of `cp` with the weights folded in so that, in every component, the
 /// three columns have the same norm `(|λ_r| ‖a_r‖ ‖b_r‖ ‖c_r‖)^{1/3}` (the sign goes to the

@@ -1,7 +1,7 @@
 //! Low-rank layers from the truncated SVD of a dense layer's weight: [`SvdLinear`] (two thin
 //! GEMMs) and [`SvdConv`] (a `kh × kw` convolution to `r` channels, then a 1×1 one).
 
-use super::chain::{chain_layer, Chain};
+use super::chain::{bad_part, chain_layer, check_link, check_pointwise, Chain};
 use crate::error::{Error, Result};
 use crate::format::Factorized;
 use crate::linalg::Truncation;
@@ -124,6 +124,43 @@ impl<T: Scalar> SvdLinear<T> {
     pub fn rel_error(&self) -> f64 {
         self.rel_error
     }
+
+    /// The two factor layers: `project` = `Rᵀ` (`in → r`, no bias), then `expand` = `L`
+    /// (`r → out`, with the dense layer's bias).
+    pub fn parts(&self) -> [&Linear<T>; 2] {
+        [&self.chain.parts[0], &self.chain.parts[1]]
+    }
+
+    /// The layer run as `project` (`in → r`, no bias) then `expand` (`r → out`): factors made
+    /// otherwise than by the SVD of the weight (data-aware, or re-truncated by MUSCO), with
+    /// `rel_error` the weight error the caller measured ([`SvdLinear::rel_error`]).
+    ///
+    /// ```
+    /// use tensorize::nn::{Layer, Linear, SvdLinear};
+    /// use tensorize::Tensor;
+    /// let project = Linear::new(Tensor::<f32>::random_normal(&[3, 10], 1)?, None)?;
+    /// let expand = Linear::new(Tensor::random_normal(&[6, 3], 2)?, Some(vec![0.0; 6]))?;
+    /// let low = SvdLinear::from_parts(project, expand, 0.5)?;
+    /// assert_eq!((low.rank(), low.num_params()), (3, 30 + 18 + 6));
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `project` has a bias; [`Error::ShapeMismatch`] unless
+    /// `project`'s outputs are `expand`'s inputs.
+    pub fn from_parts(project: Linear<T>, expand: Linear<T>, rel_error: f64) -> Result<Self> {
+        const OP: &str = "SvdLinear::from_parts";
+        if project.bias().is_some() {
+            return Err(bad_part(
+                OP,
+                "project",
+                &project.describe(),
+                "a linear layer without bias",
+            ));
+        }
+        check_link(OP, project.out_features(), expand.in_features())?;
+        Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
+    }
 }
 
 impl<T: Scalar> SvdLinear<T> {
@@ -134,7 +171,7 @@ impl<T: Scalar> SvdLinear<T> {
     }
 }
 
-chain_layer!(SvdLinear);
+chain_layer!(SvdLinear, SvdLinear);
 
 /// A convolution whose kernel, as an `out × (in·kh·kw)` matrix, is replaced by its rank-`r`
 /// SVD `L Rᵀ`: a `kh × kw` convolution `in → r` by `Rᵀ` (original stride and padding) then a
@@ -216,6 +253,31 @@ impl<T: Scalar> SvdConv<T> {
     pub fn rel_error(&self) -> f64 {
         self.rel_error
     }
+
+    /// The two factor layers: `project` (`kh × kw`, `in → r`, the original stride and
+    /// padding, no bias), then `expand` (1×1, `r → out`, with the dense layer's bias).
+    pub fn parts(&self) -> [&Conv2d<T>; 2] {
+        [&self.chain.parts[0], &self.chain.parts[1]]
+    }
+
+    /// The layer run as `project` (`kh × kw`, `in → r`, ungrouped, no bias) then `expand`
+    /// (1×1 `r → out`): factors made otherwise than by the SVD of the kernel, with
+    /// `rel_error` the kernel error the caller measured ([`SvdConv::rel_error`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `project` is grouped or has a bias, or `expand` is not a
+    /// plain 1×1 convolution; [`Error::ShapeMismatch`] unless `project`'s outputs are
+    /// `expand`'s inputs.
+    pub fn from_parts(project: Conv2d<T>, expand: Conv2d<T>, rel_error: f64) -> Result<Self> {
+        const OP: &str = "SvdConv::from_parts";
+        if project.bias().is_some() || project.groups() != 1 {
+            let wants = "an ungrouped convolution without bias";
+            return Err(bad_part(OP, "project", &project.describe(), wants));
+        }
+        check_pointwise(OP, "expand", &expand, true)?;
+        check_link(OP, project.out_channels(), expand.in_channels())?;
+        Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error })
+    }
 }
 
 impl<T: Scalar> SvdConv<T> {
@@ -234,7 +296,7 @@ impl<T: Scalar> SvdConv<T> {
     }
 }
 
-chain_layer!(SvdConv);
+chain_layer!(SvdConv, SvdConv);
 
 /// The truncated SVD of the matrix `w` at the smallest rank with `‖W − L Rᵀ‖_F ≤ eps ‖W‖_F`,
 /// from one SVD.

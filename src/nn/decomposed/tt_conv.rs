@@ -115,4 +115,4 @@ impl<T: Scalar> TtConv<T> {
     }
 }
 
-chain_layer!(TtConv);
+chain_layer!(TtConv, Tt);
