@@ -10,10 +10,18 @@ mod data_files;
 mod harness;
 #[path = "../benches/paper_mnist/musco.rs"]
 mod musco;
+#[path = "../benches/paper_mnist/nets_train.rs"]
+mod nets_train;
+#[path = "../benches/paper_mnist/novikov.rs"]
+mod novikov;
 #[path = "../benches/paper_mnist/plot.rs"]
 mod plot;
+#[path = "../benches/paper_mnist/rstd.rs"]
+mod rstd;
 #[path = "../benches/paper_mnist/runs.rs"]
 mod runs;
+#[path = "../benches/paper_mnist/tnet.rs"]
+mod tnet;
 #[path = "../benches/paper_mnist/tspc.rs"]
 mod tspc;
 
@@ -89,6 +97,98 @@ fn a_plot_is_written_as_svg() {
             && svg.contains("accuracy against parameters")
             && svg.contains("TT")
     );
+}
+
+/// The rows of the first markdown table of `page` (after its header and separator).
+fn first_table_rows(page: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = page
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    lines
+        .iter()
+        .skip(2)
+        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+fn percent(cell: &str) -> f64 {
+    cell.split_whitespace().next().unwrap().parse::<f64>().unwrap()
+}
+
+#[test]
+fn novikov_quick_table_is_complete_and_sane() {
+    let done = run_quick("novikov");
+    let md = &done.output.markdown;
+    let rows = first_table_rows(md);
+    // dense, one matrix rank, two TT shapes at one rank.
+    assert_eq!(rows.len(), 4, "{md}");
+    for r in &rows {
+        let error = percent(&r[6]);
+        assert!((0.0..=100.0).contains(&error), "{r:?}");
+        assert!(r[3].parse::<usize>().unwrap() > 0);
+    }
+    // The TT rows carry both counts: 2¹⁰ at rank 8 builds 2112 core entries, capped 1824.
+    let tt: Vec<_> = rows.iter().filter(|r| r[0] == "TT").collect();
+    assert_eq!(tt.len(), 2);
+    let pow = tt.iter().find(|r| r[1] == "2×2×2×2×2×2×2×2×2×2").unwrap();
+    assert_eq!(pow[3].parse::<usize>().unwrap(), 2112 + 1024);
+    assert_eq!(pow[4].parse::<usize>().unwrap(), 1824 + 1024);
+    assert!(md.contains("**Paper:**") && md.contains("**Here:**"));
+    assert_eq!(done.output.plots.len(), 1);
+    assert!(done.output.plots[0].log_x);
+    assert!(done
+        .output
+        .throughput
+        .iter()
+        .any(|t| t.model.starts_with("dense") && t.images_per_s > 0.0));
+}
+
+#[test]
+fn rstd_quick_table_is_complete_and_sane() {
+    let done = run_quick("rstd");
+    let md = &done.output.markdown;
+    let rows = first_table_rows(md);
+    // Two ratios × plain and shuffled.
+    assert_eq!(rows.len(), 4, "{md}");
+    for pair in rows.chunks(2) {
+        assert_eq!((pair[0][3].as_str(), pair[1][3].as_str()), ("plain", "shuffled"));
+        // Same rank and parameters for both: the permutation costs nothing.
+        assert_eq!((&pair[0][1], &pair[0][2]), (&pair[1][1], &pair[1][2]));
+        for r in pair {
+            let err: f64 = r[4].parse().unwrap();
+            assert!((0.0..=1.0).contains(&err), "{r:?}");
+            for cell in [&r[5], &r[6]] {
+                assert!(cell.contains('±'), "{r:?}");
+                assert!((0.0..=100.0).contains(&percent(cell)), "{r:?}");
+            }
+        }
+        // The shuffle destroys the weight's structure: the shuffled fit is worse at the same rank.
+        assert!(pair[1][4].parse::<f64>().unwrap() > pair[0][4].parse::<f64>().unwrap());
+    }
+    assert!(md.contains("**Paper:**") && md.contains("**Here:**"));
+    assert_eq!(done.output.plots[0].series.len(), 2);
+}
+
+#[test]
+fn tnet_quick_table_is_complete_and_sane() {
+    let done = run_quick("tnet");
+    let md = &done.output.markdown;
+    let rows = first_table_rows(md);
+    assert_eq!(rows.len(), 2, "{md}");
+    assert_eq!(rows[0][0], "uncompressed twin");
+    let twin_block: usize = rows[0][2].parse().unwrap();
+    let tnet_block: usize = rows[1][2].parse().unwrap();
+    assert_eq!(twin_block, 4 * 16 * 16 * 9 + 2 * 4 * 16);
+    assert!(tnet_block < twin_block);
+    // The networks differ by the block only.
+    let nets: Vec<usize> = rows.iter().map(|r| r[4].parse().unwrap()).collect();
+    assert_eq!(nets[0] - nets[1], twin_block - tnet_block);
+    for r in &rows {
+        assert!((0.0..=100.0).contains(&percent(&r[5])), "{r:?}");
+    }
+    assert!(md.contains("**Paper:**") && md.contains("**Here:**"));
 }
 
 #[test]

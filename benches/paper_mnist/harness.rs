@@ -104,14 +104,29 @@ pub struct Part {
 pub fn parts() -> Vec<Part> {
     vec![
         Part {
+            name: "novikov",
+            what: "Novikov et al. 2015 §6.1: TT-layer nets from scratch, error vs parameters",
+            run: crate::novikov::run,
+        },
+        Part {
             name: "tspc",
             what: "TSPC: plain vs tensorized decompositions, sequential data reconstruction vs fine-tuning",
             run: crate::tspc::run,
         },
         Part {
+            name: "rstd",
+            what: "RsTD (Li et al. 2019): shuffled vs plain TT layers across ratios, over seeds",
+            run: crate::rstd::run,
+        },
+        Part {
             name: "musco",
             what: "MUSCO: iterative vs one-shot decomposition at the same compression",
             run: crate::musco::run,
+        },
+        Part {
+            name: "tnet",
+            what: "T-Net (Kossaifi et al. 2019): one shared Tucker tensor, parameters vs accuracy",
+            run: crate::tnet::run,
         },
         Part {
             name: "allocation",

@@ -12,8 +12,12 @@ mod allocation;
 mod data_files;
 mod harness;
 mod musco;
+mod nets_train;
+mod novikov;
 mod plot;
+mod rstd;
 mod runs;
+mod tnet;
 mod tspc;
 
 use std::path::{Path, PathBuf};

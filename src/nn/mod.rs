@@ -6,7 +6,11 @@
 //! - layers run from the factors of a decomposed dense layer: [`SvdLinear`], [`SvdConv`],
 //!   [`Tucker2Conv`], [`CpConv`], [`TtConv`]; the tensorized r-CP / r-TK / r-TT layers
 //!   ([`Tensorized`], TSPC) run by contraction of their factors; the TT-layer [`TtLinear`]
-//!   (`y = W x + b` with `W` a [`crate::format::TtMatrix`]);
+//!   (`y = W x + b` with `W` a [`crate::format::TtMatrix`]; uniform ranks by [`TtRankRule`]),
+//!   its RsTD form with shuffled rows and columns [`ShuffledTtLinear`], and T-Net's
+//!   [`TuckerConvBlock`] (convolutions sharing one Tucker tensor);
+//! - model builders for the paper reproductions: [`two_layer_net`], [`glorot_linear`],
+//!   [`tnet_cnn`], [`tnet_twin`]; [`PadFlatten`] lends an image data set as padded vectors;
 //! - training: [`softmax_cross_entropy`] and [`mse`] losses, the [`Optimizer`]s [`Sgd`] and
 //!   [`Adam`], learning-rate [`Schedule`]s, [`Train`] over a [`Dataset`] with a progress
 //!   callback, and [`evaluate`] into an [`Evaluation`].
@@ -21,10 +25,14 @@ mod evaluation;
 mod layer;
 mod linear;
 mod loss;
+mod models;
 mod optim;
+mod pad_flatten;
 mod pool;
 mod sequential;
+mod shuffled_tt;
 mod tensorized;
+mod tnet;
 mod train;
 pub mod tt_linear;
 
@@ -38,9 +46,13 @@ pub use evaluation::{evaluate, Evaluation};
 pub use layer::{AsAny, DecomposedLayer, DenseLayer, Layer, ParamMut};
 pub use linear::Linear;
 pub use loss::{mse, softmax_cross_entropy};
+pub use models::{glorot_linear, tnet_cnn, tnet_twin, two_layer_net};
 pub use optim::{Adam, Optimizer, Schedule, Sgd};
+pub use pad_flatten::PadFlatten;
 pub use pool::MaxPool2d;
 pub use sequential::Sequential;
+pub use shuffled_tt::ShuffledTtLinear;
 pub use tensorized::Tensorized;
+pub use tnet::TuckerConvBlock;
 pub use train::{Progress, Train, TrainReport};
-pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads};
+pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads, TtRankRule};

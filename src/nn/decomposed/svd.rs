@@ -44,6 +44,46 @@ impl<T: Scalar> SvdLinear<T> {
         Self::from_low_rank(dense, LowRank::from_matrix(dense.weight(), rank)?)
     }
 
+    /// A rank-`rank` layer `in_features → out_features` trained from scratch (Novikov et al.'s
+    /// matrix-rank baseline): `W = L Rᵀ` with `L` (`out × r`) and `R` (`in × r`) drawn
+    /// `N(0, v)`, `v = sqrt(2 / ((in + out) r))`, so that every entry of `W` (a sum of `r`
+    /// products of two independent entries) has the Glorot variance `2 / (in + out)`; the bias
+    /// (if `bias`) starts at zero. Its [`SvdLinear::rel_error`] is 0: it replaced no weight.
+    ///
+    /// ```
+    /// use tensorize::nn::{Layer, SvdLinear};
+    /// let layer = SvdLinear::<f32>::random(1024, 10, 4, true, 7)?;
+    /// assert_eq!(layer.num_params(), 4 * (1024 + 10) + 10);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] unless `1 ≤ rank ≤ min(in, out)`; [`Error::ZeroDimension`] for a
+    /// size 0.
+    pub fn random(
+        in_features: usize,
+        out_features: usize,
+        rank: usize,
+        bias: bool,
+        seed: u64,
+    ) -> Result<Self> {
+        let shape = vec![out_features, in_features];
+        if in_features == 0 || out_features == 0 {
+            return Err(Error::ZeroDimension { shape });
+        }
+        let max = in_features.min(out_features);
+        check_rank("SvdLinear::random", "svd-linear", rank, shape, max)?;
+        // Var W = r v² with v the variance of each factor entry.
+        let std = (2.0 / ((in_features + out_features) as f64 * rank as f64)).sqrt().sqrt();
+        let draw = |rows: usize, cols: usize, s: u64| -> Result<Tensor<T>> {
+            Ok(Tensor::<T>::random_normal(&[rows, cols], s)?.scale(T::of(std)))
+        };
+        let project = Linear::new(draw(rank, in_features, seed)?, None)?;
+        let bias = bias.then(|| vec![T::zero(); out_features]);
+        let expand = Linear::new(draw(out_features, rank, seed.wrapping_add(1))?, bias)?;
+        Ok(Self { chain: Chain { parts: vec![project, expand] }, rel_error: 0.0 })
+    }
+
     /// The layer of `dense` from the factors `lr` of its weight.
     fn from_low_rank(dense: &Linear<T>, lr: LowRank<T>) -> Result<Self> {
         let rel_error = lr.rel_error(dense.weight())?.as_f64();

@@ -2,6 +2,10 @@
 //! TT-matrix, with a forward pass, a backward pass for the input, every core and the bias, a
 //! Glorot-style initialization and compression of pretrained dense weights.
 
+mod ranks;
+
+pub use ranks::TtRankRule;
+
 use super::layer::{bad_input, no_forward, Layer, ParamMut};
 use crate::decomp::TtSvd;
 use crate::error::{Error, Result};
@@ -133,6 +137,31 @@ impl<T: Scalar> TtLinear<T> {
             cores.push(g.scale(T::of(std)));
         }
         Self::new(TtMatrix::new(cores)?, vec![T::zero(); rows])
+    }
+
+    /// [`TtLinear::glorot`] with the inner ranks a uniform rank `rank` gives under `rule`
+    /// ([`TtRankRule::Uniform`]: every inner rank `rank`, as Novikov et al.'s code builds the
+    /// cores; [`TtRankRule::Capped`]: the minimal ranks).
+    ///
+    /// ```
+    /// use tensorize::nn::{TtLinear, TtRankRule};
+    /// let paper = TtLinear::<f32>::glorot_rank(&[2; 10], &[2; 10], 8, TtRankRule::Uniform, 1)?;
+    /// let capped = TtLinear::<f32>::glorot_rank(&[2; 10], &[2; 10], 8, TtRankRule::Capped, 1)?;
+    /// assert_eq!((paper.num_params(), capped.num_params()), (2112 + 1024, 1824 + 1024));
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`TtRankRule::ranks`] and [`TtLinear::glorot`].
+    pub fn glorot_rank(
+        row_modes: &[usize],
+        col_modes: &[usize],
+        rank: usize,
+        rule: TtRankRule,
+        seed: u64,
+    ) -> Result<Self> {
+        let ranks = rule.ranks(row_modes, col_modes, rank)?;
+        Self::glorot(row_modes, col_modes, &ranks, seed)
     }
 
     /// Compresses a pretrained dense layer: `weight` is `[out, in] = M × N` (PyTorch layout),
