@@ -9,8 +9,11 @@ use tensorize::io::{LayerReader, LayerWriter, SafetensorsFile, SafetensorsWriter
 use tensorize::nn::{Linear, Sequential, SvdLinear};
 use tensorize::{Error, Tensor};
 
+/// Named tensors of a file.
+type Tensors = Vec<(String, Tensor<f64>)>;
+
 /// A file with one SVD layer `fc`: its tensors and metadata, to be edited.
-fn parts() -> (Vec<(String, Tensor<f64>)>, BTreeMap<String, String>) {
+fn parts() -> (Tensors, BTreeMap<String, String>) {
     let fc =
         Linear::new(Tensor::<f64>::random_normal(&[6, 5], 1).unwrap(), Some(vec![0.5; 6])).unwrap();
     let mut out = LayerWriter::new();
