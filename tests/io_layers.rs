@@ -10,12 +10,13 @@ use std::path::PathBuf;
 
 use tensorize::data::{MnistCnn, MNIST_CNN_FILE};
 use tensorize::decomp::{CpAls, Hosvd, TrSvd, TtSvd};
-use tensorize::format::{CpTensor, TrTensor, TtMatrix, TtTensor, TuckerTensor};
+use tensorize::format::{CpTensor, PartialTucker, TrTensor, TtMatrix, TtTensor, TuckerTensor};
 use tensorize::io::{load_model, save_model, LayerReader, LayerWriter, Stored};
 use tensorize::nn::{
     AvgPool2d, BatchNorm2d, Conv2d, CpConv, Flatten, GlobalAvgPool, Layer, Linear, MaxPool2d, Relu,
-    Sequential, SvdConv, SvdLinear, TtConv, TtLinear, Tucker2Conv,
+    Sequential, SvdConv, SvdLinear, Tensorized, TtConv, TtLinear, Tucker2Conv,
 };
+use tensorize::tensorization::{Compress, Method};
 use tensorize::{Scalar, Tensor};
 
 /// A fresh, empty folder for one test.
@@ -93,6 +94,53 @@ fn every_layer<T: Scalar>() {
     same_layer("gap", &GlobalAvgPool::new(), &x_img);
 }
 
+/// r-CP, r-TK and r-TT layers of a linear layer and of a strided, padded convolution, as
+/// fitted and after their parameters moved (as training moves them): the factors written are
+/// the ones the layer runs.
+fn tensorized<T: Scalar>() {
+    let fc =
+        Linear::new(Tensor::<T>::random_normal(&[12, 18], 21).unwrap(), Some(vec![T::of(0.1); 12]))
+            .unwrap();
+    let c = Conv2d::new(Tensor::<T>::random_normal(&[8, 6, 3, 3], 22).unwrap(), None)
+        .unwrap()
+        .with_stride([2, 1])
+        .unwrap()
+        .with_padding([1, 1])
+        .unwrap();
+    let x_fc = Tensor::<T>::random_normal(&[3, 18], 23).unwrap();
+    let x_img = Tensor::<T>::random_normal(&[2, 6, 7, 5], 24).unwrap();
+    for method in
+        [Method::RCp { factors: 2 }, Method::RTucker { factors: 2 }, Method::RTt { factors: 2 }]
+    {
+        let compress = Compress::new(method).ranks(&[3]);
+        let mut lin = Tensorized::from_linear(&fc, &compress).unwrap();
+        let mut conv = Tensorized::from_conv(&c, &compress).unwrap();
+        same_layer("t_fc", &lin, &x_fc);
+        same_layer("t_conv", &conv, &x_img);
+        for layer in [&mut lin, &mut conv] {
+            let mut k = 0;
+            layer.visit_params(&mut |p| {
+                for v in p.value.iter_mut() {
+                    k += 1;
+                    *v += T::of(0.01 * ((k % 7) as f64 - 3.0));
+                }
+            });
+        }
+        same_layer("t_fc", &lin, &x_fc);
+        same_layer("t_conv", &conv, &x_img);
+    }
+}
+
+#[test]
+fn tensorized_layers_round_trip_f32() {
+    tensorized::<f32>();
+}
+
+#[test]
+fn tensorized_layers_round_trip_f64() {
+    tensorized::<f64>();
+}
+
 #[test]
 fn every_layer_round_trips_f32() {
     every_layer::<f32>();
@@ -111,6 +159,20 @@ fn every_format<T: Scalar>() {
     let back = round_trip::<T, TuckerTensor<T>>("x", &tucker).0;
     assert_eq!(back.core(), tucker.core());
     assert_eq!(back.factors(), tucker.factors());
+    let partial = PartialTucker::new(
+        Tensor::<T>::random_normal(&[2, 5, 3], 13).unwrap(),
+        vec![
+            faer::Mat::from_fn(4, 2, |i, j| T::of((i + 2 * j) as f64)),
+            faer::Mat::from_fn(3, 3, |i, j| T::of(i as f64 - j as f64)),
+        ],
+        vec![0, 2],
+    )
+    .unwrap();
+    let back = round_trip::<T, PartialTucker<T>>("p", &partial).0;
+    assert_eq!(
+        (back.core(), back.factors(), back.modes()),
+        (partial.core(), partial.factors(), partial.modes())
+    );
     let (tt, _) = TtSvd::new().max_rank(3).fit(&x).unwrap();
     assert_eq!(round_trip::<T, TtTensor<T>>("x", &tt).0, tt);
     let (tr, _) = TrSvd::new().max_rank(4).fit(&x).unwrap();
@@ -152,6 +214,11 @@ fn the_mnist_cnn_with_decomposed_layers_round_trips() {
         Linear::new(cnn.fc1_weight.clone(), Some(cnn.fc1_bias.as_slice().to_vec())).unwrap();
     model.replace(conv2, Box::new(Tucker2Conv::from_conv(&dense_conv2, 16, 8).unwrap())).unwrap();
     model.replace(fc1, Box::new(SvdLinear::from_linear(&dense_fc1, 16).unwrap())).unwrap();
+    let fc2 = model.index_of("fc2").unwrap();
+    let dense_fc2 =
+        Linear::new(cnn.fc2_weight.clone(), Some(cnn.fc2_bias.as_slice().to_vec())).unwrap();
+    let rtt = Compress::new(Method::RTt { factors: 2 }).ranks(&[4]);
+    model.replace(fc2, Box::new(Tensorized::from_linear(&dense_fc2, &rtt).unwrap())).unwrap();
 
     let dir = folder("mnist");
     let file = dir.join("compressed.safetensors");

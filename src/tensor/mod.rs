@@ -8,6 +8,8 @@ mod index;
 mod inplace;
 pub(crate) mod layout;
 mod mat_view;
+#[cfg(feature = "ndarray")]
+mod ndarray_views;
 pub(crate) mod strided;
 mod view;
 

@@ -66,7 +66,7 @@ fn factor<T: Scalar>(
 }
 
 impl<T: Scalar> Stored<T> for SvdLinear<T> {
-    const FORMAT: &'static str = "svd-linear";
+    const FORMATS: &'static [&'static str] = &["svd-linear"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let [u, v] = self.factors();
@@ -88,7 +88,7 @@ impl<T: Scalar> Stored<T> for SvdLinear<T> {
 }
 
 impl<T: Scalar> Stored<T> for SvdConv<T> {
-    const FORMAT: &'static str = "svd-conv";
+    const FORMATS: &'static [&'static str] = &["svd-conv"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let [u, v] = self.factors()?;
@@ -113,7 +113,7 @@ impl<T: Scalar> Stored<T> for SvdConv<T> {
 }
 
 impl<T: Scalar> Stored<T> for Tucker2Conv<T> {
-    const FORMAT: &'static str = "tucker2-conv";
+    const FORMATS: &'static [&'static str] = &["tucker2-conv"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let [u_out, core, u_in] = self.factors()?;
@@ -142,7 +142,7 @@ impl<T: Scalar> Stored<T> for Tucker2Conv<T> {
 }
 
 impl<T: Scalar> Stored<T> for CpConv<T> {
-    const FORMAT: &'static str = "cp-conv";
+    const FORMATS: &'static [&'static str] = &["cp-conv"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let [a, b, c] = self.factors()?;
@@ -210,7 +210,7 @@ pub(super) fn chain_shapes(ranks: &[usize], middle: &[Vec<usize>]) -> Vec<Vec<us
 }
 
 impl<T: Scalar> Stored<T> for TtConv<T> {
-    const FORMAT: &'static str = "tt-conv";
+    const FORMATS: &'static [&'static str] = &["tt-conv"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let tt = self.factors()?;
@@ -236,7 +236,7 @@ impl<T: Scalar> Stored<T> for TtConv<T> {
 }
 
 impl<T: Scalar> Stored<T> for TtLinear<T> {
-    const FORMAT: &'static str = "tt-linear";
+    const FORMATS: &'static [&'static str] = &["tt-linear"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let w = self.weight();

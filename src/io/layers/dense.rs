@@ -41,7 +41,7 @@ pub(super) fn built<L>(file: &LayerReader, name: &str, layer: Result<L>) -> Resu
 }
 
 impl<T: Scalar> Stored<T> for Linear<T> {
-    const FORMAT: &'static str = "linear";
+    const FORMATS: &'static [&'static str] = &["linear"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         out.put_metadata(name, "shape", keys::dims(self.weight().shape()));
@@ -58,7 +58,7 @@ impl<T: Scalar> Stored<T> for Linear<T> {
 }
 
 impl<T: Scalar> Stored<T> for Conv2d<T> {
-    const FORMAT: &'static str = "conv2d";
+    const FORMATS: &'static [&'static str] = &["conv2d"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         out.put_metadata(name, "shape", keys::dims(self.weight().shape()));
@@ -88,7 +88,7 @@ impl<T: Scalar> Stored<T> for Conv2d<T> {
 }
 
 impl<T: Scalar> Stored<T> for BatchNorm2d<T> {
-    const FORMAT: &'static str = "batch-norm2d";
+    const FORMATS: &'static [&'static str] = &["batch-norm2d"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         let c = self.channels();
@@ -127,7 +127,7 @@ impl<T: Scalar> Stored<T> for BatchNorm2d<T> {
 macro_rules! stored_unit {
     ($ty:ty, $format:literal, $new:expr) => {
         impl<T: Scalar> Stored<T> for $ty {
-            const FORMAT: &'static str = $format;
+            const FORMATS: &'static [&'static str] = &[$format];
 
             fn save(&self, _name: &str, _out: &mut LayerWriter<T>) -> Result<()> {
                 Ok(())
@@ -148,7 +148,7 @@ stored_unit!(GlobalAvgPool, "global-avg-pool", GlobalAvgPool::new());
 macro_rules! stored_pool {
     ($ty:ident, $format:literal) => {
         impl<T: Scalar> Stored<T> for $ty {
-            const FORMAT: &'static str = $format;
+            const FORMATS: &'static [&'static str] = &[$format];
 
             fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
                 out.put_metadata(name, "kernel", keys::pair(self.kernel()));

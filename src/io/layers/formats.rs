@@ -4,7 +4,9 @@
 use faer::Mat;
 
 use crate::error::Result;
-use crate::format::{CpTensor, Factorized, TrTensor, TtMatrix, TtTensor, TuckerTensor};
+use crate::format::{
+    CpTensor, Factorized, PartialTucker, TrTensor, TtMatrix, TtTensor, TuckerTensor,
+};
 use crate::io::layers::decomposed::{
     chain_shapes, load_tt_matrix, put_cores, take_cores, tt_matrix_modes,
 };
@@ -76,7 +78,7 @@ fn take_factors<T: Scalar>(
 }
 
 impl<T: Scalar> Stored<T> for CpTensor<T> {
-    const FORMAT: &'static str = "cp";
+    const FORMATS: &'static [&'static str] = &["cp"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         put_shape_ranks(out, name, &self.shape(), &[self.rank()]);
@@ -95,7 +97,7 @@ impl<T: Scalar> Stored<T> for CpTensor<T> {
 }
 
 impl<T: Scalar> Stored<T> for TuckerTensor<T> {
-    const FORMAT: &'static str = "tucker";
+    const FORMATS: &'static [&'static str] = &["tucker"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         put_shape_ranks(out, name, &self.shape(), &self.ranks());
@@ -108,6 +110,38 @@ impl<T: Scalar> Stored<T> for TuckerTensor<T> {
         let core = file.tensor(&format!("{name}.tucker.core"), &ranks)?;
         let factors = take_factors(file, name, "tucker", &shape, &ranks)?;
         built(file, name, TuckerTensor::new(core, factors))
+    }
+}
+
+impl<T: Scalar> Stored<T> for PartialTucker<T> {
+    const FORMATS: &'static [&'static str] = &["partial-tucker"];
+
+    fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
+        let ranks: Vec<usize> = self.factors().iter().map(|f| f.ncols()).collect();
+        put_shape_ranks(out, name, &self.shape(), &ranks);
+        out.put_metadata(name, "modes", keys::dims(self.modes()));
+        out.put_tensor(format!("{name}.tucker.core"), self.core().clone())?;
+        put_factors(out, name, "tucker", self.factors())
+    }
+
+    fn load(file: &LayerReader, name: &str) -> Result<Self> {
+        let shape = file.entry_dims(name, "shape")?;
+        let modes = file.entry_dims(name, "modes")?;
+        let (_, ranks) = take_shape_ranks(file, name, |_| modes.len())?;
+        if let Some(&m) = modes.iter().find(|&&m| m >= shape.len()) {
+            return Err(file.error(format!(
+                "metadata \"{name}.modes\" = {modes:?}: mode {m} of a tensor of order {}",
+                shape.len()
+            )));
+        }
+        let mut core_shape = shape.clone();
+        for (&m, &r) in modes.iter().zip(&ranks) {
+            core_shape[m] = r;
+        }
+        let core = file.tensor(&format!("{name}.tucker.core"), &core_shape)?;
+        let sizes: Vec<usize> = modes.iter().map(|&m| shape[m]).collect();
+        let factors = take_factors(file, name, "tucker", &sizes, &ranks)?;
+        built(file, name, PartialTucker::new(core, factors, modes))
     }
 }
 
@@ -124,7 +158,7 @@ fn chain_cores<T: Scalar>(
 }
 
 impl<T: Scalar> Stored<T> for TtTensor<T> {
-    const FORMAT: &'static str = "tt";
+    const FORMATS: &'static [&'static str] = &["tt"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         put_shape_ranks(out, name, &self.shape(), &self.ranks());
@@ -138,7 +172,7 @@ impl<T: Scalar> Stored<T> for TtTensor<T> {
 }
 
 impl<T: Scalar> Stored<T> for TrTensor<T> {
-    const FORMAT: &'static str = "tr";
+    const FORMATS: &'static [&'static str] = &["tr"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         put_shape_ranks(out, name, &self.shape(), &self.ranks());
@@ -152,7 +186,7 @@ impl<T: Scalar> Stored<T> for TrTensor<T> {
 }
 
 impl<T: Scalar> Stored<T> for TtMatrix<T> {
-    const FORMAT: &'static str = "tt-matrix";
+    const FORMATS: &'static [&'static str] = &["tt-matrix"];
 
     fn save(&self, name: &str, out: &mut LayerWriter<T>) -> Result<()> {
         out.put_metadata(name, "shape", keys::dims(&[self.nrows(), self.ncols()]));

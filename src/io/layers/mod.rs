@@ -10,6 +10,7 @@ mod keys;
 mod model;
 mod reader;
 mod stored;
+mod tensorized;
 mod writer;
 
 pub use model::{load_model, save_model};

@@ -9,7 +9,7 @@ use crate::io::layers::stored::Stored;
 use crate::io::layers::writer::LayerWriter;
 use crate::nn::{
     AvgPool2d, BatchNorm2d, Conv2d, CpConv, Flatten, GlobalAvgPool, Layer, Linear, MaxPool2d, Relu,
-    Sequential, SvdConv, SvdLinear, TtConv, TtLinear, Tucker2Conv,
+    Sequential, SvdConv, SvdLinear, Tensorized, TtConv, TtLinear, Tucker2Conv,
 };
 use crate::scalar::Scalar;
 
@@ -19,7 +19,7 @@ macro_rules! for_each_layer {
         $then!($($args)*;
             Linear<T>, Conv2d<T>, BatchNorm2d<T>, Relu<T>, Flatten, MaxPool2d, AvgPool2d,
             GlobalAvgPool, SvdLinear<T>, SvdConv<T>, Tucker2Conv<T>, CpConv<T>, TtConv<T>,
-            TtLinear<T>)
+            TtLinear<T>, Tensorized<T>)
     };
 }
 
@@ -51,7 +51,7 @@ pub(super) fn load_layer<T: Scalar>(file: &LayerReader, name: &str) -> Result<Bo
     let format = file.format(name)?;
     macro_rules! try_load {
         ($file:ident, $name:ident, $format:ident; $($ty:ty),*) => {
-            $(if $format == <$ty as Stored<T>>::FORMAT {
+            $(if <$ty as Stored<T>>::FORMATS.contains(&$format) {
                 return Ok(Box::new(<$ty as Stored<T>>::load($file, $name)?));
             })*
         };

@@ -109,9 +109,11 @@ impl LayerReader {
     /// format; errors of [`Stored::load`].
     pub fn load<T: Scalar, S: Stored<T>>(&self, name: &str) -> Result<S> {
         let format = self.format(name)?;
-        if format != S::FORMAT {
-            return Err(self
-                .error(format!("entry {name:?} has format {format:?}, expected {:?}", S::FORMAT)));
+        if !S::FORMATS.contains(&format) {
+            return Err(self.error(format!(
+                "entry {name:?} has format {format:?}, expected one of {:?}",
+                S::FORMATS
+            )));
         }
         S::load(self, name)
     }

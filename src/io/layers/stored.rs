@@ -28,8 +28,15 @@ use crate::scalar::Scalar;
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 pub trait Stored<T: Scalar>: Sized {
-    /// The entry's `format` metadata: `"svd-linear"`, `"tucker2-conv"`, `"tt"`, ….
-    const FORMAT: &'static str;
+    /// The entry `format`s this type reads: `["svd-linear"]`, `["tt"]`, … (a tensorized
+    /// layer has three, `r-cp`, `r-tk`, `r-tt`).
+    const FORMATS: &'static [&'static str];
+
+    /// The `format` of `self`'s entry (the first of [`Stored::FORMATS`] unless the type has
+    /// several).
+    fn format(&self) -> &'static str {
+        Self::FORMATS[0]
+    }
 
     /// Adds the tensors and metadata of `self` under the entry name `name` (everything but
     /// `<name>.format`, which [`LayerWriter::add`] writes).

@@ -84,7 +84,7 @@ impl<T: Scalar> LayerWriter<T> {
                 detail: format!("entry name {name:?} is empty or already used"),
             });
         }
-        self.metadata.insert(key, S::FORMAT.to_string());
+        self.metadata.insert(key, item.format().to_string());
         item.save(name, self)?;
         Ok(self)
     }

@@ -18,7 +18,7 @@ use crate::tensor::Tensor;
 use crate::tensorization::compress::{Compress, CompressedWeight, WeightFormat};
 use crate::tensorization::weights::layout::Layout;
 use crate::tensorization::weights::method::Method;
-use crate::tensorization::weights::plan::Plan;
+use crate::tensorization::weights::plan::{plan_ranks, Plan};
 use crate::tensorization::weights::shape::WeightShape;
 
 const OP: &str = "Tensorized";
@@ -95,6 +95,16 @@ pub struct Tensorized<T> {
     rel_error: f64,
     /// The geometry of the last training forward pass.
     trained: Option<Geometry>,
+}
+
+/// The kind of a weight format, for messages.
+fn format_name<T>(format: &WeightFormat<T>) -> &'static str {
+    match format {
+        WeightFormat::LowRank(_) => "low-rank",
+        WeightFormat::Cp(_) => "CP",
+        WeightFormat::Tucker(_) => "partial Tucker",
+        WeightFormat::Tt(_) => "TT",
+    }
 }
 
 /// `e` with the layer named, if it is a rank error.
@@ -226,22 +236,162 @@ impl<T: Scalar> Tensorized<T> {
                 detail: "the compressed weight must come from a weight of the layer's shape".into(),
             });
         }
+        let bias = bias.map(<[T]>::to_vec);
+        Self::assemble(source, plan, weight.format(), bias, weight.rel_error())
+    }
+
+    /// The layer of `source` running `format` (the decomposition `plan` describes).
+    fn assemble(
+        source: Source,
+        plan: Plan,
+        format: &WeightFormat<T>,
+        bias: Option<Vec<T>>,
+        rel_error: f64,
+    ) -> Result<Self> {
         let layout = Layout::new(&plan.weight, plan.method)?;
+        let shape = format.as_factorized().shape();
+        if shape != layout.shape {
+            return Err(Error::ShapeMismatch {
+                op: OP,
+                left: layout.shape.clone(),
+                right: shape,
+                detail: format!(
+                    "{:?} of a {:?} weight decomposes a tensor of the first shape",
+                    plan.method,
+                    plan.weight.dims()
+                ),
+            });
+        }
         let roles = roles(&layout);
-        let engine = match weight.format() {
-            WeightFormat::Cp(cp) => Engine::Cp(CpEngine::new(cp, &roles)?),
-            WeightFormat::Tucker(t) => Engine::Tucker(TuckerEngine::new(t, &roles, &source)?),
-            WeightFormat::Tt(tt) => Engine::Tt(TtEngine::new(tt, &layout)?),
-            WeightFormat::LowRank(_) => return Err(not_tensorized(Method::Svd)),
+        let engine = match (format, plan.method) {
+            (WeightFormat::Cp(cp), Method::RCp { .. }) => Engine::Cp(CpEngine::new(cp, &roles)?),
+            (WeightFormat::Tucker(t), Method::RTucker { .. }) => {
+                Engine::Tucker(TuckerEngine::new(t, &roles, &source)?)
+            }
+            (WeightFormat::Tt(tt), Method::RTt { .. }) => Engine::Tt(TtEngine::new(tt, &layout)?),
+            _ => {
+                return Err(Error::InvalidParameter {
+                    name: "format",
+                    value: format!("{:?} for {:?}", format_name(format), plan.method),
+                    expected: "CP for r-CP, partial Tucker for r-TK, TT for r-TT",
+                });
+            }
         };
+        if let Some(b) = &bias {
+            if b.len() != source.out {
+                return Err(Error::ShapeMismatch {
+                    op: OP,
+                    left: vec![source.out],
+                    right: vec![b.len()],
+                    detail: "the bias needs one entry per output".into(),
+                });
+            }
+            crate::tensor::arith::check_finite_slice(OP, b)?;
+        }
         Ok(Self {
             source,
             engine,
-            bias: bias.map(|b| Param::new("bias", b.to_vec())),
+            bias: bias.map(|b| Param::new("bias", b)),
             plan,
-            rel_error: weight.rel_error(),
+            rel_error,
             trained: None,
         })
+    }
+
+    /// The layer replacing a dense layer of weight shape `weight` (run with `stride` and
+    /// `padding` if it is a convolution; `[1, 1]` and `[0, 0]` for a linear layer) by the
+    /// tensorized decomposition `format` of `method` — what [`Tensorized::format`] returns — and
+    /// `bias`: a saved layer read back. `rel_error` is the error recorded when the weight was
+    /// decomposed; the plan is that of the format's ranks ([`crate::tensorization::plan_ranks`],
+    /// no budget).
+    ///
+    /// ```
+    /// use tensorize::nn::{Layer, Linear, Tensorized};
+    /// use tensorize::tensorization::{Compress, Method, WeightShape};
+    /// use tensorize::Tensor;
+    /// let fc = Linear::new(Tensor::<f64>::random_normal(&[18, 12], 1)?, Some(vec![0.5; 18]))?;
+    /// let method = Method::RTt { factors: 2 };
+    /// let layer = Tensorized::from_linear(&fc, &Compress::new(method).ranks(&[3]))?;
+    /// let shape = WeightShape::of(fc.weight())?;
+    /// let back = Tensorized::from_format(
+    ///     shape, [1, 1], [0, 0], method, &layer.format()?, Some(vec![0.5; 18]), layer.rel_error())?;
+    /// let x = Tensor::random_normal(&[3, 12], 2)?;
+    /// assert_eq!(back.forward(&x)?, layer.forward(&x)?);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a method that is not tensorized, a format of another
+    /// method, a zero stride, or a window other than `[1, 1]`, `[0, 0]` for a linear weight;
+    /// [`Error::ShapeMismatch`] if the format does not decompose the tensorized weight's shape
+    /// or the bias has not one entry per output; rank errors of the plan; [`Error::NonFinite`].
+    pub fn from_format(
+        weight: WeightShape,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        method: Method,
+        format: &WeightFormat<T>,
+        bias: Option<Vec<T>>,
+        rel_error: f64,
+    ) -> Result<Self> {
+        Self::check_method(method)?;
+        if stride.contains(&0) {
+            return Err(Error::InvalidParameter {
+                name: "stride",
+                value: format!("{stride:?}"),
+                expected: "at least 1 along each axis",
+            });
+        }
+        let source = match weight {
+            WeightShape::Linear { out, input } => {
+                if (stride, padding) != ([1, 1], [0, 0]) {
+                    return Err(Error::InvalidParameter {
+                        name: "window",
+                        value: format!("stride {stride:?}, padding {padding:?}"),
+                        expected: "stride [1, 1] and padding [0, 0] for a linear weight",
+                    });
+                }
+                Source { input, out, window: None }
+            }
+            WeightShape::Conv { out, input, kh, kw } => {
+                Source { input, out, window: Some(Window { kernel: [kh, kw], stride, padding }) }
+            }
+        };
+        let ranks = match format {
+            WeightFormat::Cp(cp) => vec![cp.rank()],
+            WeightFormat::Tucker(t) => t.factors().iter().map(|f| f.ncols()).collect(),
+            WeightFormat::Tt(tt) => {
+                let r = tt.ranks();
+                r[1..r.len() - 1].to_vec()
+            }
+            WeightFormat::LowRank(lr) => vec![lr.rank()],
+        };
+        let ranks = if ranks.is_empty() { vec![1] } else { ranks };
+        let plan = plan_ranks(&weight, method, &ranks)?;
+        Self::assemble(source, plan, format, bias, rel_error)
+    }
+
+    /// The factors as they stand now (after training, too), as the decomposition of the
+    /// tensorized weight: CP for r-CP (unit weights, λ folded into factor 0), partial Tucker
+    /// for r-TK, TT for r-TT, of the tensor [`Plan::shape`]; what
+    /// [`CompressedWeight::format`] holds, and what [`Tensorized::from_format`] takes back.
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] if the copies cannot be allocated.
+    pub fn format(&self) -> Result<WeightFormat<T>> {
+        let layout = Layout::new(&self.plan.weight, self.plan.method)?;
+        Ok(match &self.engine {
+            Engine::Cp(e) => WeightFormat::Cp(e.to_cp()?),
+            Engine::Tucker(e) => WeightFormat::Tucker(e.to_tucker(&layout, &roles(&layout))?),
+            Engine::Tt(e) => WeightFormat::Tt(e.to_tt(&layout)?),
+        })
+    }
+
+    /// The stride and padding of the convolution it replaced (`[1, 1]`, `[0, 0]` for a linear
+    /// layer).
+    pub fn window(&self) -> ([usize; 2], [usize; 2]) {
+        let w = self.source.window();
+        (w.stride, w.padding)
     }
 
     /// The method (r-CP, r-TK or r-TT, with its number of channel factors).

@@ -91,6 +91,24 @@ impl<T: Scalar> CpEngine<T> {
         Ok(Self { rank, kernel, groups, kernel_first, tape: None })
     }
 
+    /// The factors as they stand now, as a CP decomposition of the tensorized weight in its
+    /// mode order (the kernel factor first, if any; unit weights, λ stays in factor 0): the
+    /// inverse of [`CpEngine::new`], bit for bit.
+    pub(super) fn to_cp(&self) -> Result<CpTensor<T>> {
+        let r = self.rank;
+        let matrix = |p: &Param<T>| {
+            faer::Mat::from_fn(p.value.len() / r.max(1), r, |i, j| p.value[i * r + j])
+        };
+        let groups = self.groups.iter().map(|g| matrix(&g.factor));
+        let kernel = self.kernel.iter().map(matrix);
+        let factors: Vec<faer::Mat<T>> = if self.kernel_first {
+            kernel.chain(groups).collect()
+        } else {
+            groups.chain(kernel).collect()
+        };
+        CpTensor::new(vec![T::one(); r], factors)
+    }
+
     /// The CP rank.
     pub(super) fn rank(&self) -> usize {
         self.rank

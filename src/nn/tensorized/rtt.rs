@@ -66,6 +66,33 @@ impl<T: Scalar> TtEngine<T> {
         Ok(Self { cores, shapes, tape: None })
     }
 
+    /// The cores as they stand now, as the TT decomposition of the tensorized weight laid out
+    /// by `layout`: the inverse of [`TtEngine::new`], bit for bit.
+    pub(super) fn to_tt(&self, layout: &Layout) -> Result<TtTensor<T>> {
+        let cores = self
+            .cores
+            .iter()
+            .zip(&self.shapes)
+            .zip(&layout.groups)
+            .map(|((core, s), group)| {
+                let order = out_first(layout, group);
+                let sizes: Vec<usize> = order.iter().map(|&p| layout.split[group[p]]).collect();
+                let dims: Vec<usize> = [s[0]].into_iter().chain(sizes).chain([s[3]]).collect();
+                // Mode 1 + k of the stored core is mode 1 + order[k] of the TT core.
+                let mut inverse = vec![0; dims.len()];
+                inverse[dims.len() - 1] = dims.len() - 1;
+                for (k, &p) in order.iter().enumerate() {
+                    inverse[p + 1] = k + 1;
+                }
+                let size: usize = group.iter().map(|&m| layout.split[m]).product();
+                Tensor::from_vec(&dims, core.value.clone())?
+                    .permute_modes(&inverse)?
+                    .reshape(&[s[0], size, s[3]])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        TtTensor::new(cores)
+    }
+
     /// The cores as a TT-matrix `out × (in·kh·kw)`.
     fn matrix(&self) -> Result<TtMatrix<T>> {
         let cores = self

@@ -19,6 +19,7 @@ use crate::par::auto_par;
 use crate::scalar::Scalar;
 use crate::tenalg::{mode_product_with, unfold};
 use crate::tensor::Tensor;
+use crate::tensorization::weights::layout::Layout;
 
 /// A channel factor `U` (`[size, rank]`, row-major).
 #[derive(Clone, Debug)]
@@ -120,6 +121,39 @@ impl<T: Scalar> TuckerEngine<T> {
             }
         };
         Ok(Self { inputs, outputs, core, tape: None })
+    }
+
+    /// The factors and core as they stand now, as the partial Tucker decomposition of the
+    /// tensorized weight laid out by `layout` (modes carrying `roles`): the inverse of
+    /// [`TuckerEngine::new`], bit for bit.
+    pub(super) fn to_tucker(&self, layout: &Layout, roles: &[Role]) -> Result<PartialTucker<T>> {
+        let modes = &layout.tucker_modes;
+        let (mut inputs, mut outputs) = (self.inputs.iter(), self.outputs.iter());
+        let mut factors = Vec::with_capacity(modes.len());
+        let mut core_shape = layout.shape.clone();
+        for &mode in modes {
+            let next = if roles[mode].has[1] { inputs.next() } else { outputs.next() };
+            let f = next.ok_or_else(|| Error::InvalidParameter {
+                name: "method",
+                value: format!("{modes:?}"),
+                expected: "an r-TK layout with a factor on every decomposed mode",
+            })?;
+            core_shape[mode] = f.rank;
+            factors.push(faer::Mat::from_fn(f.size, f.rank, |i, j| f.u.value[i * f.rank + j]));
+        }
+        let group = |has: usize| (0..roles.len()).filter(move |&k| roles[k].has[has]);
+        let perm: Vec<usize> = group(0).chain(group(1)).chain(group(2)).collect();
+        let mut inverse = vec![0; perm.len()];
+        for (k, &p) in perm.iter().enumerate() {
+            inverse[p] = k;
+        }
+        let permuted: Vec<usize> = perm.iter().map(|&p| core_shape[p]).collect();
+        let weight = match &self.core {
+            Core::Linear(l) => l.weight(),
+            Core::Conv(c) => c.weight(),
+        };
+        let core = weight.clone().reshape(&permuted)?.permute_modes(&inverse)?;
+        PartialTucker::new(core, factors, modes.clone())
     }
 
     /// The ranks of the input factors, then of the output factors.
