@@ -191,11 +191,9 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
         13 => {
             // EVBMF and MUSCO on the mode-0 unfolding / the tensor itself.
             if let Ok(m) = tensorize::tenalg::unfold(&x, 0) {
-                if let Ok(e) = m.as_mat().map(rank::evbmf) {
-                    if let Ok(e) = e {
-                        assert!(finite && e.rank <= m.shape()[0].min(m.shape()[1]));
-                        assert!(e.shrunk.iter().all(|v| v.as_f64().is_finite()));
-                    }
+                if let Ok(Ok(e)) = m.as_mat().map(rank::evbmf) {
+                    assert!(finite && e.rank <= m.shape()[0].min(m.shape()[1]));
+                    assert!(e.shrunk.iter().all(|v| v.as_f64().is_finite()));
                 }
             }
             let factor = [0.5, 0.0, 1.0, -1.0, f64::NAN, 2.0][r.below(6)];
@@ -266,7 +264,7 @@ fn tt_matrix<T: Scalar>(r: &mut ByteReader<'_>, x: &Tensor<T>, finite: bool) {
         |r: &mut ByteReader<'_>| -> Vec<usize> { (0..r.below(4)).map(|_| r.below(7)).collect() };
     let (row_modes, col_modes) = (modes(r), modes(r));
     let res = TtSvd::new().eps(eps(r)).fit_matrix(&w, &row_modes, &col_modes);
-    assert!(!res.is_ok() || finite, "fit_matrix accepted a non-finite input");
+    assert!(res.is_err() || finite, "fit_matrix accepted a non-finite input");
     let Ok((m, rep)) = res else { return };
     assert_eq!((m.nrows(), m.ncols()), (w.shape()[0], w.shape()[1]));
     assert_eq!((m.row_modes(), m.col_modes()), (row_modes, col_modes));
@@ -313,10 +311,12 @@ fn tensorized<T: Scalar>(r: &mut ByteReader<'_>, x: &Tensor<T>, conv: bool) {
     let plan = c.plan(&shape);
     let res = c.fit(&w);
     let name = format!("{} on {dims:?}", method.name());
-    assert!(!res.is_ok() || check::finite(&w), "{name}: accepted a non-finite weight");
+    assert!(res.is_err() || check::finite(&w), "{name}: accepted a non-finite weight");
     let Ok(cw) = res else { return };
     assert!(plan.is_ok(), "{name}: compressed without a plan");
-    assert_eq!(cw.num_params(), cw.plan().params, "{name}: planned params");
+    // The plan's ranks are caps: on rank-deficient weights (the decoded values repeat) the
+    // fit may keep fewer (found by this target: TT on [8, 8] kept 16 of 32 parameters).
+    assert!(cw.num_params() <= cw.plan().params, "{name}: more parameters than planned");
     let dense = cw.reconstruct().expect("a small weight reconstructs");
     check::fit(&name, &w, &dense, cw.rel_error());
 }

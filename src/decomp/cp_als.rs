@@ -181,7 +181,7 @@ impl<T: Scalar> CpAls<T> {
         };
         let (mut weights, factors) = self.initial(x, par)?;
         if let CpInit::Given(_) = self.init {
-            weights.iter_mut().for_each(|w| *w = *w / s);
+            weights.iter_mut().for_each(|w| *w /= s);
         }
         let (cp, report) = Sweeps::new(self, x, norm_x, weights, factors, par).run()?;
         if s == T::one() {
