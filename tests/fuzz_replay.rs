@@ -47,3 +47,18 @@ fn nn_layers_seeds() {
 fn npz_seeds() {
     replay("npz", entry_points::npz);
 }
+
+#[test]
+fn readers_seeds() {
+    replay("readers", entry_points::readers);
+}
+
+#[test]
+fn decompositions_seeds() {
+    replay("decompositions", entry_points::decompositions);
+}
+
+#[test]
+fn formats_seeds() {
+    replay("formats", entry_points::formats);
+}

@@ -86,15 +86,16 @@ impl Mnist {
         Self::from_parts(pixels, &dims, labels_raw, label_dims[0])
     }
 
-    /// Parses an image and a label IDX file already in memory (uncompressed).
+    /// Parses an image and a label IDX file already in memory; either may be gzip-compressed
+    /// (told by its first bytes), as with [`Mnist::from_files`].
     ///
     /// # Errors
     /// [`Error::Format`] for a wrong magic number (naming the one found), a data length that is
     /// not the product of the dimensions, no images, or a label count that differs from the
-    /// image count.
+    /// image count; [`Error::Io`] for a corrupt or truncated gzip stream.
     pub fn from_idx_bytes(images: &[u8], labels: &[u8]) -> Result<Self> {
-        let (pixels, dims) = parse_idx(images, 3)?;
-        let (labels_raw, label_dims) = parse_idx(labels, 1)?;
+        let (pixels, dims) = parse_idx(&gunzip_if_gz(images, "idx images")?, 3)?;
+        let (labels_raw, label_dims) = parse_idx(&gunzip_if_gz(labels, "idx labels")?, 1)?;
         Self::from_parts(pixels, &dims, labels_raw, label_dims[0])
     }
 
@@ -320,19 +321,31 @@ fn find_idx(dir: &Path, prefix: &str, kind: &str, ndim: usize) -> Result<PathBuf
 
 /// The bytes of `path`, gunzipped if they start with the gzip magic.
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
     let io_err =
         |e: std::io::Error| Error::Io { path: path.display().to_string(), detail: e.to_string() };
     let raw = std::fs::read(path).map_err(io_err)?;
-    if !raw.starts_with(&[0x1f, 0x8b]) {
+    if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
+    gunzip_if_gz(&raw, &path.display().to_string()).map(|b| b.into_owned())
+}
+
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// `bytes` gunzipped if they start with the gzip magic, else as they are; `name` names the
+/// source in an error.
+fn gunzip_if_gz<'a>(bytes: &'a [u8], name: &str) -> Result<std::borrow::Cow<'a, [u8]>> {
+    use std::io::Read;
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| Error::Io {
-        path: path.display().to_string(),
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| Error::Io {
+        path: name.to_string(),
         detail: format!("corrupt or truncated gzip stream: {e}"),
     })?;
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// The `u8` payload and dimensions of an IDX file of `ndim` dimensions: magic `0x00 0x00 0x08

@@ -3,6 +3,7 @@
 use faer::{Mat, MatRef};
 
 use super::subspace::{leading_basis, RankRule};
+use super::sweep_input::sweep_input;
 use crate::error::{check_non_negative, checked_numel, Error, Result};
 use crate::format::cp::{
     gram, hadamard_of_grams, norm_sq_from_grams, normalize_columns, weighted_column_dots,
@@ -170,8 +171,26 @@ impl<T: Scalar> CpAls<T> {
     pub fn fit(&self, x: &Tensor<T>) -> Result<(CpTensor<T>, FitReport)> {
         let norm_x = self.validate(x)?;
         let par = self.par.unwrap_or_else(|| auto_par(mttkrp_flops(x.numel(), self.rank)));
-        let (weights, factors) = self.initial(x, par)?;
-        Sweeps::new(self, x, norm_x, weights, factors, par).run()
+        // Near overflow or underflow the Gram matrices and MTTKRPs leave the floating-point
+        // range: fit x / ‖x‖ and scale the weights back. Not with an l2 penalty, whose weight
+        // is relative to the data's scale.
+        let input = if self.l2 == 0.0 { Some(sweep_input(x, "cp_als")?) } else { None };
+        let (x, norm_x, s) = match &input {
+            Some(i) if i.factor != T::one() => (i.tensor.as_ref(), T::of(i.norm), i.factor),
+            _ => (x, norm_x, T::one()),
+        };
+        let (mut weights, factors) = self.initial(x, par)?;
+        if let CpInit::Given(_) = self.init {
+            weights.iter_mut().for_each(|w| *w /= s);
+        }
+        let (cp, report) = Sweeps::new(self, x, norm_x, weights, factors, par).run()?;
+        if s == T::one() {
+            return Ok((cp, report));
+        }
+        let (weights, factors) = cp.into_parts();
+        // The scaled weights are checked: a weight times ‖x‖ can overflow.
+        let cp = CpTensor::new(weights.into_iter().map(|w| w * s).collect(), factors)?;
+        Ok((cp, report))
     }
 
     /// Checks the parameters against `x` and returns `‖x‖`.

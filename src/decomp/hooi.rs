@@ -5,6 +5,7 @@ use faer::{Mat, MatRef};
 
 use crate::decomp::hosvd::{check_ranks, orthonormal_rel_error_partial};
 use crate::decomp::subspace::{leading_basis, RankRule};
+use crate::decomp::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::partial_tucker::check_modes;
 use crate::format::tucker::{apply_factors, check_finite_mat, is_orthonormal, sum_sq_f64};
@@ -300,6 +301,10 @@ fn run<T: Scalar>(
 ) -> Result<(Tensor<T>, Vec<Mat<T>>, FitReport)> {
     check_non_negative("tol", opts.tol)?;
     x.check_finite(op)?;
+    // Near overflow or underflow the Gram matrices leave the floating-point range: iterate on
+    // x / ‖x‖ (the factors do not change) and scale the core back.
+    let input = sweep_input(x, op)?;
+    let x = input.tensor.as_ref();
     let d = x.ndim();
     let full = modes.len() == d;
     let mut rank_of = vec![None; d];
@@ -419,6 +424,7 @@ fn run<T: Scalar>(
         None => history.push(rel_error),
     }
     let kept: Vec<Mat<T>> = factors.into_iter().flatten().collect();
+    let core = if input.factor == T::one() { core } else { core.scale(input.factor) };
     Ok((core, kept, FitReport { iterations, rel_error, converged, history }))
 }
 

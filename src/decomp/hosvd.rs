@@ -4,6 +4,7 @@
 use faer::{Mat, MatRef};
 
 use crate::decomp::subspace::{leading_basis, RankRule};
+use crate::decomp::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::rel_error::guarded_ratio;
 use crate::format::tucker::{explicit_diff_norm, project, reconstruct, sum_sq_f64};
@@ -131,6 +132,10 @@ impl Hosvd {
             }
         }
         x.check_finite(op)?;
+        // Near overflow (1e300) or underflow (1e-300) the Gram matrices of the unfoldings leave
+        // the floating-point range: fit x / ‖x‖ and scale the core back.
+        let input = sweep_input(x, op)?;
+        let x = input.tensor.as_ref();
         let d = x.ndim();
         let norm_x_sq = sum_sq_f64(x.as_slice());
         let rule = |k: usize| match &self.target {
@@ -164,6 +169,7 @@ impl Hosvd {
         };
 
         let rel_error = orthonormal_rel_error(x, &core, &factors, norm_x_sq, par)?;
+        let core = if input.factor == T::one() { core } else { core.scale(input.factor) };
         Ok((TuckerTensor::from_parts_unchecked(core, factors), FitReport::one_pass(rel_error)))
     }
 }

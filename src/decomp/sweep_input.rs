@@ -1,4 +1,4 @@
-//! The input of a sequential SVD sweep (TT-SVD, TR-SVD): checked, and normalized when its norm is
+//! The input of an SVD sweep (TT-SVD, TR-SVD, HOSVD): checked, and normalized when its norm is
 //! so far from 1 that the SVD/Gram kernels could overflow or underflow.
 
 use std::borrow::Cow;

@@ -4,7 +4,7 @@
 use faer::{Mat, MatRef};
 
 use crate::error::{checked_dense, Error, Result};
-use crate::format::tucker::{check_tucker_parts, reconstruct, tucker_rel_error, weighted_norm_sq};
+use crate::format::tucker::{check_tucker_parts, reconstruct, tucker_norm, tucker_rel_error};
 use crate::format::{Factorized, TuckerTensor};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -127,7 +127,7 @@ impl<T: Scalar> Factorized<T> for PartialTucker<T> {
 
     /// `‖X̂‖_F² = ⟨G, G ×_{m_j} U_jᵀU_j⟩`, which is `‖G‖_F²` for orthonormal factors.
     fn norm(&self) -> T {
-        T::of(weighted_norm_sq(&self.core, &self.factor_refs(), None).unwrap_or(f64::NAN).sqrt())
+        tucker_norm(&self.core, &self.factor_refs())
     }
 
     /// `‖X − X̂‖_F / ‖X‖_F` without densifying, with the same cancellation fallback as

@@ -111,8 +111,7 @@ impl<T: Scalar> Factorized<T> for TuckerTensor<T> {
     /// identity (orthonormal factors) are skipped, so for HOSVD/HOOI output this is `‖G‖_F`.
     /// Never densifies.
     fn norm(&self) -> T {
-        // Only a size overflow could fail here, which `new` rules out for the core.
-        T::of(weighted_norm_sq(&self.core, &self.factor_refs(), None).unwrap_or(f64::NAN).sqrt())
+        tucker_norm(&self.core, &self.factor_refs())
     }
 
     /// `‖X − X̂‖_F / ‖X‖_F` without densifying `X̂`:
@@ -343,6 +342,13 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
         });
     }
     check_finite_slice(op, dense.as_slice())?;
+    // The ratio is scale-free: near 1e±300 the squares leave the f64 range, so divide the
+    // dense tensor and the core by their largest magnitude first.
+    let s = extreme_scale(&[dense.as_slice(), core.as_slice()]);
+    if s != 1.0 {
+        let (d, c) = (dense.scale(T::of(1.0 / s)), core.scale(T::of(1.0 / s)));
+        return tucker_rel_error(op, &d, &c, factors, par);
+    }
     let nx = sum_sq_f64(dense.as_slice());
     let projected = project(dense, factors, par)?;
     let inner = dot_f64(projected.as_slice(), core.as_slice());
@@ -353,6 +359,27 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
         Ok(explicit_diff_norm(dense.as_slice(), approx.as_slice()))
     })?;
     Ok(T::of(ratio))
+}
+
+/// `‖G ×₀ U₀ ⋯‖_F` by [`weighted_norm_sq`]; a core near 1e±300 would overflow or underflow the
+/// squares, so that is the norm of `G / s` times `s`.
+pub(crate) fn tucker_norm<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<'_, T>>]) -> T {
+    let s = extreme_scale(&[core.as_slice()]);
+    let scaled = if s == 1.0 { None } else { Some(core.scale(T::of(1.0 / s))) };
+    // Only a size overflow could fail here, which the constructors rule out for the core.
+    let sq = weighted_norm_sq(scaled.as_ref().unwrap_or(core), factors, None).unwrap_or(f64::NAN);
+    T::of(sq.sqrt() * s)
+}
+
+/// The largest magnitude in `parts` when it lies where sums of squares in `f64` overflow or
+/// underflow (outside `[1e-140, 1e140]`, and a normal number so its inverse is finite); else 1.
+pub(crate) fn extreme_scale<T: Scalar>(parts: &[&[T]]) -> f64 {
+    let m = parts.iter().flat_map(|p| p.iter()).fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
+    if m.is_normal() && !(1e-140..=1e140).contains(&m) && (1.0 / m).is_normal() {
+        m
+    } else {
+        1.0
+    }
 }
 
 /// `‖a − b‖`, accumulated in `f64`.

@@ -186,6 +186,9 @@ pub(crate) fn thin_svd<T: Scalar>(
             (scaled.as_ref(), c)
         }
     };
+    if k == 1 {
+        return Ok(single_vector_svd(a, factor, want_u, want_v));
+    }
     let (s, u, v) = if want_u && !want_v && m > 1 && n >= WIDE_RATIO * m {
         let (s, u) = wide_svd_u(op, a, par)?;
         (s, Some(u), None)
@@ -214,6 +217,34 @@ pub(crate) fn thin_svd<T: Scalar>(
         return Err(Error::NoConvergence { op, shape: vec![m, n] });
     }
     Ok((values, u, v))
+}
+
+/// The SVD of a single column or row `a` (scaled by `1 / factor`), written out: `σ = ‖a‖`, the
+/// one singular vector `a / σ` and `[1]`. faer's f32 SVD of a 10⁶ × 1 column returned a `U`
+/// orthogonal to it (tests/decomp_edge_cases.rs), and this is exact and cheaper anyway.
+fn single_vector_svd<T: Scalar>(
+    a: MatRef<'_, T>,
+    factor: T,
+    want_u: bool,
+    want_v: bool,
+) -> SvdParts<T> {
+    let (m, n) = a.shape();
+    let norm =
+        (0..m).flat_map(|i| (0..n).map(move |j| a[(i, j)].as_f64().powi(2))).sum::<f64>().sqrt();
+    // A zero vector has any unit vector as its singular vector: the first basis vector.
+    let unit = |len: usize| -> Mat<T> {
+        Mat::from_fn(len, 1, |i, _| {
+            let v = if m == 1 { a[(0, i)] } else { a[(i, 0)] };
+            match (norm > 0.0, i) {
+                (true, _) => T::of(v.as_f64() / norm),
+                (false, 0) => T::one(),
+                (false, _) => T::zero(),
+            }
+        })
+    };
+    let one = || Mat::from_fn(1, 1, |_, _| T::one());
+    let (u, v) = if n == 1 { (unit(m), one()) } else { (one(), unit(n)) };
+    (vec![T::of(norm) * factor], want_u.then_some(u), want_v.then_some(v))
 }
 
 #[cfg(test)]

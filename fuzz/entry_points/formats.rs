@@ -1,0 +1,176 @@
+//! TT, TR, TT-matrix, CP and Tucker built from decoded (often inconsistent) parts, then
+//! densified, measured, compared and rounded: a constructor refuses what does not fit, and
+//! whatever it accepts evaluates to finite values that agree with its dense form.
+
+use faer::Mat;
+use tensorize::format::{CpTensor, TrTensor, TtMatrix, TtTensor, TuckerTensor};
+use tensorize::{Factorized, Scalar, Tensor};
+
+use super::check::{self, eps, value};
+use super::ByteReader;
+
+/// Decodes the precision, then one format and its parts.
+pub fn formats(data: &[u8]) {
+    let mut r = ByteReader::new(data);
+    if r.byte() % 2 == 0 {
+        one::<f64>(&mut r);
+    } else {
+        one::<f32>(&mut r);
+    }
+}
+
+/// A small size, sometimes 0 (which every constructor must refuse or handle).
+fn size(r: &mut ByteReader<'_>) -> usize {
+    match r.byte() % 16 {
+        0 => 0,
+        b => 1 + usize::from(b) % 4,
+    }
+}
+
+fn tensor<T: Scalar>(r: &mut ByteReader<'_>, shape: &[usize]) -> Tensor<T> {
+    let n: usize = shape.iter().product();
+    Tensor::from_vec(shape, (0..n).map(|_| T::of(value(r.byte()))).collect())
+        .expect("a small decoded shape")
+}
+
+fn mat<T: Scalar>(r: &mut ByteReader<'_>, rows: usize, cols: usize) -> Mat<T> {
+    let mut vals = Vec::with_capacity(rows * cols);
+    vals.extend((0..rows * cols).map(|_| T::of(value(r.byte()))));
+    Mat::from_fn(rows, cols, |i, j| vals[i * cols + j])
+}
+
+/// A chain of 1..=4 cores of order `order`: bond sizes decoded, usually consistent; with one
+/// decoded flag, one core gets an arbitrary first bond; `ring` lets the ends differ from 1.
+fn chain<T: Scalar>(r: &mut ByteReader<'_>, order: usize, ring: bool) -> Vec<Tensor<T>> {
+    let d = 1 + r.below(4);
+    let edge = if ring { size(r) } else { 1 };
+    let mut bonds: Vec<usize> =
+        (0..=d).map(|k| if k == 0 || k == d { edge } else { size(r) }).collect();
+    if r.byte() % 8 == 0 {
+        let k = r.below(d + 1);
+        bonds[k] = size(r);
+    }
+    (0..d)
+        .map(|k| {
+            let mut shape = vec![bonds[k]];
+            shape.extend((0..order - 2).map(|_| size(r)));
+            shape.push(bonds[k + 1]);
+            tensor(r, &shape)
+        })
+        .collect()
+}
+
+fn one<T: Scalar>(r: &mut ByteReader<'_>) {
+    match r.below(5) {
+        0 => {
+            if let Ok(tt) = TtTensor::new(chain::<T>(r, 3, false)) {
+                let dense = evaluate("TtTensor", &tt);
+                let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
+                element("TtTensor::get", &dense, &index, tt.get(&index).ok(), &tt.ranks());
+                let e = eps(r);
+                let cap = [None, Some(0), Some(1), Some(3)][r.below(4)];
+                if let Ok((rounded, rep)) = tt.round(e, cap) {
+                    let rd = rounded.to_dense().expect("rounded TT densifies");
+                    let rec = check::fit("TtTensor::round", &dense, &rd, rep.rel_error);
+                    let tol = check::tolerance::<T>(dense.numel(), rec);
+                    assert!(rec <= e + tol || cap.is_some(), "TT rounding: {rec} > ε = {e}");
+                }
+            }
+        }
+        1 => {
+            if let Ok(tr) = TrTensor::new(chain::<T>(r, 3, true)) {
+                let dense = evaluate("TrTensor", &tr);
+                let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
+                element("TrTensor::get", &dense, &index, tr.get(&index).ok(), &tr.ranks());
+            }
+        }
+        2 => {
+            let Ok(m) = TtMatrix::new(chain::<T>(r, 4, false)) else { return };
+            let dense = m.to_dense().expect("a small TT-matrix densifies");
+            assert_eq!(dense.shape(), &[m.nrows(), m.ncols()]);
+            if !check::finite(&dense) {
+                return; // products of huge cores; the dense check refuses these elsewhere
+            }
+            let own = m.rel_error(&dense).expect("same shape").as_f64();
+            assert!(own <= check::tolerance::<T>(dense.numel(), 0.0), "TtMatrix self error {own}");
+            let (i, j) = (r.below(m.nrows()), r.below(m.ncols()));
+            element("TtMatrix::get", &dense, &[i, j], m.get(i, j).ok(), &m.ranks());
+            if let Ok((rounded, rep)) = m.round(eps(r), None) {
+                let rd = rounded.to_dense().expect("rounded TT-matrix densifies");
+                check::fit("TtMatrix::round", &dense, &rd, rep.rel_error);
+            }
+            let t = m.transpose().to_dense().expect("transpose densifies");
+            assert_eq!(t.shape(), &[m.ncols(), m.nrows()]);
+        }
+        3 => {
+            let (d, rank) = (1 + r.below(4), size(r));
+            let weights: Vec<T> = (0..rank).map(|_| T::of(value(r.byte()))).collect();
+            let factors: Vec<Mat<T>> = (0..d)
+                .map(|_| {
+                    let (rows, cols) = (size(r), if r.byte() % 8 == 0 { size(r) } else { rank });
+                    mat(r, rows, cols)
+                })
+                .collect();
+            if let Ok(cp) = CpTensor::new(weights, factors) {
+                evaluate("CpTensor", &cp);
+            }
+        }
+        _ => {
+            let d = 1 + r.below(4);
+            let core_shape: Vec<usize> = (0..d).map(|_| size(r)).collect();
+            let core = tensor::<T>(r, &core_shape);
+            let factors: Vec<Mat<T>> = (0..d)
+                .map(|k| {
+                    let cols = if r.byte() % 8 == 0 { size(r) } else { core_shape[k] };
+                    let rows = size(r);
+                    mat(r, rows, cols)
+                })
+                .collect();
+            if let Ok(t) = TuckerTensor::new(core, factors) {
+                evaluate("TuckerTensor", &t);
+            }
+        }
+    }
+}
+
+/// Densifies an accepted format and checks its norm and its error against its own dense form;
+/// returns the dense tensor. A reconstruction that overflows must be an error or be reported as
+/// non-finite by nothing else: the norm and `rel_error` of it are then not compared.
+fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>) -> Tensor<T> {
+    let dense = f.to_dense().expect("a small accepted format densifies");
+    assert_eq!(dense.shape(), &f.shape()[..], "{what}: shape");
+    if !check::finite(&dense) {
+        return dense;
+    }
+    let (norm, want) = (f.norm().as_f64(), dense.norm().as_f64());
+    let eps = T::epsilon().as_f64();
+    assert!(
+        (norm - want).abs() <= 1e3 * eps * want.max(f64::MIN_POSITIVE) || !want.is_normal(),
+        "{what}: norm {norm:e}, dense norm {want:e}"
+    );
+    if want.is_normal() {
+        let own = f.rel_error(&dense).expect("same shape").as_f64();
+        assert!(own <= check::tolerance::<T>(dense.numel(), 0.0), "{what}: self error {own:e}");
+    }
+    dense
+}
+
+/// An element read from the format agrees with the dense one, to the rounding of a chain of
+/// `ranks` products.
+fn element<T: Scalar>(
+    what: &str,
+    dense: &Tensor<T>,
+    index: &[usize],
+    got: Option<T>,
+    ranks: &[usize],
+) {
+    let got = got.expect("an index inside the shape").as_f64();
+    let want = dense.get(index).expect("an index inside the shape").as_f64();
+    if !want.is_finite() {
+        return;
+    }
+    let scale = dense.as_slice().iter().fold(0.0f64, |a, v| a.max(v.as_f64().abs()));
+    let work = ranks.iter().map(|&k| k.max(1)).product::<usize>() as f64;
+    let tol = 1e2 * T::epsilon().as_f64() * scale * work + f64::MIN_POSITIVE;
+    assert!((got - want).abs() <= tol, "{what}{index:?} = {got:e}, dense {want:e}");
+}
