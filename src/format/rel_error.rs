@@ -19,13 +19,15 @@ pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_
 }
 
 /// `‖X − Y‖ / ‖X‖` for a format that can compute `⟨X, Y⟩` without densifying (`inner`), given
-/// `‖X‖ = norm_x`, `‖Y‖ = norm_y` and the entry count `numel`: by [`rel_error_from_inner`] where
-/// that is accurate, else by `explicit` (the dense difference) — when a norm lies where products
-/// of elements can overflow or underflow, or the result is below [`cancellation_floor`].
+/// `‖X‖ = norm_x`, `‖Y‖ = norm_y` and `terms`, the number of products each of `‖X‖²`, `‖Y‖²`
+/// and `⟨X, Y⟩` sums (the entry count, times the squared rank for a chain of cores contracted
+/// through transfer matrices): by [`rel_error_from_inner`] where that is accurate, else by
+/// `explicit` (the dense difference) — when a norm lies where products of elements can
+/// overflow or underflow, or the result is below [`cancellation_floor`] of `terms`.
 pub(crate) fn rel_error_guarded<T: Scalar>(
     norm_x: T,
     norm_y: T,
-    numel: usize,
+    terms: usize,
     inner: impl FnOnce() -> Result<T>,
     explicit: impl Fn() -> Result<T>,
 ) -> Result<T> {
@@ -35,7 +37,7 @@ pub(crate) fn rel_error_guarded<T: Scalar>(
         return explicit();
     }
     let rel = rel_error_from_inner(norm_x * norm_x, norm_y * norm_y, inner()?);
-    if !rel.is_finite() || rel < cancellation_floor::<T>(numel) {
+    if !rel.is_finite() || rel < cancellation_floor::<T>(terms) {
         return explicit();
     }
     Ok(rel)
