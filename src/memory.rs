@@ -5,7 +5,7 @@
 //! The limit is, in order of precedence:
 //! 1. what [`set_limit`] set;
 //! 2. the environment variable `TENSORIZE_MEMORY_LIMIT` (read once): a number of bytes, or
-//!    `none`;
+//!    `none` (a value that is neither, such as `16G`, is ignored: the default applies);
 //! 3. otherwise the memory the operating system says is available right now (`MemAvailable`
 //!    in `/proc/meminfo` on Linux; no limit elsewhere).
 //!

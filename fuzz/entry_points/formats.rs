@@ -28,7 +28,7 @@ fn decoded<T: Scalar>(b: u8) -> T {
     v
 }
 
-/// OPEN (docs/reliability.md, inputs in fuzz/open/formats/): the norm, `rel_error` and
+/// OPEN (docs/reliability.md; the inputs are among fuzz/regressions/formats/): the norm, `rel_error` and
 /// rounding of CP, TR, TT and (in f32) Tucker formats sum squares of products of their
 /// parameters without rescaling, so a parameter whose square over- or underflows
 /// (|v| beyond 1.3e154 / below 1.5e-154 in f64, 1.8e19 / 1.1e-19 in f32) can give ∞, 0 or a

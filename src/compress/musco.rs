@@ -195,7 +195,10 @@ impl Musco {
     /// a layer that is not dense); [`Error::InvalidParameter`] for 0 iterations, a factor
     /// outside `[0, 1]`, a floor outside `[0, 1]` or above the uncompressed model's accuracy
     /// on `eval` (naming both), a target below what the smallest ranks reach (naming that
-    /// cost); afterwards the errors of the decompositions, [`evaluate`] and training.
+    /// cost); afterwards the errors of the decompositions, [`evaluate`] and training. Such a
+    /// later error leaves the model as the failing iteration left it (partly re-decomposed or
+    /// partly fine-tuned, but a working model); only an iteration that falls below the floor is
+    /// undone.
     pub fn run<T: Scalar, O: Optimizer<T> + Clone>(
         &self,
         model: &mut Sequential<T>,

@@ -84,7 +84,11 @@ impl<T: Scalar, D: Dataset<T> + ?Sized> Dataset<T> for PadFlatten<'_, D> {
             }
         };
         let (top, left) = ((height - h) / 2, (width - w) / 2);
-        let mut out = Tensor::full(&[b, c * height * width], T::of(self.fill))?;
+        let features = c
+            .checked_mul(height)
+            .and_then(|n| n.checked_mul(width))
+            .ok_or_else(|| Error::SizeOverflow { shape: vec![b, c, height, width] })?;
+        let mut out = Tensor::full(&[b, features], T::of(self.fill))?;
         if h * w == 0 {
             return Ok((out, labels));
         }

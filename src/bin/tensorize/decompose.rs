@@ -218,7 +218,8 @@ pub fn run(o: &Options) -> std::result::Result<(), Failure> {
             for (k, u) in fit.0.factors().iter().enumerate() {
                 f.push((format!("factor{k}"), tensor_of(u).map_err(numerical)?));
             }
-            (row("HOSVD", setting, format!("{:?}", fit.0.ranks()), &fit, secs), f)
+            let name = if sequential { "ST-HOSVD" } else { "HOSVD" };
+            (row(name, setting, format!("{:?}", fit.0.ranks()), &fit, secs), f)
         }
         TensorMethod::Hooi => {
             let ranks = per_mode(need_rank()?);

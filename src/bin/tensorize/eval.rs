@@ -30,6 +30,9 @@ pub fn run(model: &Path, data: Option<&Path>, images: Option<usize>) -> Result<(
     };
     let mut test = Mnist::load(&dir, MnistSplit::Test).map_err(failure::reading(&dir))?;
     if let Some(n) = images {
+        if n == 0 {
+            return Err(Failure::usage("--images 0: evaluate at least one image"));
+        }
         test = test.take(n);
     }
     let t0 = Instant::now();

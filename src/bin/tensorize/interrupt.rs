@@ -19,19 +19,16 @@ static STATE: AtomicU8 = AtomicU8::new(IDLE);
 /// Installs the Ctrl-C handler (once per process; a second call is a no-op).
 pub fn install() {
     let _ = ctrlc::set_handler(|| {
-        match STATE.compare_exchange(IDLE, EXITING, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(_) => {
-                eprintln!("\ninterrupted: nothing written");
-                std::process::exit(INTERRUPTED);
-            }
-            Err(_) => {
-                let _ = STATE.compare_exchange(
-                    WRITING,
-                    INTERRUPTED_WHILE_WRITING,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
-            }
+        // One atomic step for both states, so a write that ends between two checks cannot
+        // swallow the interrupt.
+        let previous = STATE.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| match s {
+            IDLE => Some(EXITING),
+            WRITING => Some(INTERRUPTED_WHILE_WRITING),
+            _ => None,
+        });
+        if previous == Ok(IDLE) {
+            eprintln!("\ninterrupted: nothing written");
+            std::process::exit(INTERRUPTED);
         }
     });
 }

@@ -1,5 +1,6 @@
-//! Plain factorizations as entries (what `tensorize decompose -o` writes): CP weights and
-//! factors, a Tucker core and factors, the cores of TT, TR and TT-matrix chains.
+//! Plain factorizations as entries (what `tensorize compress --method tucker2|cp|tt|r-*`
+//! writes of a reshaped weight): CP weights and factors, a Tucker core and factors, the cores
+//! of TT, TR and TT-matrix chains.
 
 use faer::Mat;
 

@@ -2,7 +2,7 @@
 //! ReLU) whose kernels are the slices of one Tucker tensor (T-Net, Kossaifi et al. 2019).
 
 use super::shared::SharedTucker;
-use crate::error::{Error, Result};
+use crate::error::{checked_len, Error, Result};
 use crate::nn::batch_norm::BatchNorm2d;
 use crate::nn::conv2d::Conv2d;
 use crate::nn::elementwise::Relu;
@@ -56,6 +56,7 @@ impl<T: Scalar> TuckerConvBlock<T> {
     /// normalizations start at `γ = 1`, `β = 0`.
     ///
     /// # Errors
+    /// [`Error::SizeOverflow`] if `L · C · C · kh · kw` cannot be addressed;
     /// [`Error::InvalidParameter`] for 0 layers, 0 channels or an empty window;
     /// [`Error::InvalidRank`] unless `1 ≤ R_n ≤ D_n` for `D = [L, C, C, kh, kw]`.
     pub fn new(
@@ -65,6 +66,8 @@ impl<T: Scalar> TuckerConvBlock<T> {
         ranks: [usize; 5],
         seed: u64,
     ) -> Result<Self> {
+        // The shared tensor's size first, so that no product below can overflow.
+        checked_len(&[layers, channels, channels, kernel[0], kernel[1]], std::mem::size_of::<T>())?;
         for (name, v) in
             [("layers", layers), ("channels", channels), ("kernel", kernel[0] * kernel[1])]
         {

@@ -155,10 +155,16 @@ pub fn write_output<T: Scalar>(
         _ => Dtype::of::<T>(),
     };
     let mut layers = LayerWriter::<T>::new().store_as(dtype).overwrite(options.force);
+    // The input's metadata goes in first, so that what is written here of each entry overrides
+    // what the input said (a file compressed twice); this file's `tensorize.*` keys are the
+    // writer's own.
+    for (key, value) in file.metadata().iter().filter(|(k, _)| !k.starts_with("tensorize.")) {
+        layers.metadata(key, value);
+    }
     for c in compressed {
         add(&mut layers, c, options.method.name()).map_err(failure::decomposing(input, &c.name))?;
     }
-    let mut writer = layers.safetensors().metadata_map(file.metadata()).input(input);
+    let mut writer = layers.safetensors().input(input);
     for name in carry {
         writer = writer.copy_from(file, name).map_err(failure::reading(input))?;
     }
