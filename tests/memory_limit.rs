@@ -2,10 +2,20 @@
 //! anything is allocated (the process would otherwise abort, or be killed by the kernel).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::{Mutex, MutexGuard};
+
 use faer::Mat;
 use tensorize::format::{CpTensor, TtTensor};
 use tensorize::memory::{self, MemoryLimit};
 use tensorize::{tenalg, Error, Factorized, Tensor};
+
+/// The limit is process-wide and one test here changes it: every test holds this lock, so none
+/// runs while another has lifted or lowered the limit.
+static LIMIT: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    LIMIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The error of a request for `bytes`: a memory-limit refusal naming them, the limit below them.
 fn assert_refused(err: Error, bytes: u64) {
@@ -21,6 +31,7 @@ fn assert_refused(err: Error, bytes: u64) {
 
 #[test]
 fn a_tensor_of_ten_to_the_fifteen_bytes_is_refused_before_allocation() {
+    let _guard = exclusive();
     // 10^5 × 10^5 × 12 500 f64 = 1.25·10^14 elements = 10^15 bytes: addressable, but no machine
     // this runs on has it.
     let shape = [100_000, 100_000, 12_500];
@@ -34,6 +45,7 @@ fn a_tensor_of_ten_to_the_fifteen_bytes_is_refused_before_allocation() {
 
 #[test]
 fn small_formats_with_huge_dense_shapes_refuse_to_densify_naming_the_full_shape() {
+    let _guard = exclusive();
     // A rank-1 TT of five modes of 1000: 5000 parameters, 8·10^15 dense bytes.
     let cores: Vec<Tensor<f64>> = (0..5).map(|_| Tensor::ones(&[1, 1000, 1]).unwrap()).collect();
     let tt = TtTensor::new(cores).unwrap();
@@ -48,6 +60,7 @@ fn small_formats_with_huge_dense_shapes_refuse_to_densify_naming_the_full_shape(
 
 #[test]
 fn products_of_small_matrices_with_huge_results_are_refused() {
+    let _guard = exclusive();
     // Four 100 × 100 factors (80 KB each): a 10^8 × 10^8 result.
     let a = Mat::<f64>::from_fn(100, 100, |i, j| (i * j) as f64);
     let err = tenalg::kronecker(&[a.as_ref(); 4]).unwrap_err();
@@ -61,6 +74,7 @@ fn products_of_small_matrices_with_huge_results_are_refused() {
 
 #[test]
 fn a_limit_set_by_the_caller_applies_to_every_buffer_and_can_be_lifted() {
+    let _guard = exclusive();
     // The only test here that changes the process-wide limit; it restores it.
     let before = memory::limit();
     memory::set_limit(MemoryLimit::Bytes(1 << 20));
