@@ -483,10 +483,17 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         // The explicit pass is only paid for when the value decides something: the stopping
         // rule (tol > 0) or the line search. With tol = 0 the history keeps the fast values.
         let decisive = self.params.tol > 0.0 || self.params.line_search;
-        if decisive && fast < cancellation_floor::<T>(self.x.numel()) {
+        if decisive && fast < cancellation_floor::<T>(self.floor_terms()) {
             return self.explicit_error(&self.weights, &self.factors);
         }
         Ok(fast)
+    }
+
+    /// The products the Gram formula of the error sums, about `numel · R²` (the norm of the
+    /// model runs over `R²` Gram entries for each entry): what the cancellation floor counts.
+    fn floor_terms(&self) -> usize {
+        let r = self.weights.len();
+        self.x.numel().saturating_mul(r.saturating_mul(r))
     }
 
     fn explicit_error(&self, weights: &[T], factors: &[Mat<T>]) -> Result<T> {
@@ -514,7 +521,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         let m = mttkrp_unchecked(self.x, &Self::views(&f), 0, self.par)?;
         let inner = weighted_column_dots(m.as_ref(), f[0].as_ref(), &w);
         let mut trial = rel_error_from_inner(self.norm_x_sq, norm_sq_from_grams(&grams, &w), inner);
-        if trial < cancellation_floor::<T>(self.x.numel()) {
+        if trial < cancellation_floor::<T>(self.floor_terms()) {
             trial = self.explicit_error(&w, &f)?;
         }
         if trial.is_finite() && trial < error {
@@ -531,7 +538,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     /// value is too small to trust (see `cancellation_floor`; normally already done).
     fn finish(self, error: T, mut report: FitReport) -> Result<(CpTensor<T>, FitReport)> {
         let mut error = error;
-        if error < cancellation_floor::<T>(self.x.numel()) {
+        if error < cancellation_floor::<T>(self.floor_terms()) {
             error = self.explicit_error(&self.weights, &self.factors)?;
             if let Some(last) = report.history.last_mut() {
                 *last = error.as_f64();

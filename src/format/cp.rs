@@ -395,7 +395,9 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
         let inner = self.inner_unchecked(dense, par)?;
         let nx = dense.norm();
         let fast = rel_error_from_inner(nx * nx, self.norm() * self.norm(), inner);
-        if fast < cancellation_floor::<T>(dense.numel()) {
+        // The formula sums about numel · R² products (the model's norm over R² Gram entries).
+        let r = self.rank();
+        if fast < cancellation_floor::<T>(dense.numel().saturating_mul(r.saturating_mul(r))) {
             return self.explicit_rel_error(dense, nx, par);
         }
         Ok(fast)
