@@ -6,6 +6,7 @@
 // The quick test uses part of this file.
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -88,6 +89,46 @@ pub struct PartOutput {
     pub plots: Vec<Plot>,
     /// Training throughput of the models the part trained.
     pub throughput: Vec<Throughput>,
+}
+
+/// Training throughput (for [`Throughput`]) measured from the progress callback: images between the first and the
+/// last step over the time between them.
+#[derive(Default)]
+pub struct Clock {
+    first: Cell<Option<Instant>>,
+    last: Cell<Option<Instant>>,
+    images: Cell<usize>,
+    run: Cell<usize>,
+}
+
+impl Clock {
+    /// A step of the training run `run`: a new run starts the count afresh, so that the time
+    /// between runs (decompositions, evaluations) is not counted.
+    pub fn tick_in(&self, run: usize, batch: usize) {
+        if run != self.run.get() {
+            self.run.set(run);
+            self.first.set(None);
+            self.images.set(0);
+        }
+        self.tick(batch);
+    }
+
+    pub fn tick(&self, batch: usize) {
+        let now = Instant::now();
+        if self.first.get().is_none() {
+            self.first.set(Some(now));
+        } else {
+            self.images.set(self.images.get() + batch);
+        }
+        self.last.set(Some(now));
+    }
+
+    pub fn images_per_s(&self) -> f64 {
+        match (self.first.get(), self.last.get()) {
+            (Some(a), Some(b)) if b > a => self.images.get() as f64 / (b - a).as_secs_f64(),
+            _ => f64::NAN,
+        }
+    }
 }
 
 /// A part: its name (`--only NAME`, the file `paper_mnist_NAME.md`) and the function that runs it.

@@ -2,9 +2,7 @@
 //! decomposed layers decomposed again) against one-shot decomposition at the same final ranks
 //! with as many fine-tuning steps, on conv2 (Tucker-2) and fc1 (SVD) of the pretrained CNN.
 
-use std::cell::Cell;
 use std::fmt::Write as _;
-use std::time::Instant;
 
 use tensorize::compress::{FineTune, Musco, MuscoReport};
 use tensorize::data::{Mnist, MNIST_NORMALIZATION};
@@ -13,7 +11,7 @@ use tensorize::nn::{
 };
 use tensorize::{Error, Result};
 
-use crate::harness::{Ctx, PartOutput, Plot, Series, Throughput};
+use crate::harness::{Clock, Ctx, PartOutput, Plot, Series, Throughput};
 
 /// The layers MUSCO compresses (conv1 has one input channel: nothing to decompose).
 const LAYERS: [&str; 2] = ["conv2", "fc1"];
@@ -34,46 +32,6 @@ impl Setup {
             Self { train: 256, test: 200, batch: 32, steps: 4, iterations: 2 }
         } else {
             Self { train: 12_000, test: 10_000, batch: 64, steps: 150, iterations: 4 }
-        }
-    }
-}
-
-/// Training throughput measured from the progress callback: images between the first and the
-/// last step over the time between them.
-#[derive(Default)]
-struct Clock {
-    first: Cell<Option<Instant>>,
-    last: Cell<Option<Instant>>,
-    images: Cell<usize>,
-    run: Cell<usize>,
-}
-
-impl Clock {
-    /// A step of the training run `run`: a new run starts the count afresh, so that the time
-    /// between runs (decompositions, evaluations) is not counted.
-    fn tick_in(&self, run: usize, batch: usize) {
-        if run != self.run.get() {
-            self.run.set(run);
-            self.first.set(None);
-            self.images.set(0);
-        }
-        self.tick(batch);
-    }
-
-    fn tick(&self, batch: usize) {
-        let now = Instant::now();
-        if self.first.get().is_none() {
-            self.first.set(Some(now));
-        } else {
-            self.images.set(self.images.get() + batch);
-        }
-        self.last.set(Some(now));
-    }
-
-    fn images_per_s(&self) -> f64 {
-        match (self.first.get(), self.last.get()) {
-            (Some(a), Some(b)) if b > a => self.images.get() as f64 / (b - a).as_secs_f64(),
-            _ => f64::NAN,
         }
     }
 }

@@ -4,7 +4,6 @@
 //! (stage 1 ends at conv2, stage 2 at fc1; MSE against the dense network's outputs there), and
 //! after plain cross-entropy fine-tuning with as many steps from the same decomposition.
 
-use std::cell::Cell;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -17,7 +16,7 @@ use tensorize::rank::tspc::{cp_rank, svd_rank, tt_rank, tucker2_rank};
 use tensorize::tensorization::{Compress, Method, DEFAULT_FACTORS};
 use tensorize::{Budget, Error, Result};
 
-use crate::harness::{Ctx, PartOutput, Plot, Series, Throughput};
+use crate::harness::{Clock, Ctx, PartOutput, Plot, Series, Throughput};
 
 const STAGES: [&str; 2] = ["conv2", "fc1"];
 
@@ -117,33 +116,6 @@ struct Row {
 
 fn accuracy(model: &Sequential<f32>, test: &Mnist) -> Result<f64> {
     Ok(test.evaluate(model, 250, MNIST_NORMALIZATION)?.accuracy())
-}
-
-/// Images per second between the first and the last training step.
-#[derive(Default)]
-struct Clock {
-    first: Cell<Option<Instant>>,
-    last: Cell<Option<Instant>>,
-    images: Cell<usize>,
-}
-
-impl Clock {
-    fn tick(&self, batch: usize) {
-        let now = Instant::now();
-        if self.first.get().is_none() {
-            self.first.set(Some(now));
-        } else {
-            self.images.set(self.images.get() + batch);
-        }
-        self.last.set(Some(now));
-    }
-
-    fn images_per_s(&self) -> f64 {
-        match (self.first.get(), self.last.get()) {
-            (Some(a), Some(b)) if b > a => self.images.get() as f64 / (b - a).as_secs_f64(),
-            _ => f64::NAN,
-        }
-    }
 }
 
 fn layer_params(model: &Sequential<f32>) -> Result<usize> {

@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::nn::train::check_epochs_and_batch;
 use crate::nn::{batch_indices, mse, Dataset, Layer, Optimizer, Progress, Schedule, Sequential};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -84,15 +85,7 @@ impl Reconstruction {
                 expected: "at least one compressed layer to end a stage",
             });
         }
-        for (name, v) in [("epochs", epochs), ("batch_size", batch_size)] {
-            if v == 0 {
-                return Err(Error::InvalidParameter {
-                    name,
-                    value: "0".into(),
-                    expected: "at least 1",
-                });
-            }
-        }
+        check_epochs_and_batch(epochs, batch_size)?;
         Ok(Self {
             stages: stages.iter().map(|s| s.to_string()).collect(),
             epochs,

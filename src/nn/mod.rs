@@ -33,7 +33,7 @@ mod sequential;
 mod shuffled_tt;
 mod tensorized;
 mod tnet;
-mod train;
+pub(crate) mod train;
 pub mod tt_linear;
 
 pub use avg_pool::{AvgPool2d, GlobalAvgPool};

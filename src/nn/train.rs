@@ -65,21 +65,28 @@ pub struct Train {
     max_steps: Option<usize>,
 }
 
+/// [`Error::InvalidParameter`] for 0 epochs or a batch size of 0: the sizes of every training
+/// loop (this one, and the pipelines' own loops over the same mini-batches).
+pub(crate) fn check_epochs_and_batch(epochs: usize, batch_size: usize) -> Result<()> {
+    for (name, v) in [("epochs", epochs), ("batch_size", batch_size)] {
+        if v == 0 {
+            return Err(Error::InvalidParameter {
+                name,
+                value: "0".into(),
+                expected: "at least 1",
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Train {
     /// `epochs` passes over the data in mini-batches of `batch_size`; seed 0, a constant rate.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for 0 epochs or a batch size of 0.
     pub fn new(epochs: usize, batch_size: usize) -> Result<Self> {
-        for (name, v) in [("epochs", epochs), ("batch_size", batch_size)] {
-            if v == 0 {
-                return Err(Error::InvalidParameter {
-                    name,
-                    value: "0".into(),
-                    expected: "at least 1",
-                });
-            }
-        }
+        check_epochs_and_batch(epochs, batch_size)?;
         Ok(Self { epochs, batch_size, seed: 0, schedule: Schedule::Constant, max_steps: None })
     }
 
