@@ -21,11 +21,6 @@ type Outcome<T> = (Tensor<T>, f64, Option<f64>, [f64; 2]);
 
 const EPS: f64 = 0.1;
 
-/// Fits whose format's `norm()` is wrong (∞ or 0) for a tensor near the ends of the range: an
-/// open finding (docs/reliability.md: `CpTensor::norm` squares weights and factor Grams in `T`).
-/// Anything else wrong with a norm fails the test.
-const OPEN_NORM_OVERFLOW: [&str; 1] = ["CP-ALS"];
-
 /// The fit's reconstruction, its reported error, ε and the format's own `norm()` and
 /// `rel_error(x)` (computed without densifying, by other sums: checked against the dense ones).
 fn dense<T: Scalar>(
@@ -121,10 +116,7 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> Vec<f64> {
         let rec = rel_error(x, &y);
         let own_ok = (own - rec).abs() <= tolerance::<T>(x.numel(), rec);
         let norm_ok = (norm - want).abs() <= 1e3 * T::epsilon().as_f64() * want;
-        // Open (docs/reliability.md): the fit itself is right, the format's norm() and
-        // rel_error() are not.
-        let open = OPEN_NORM_OVERFLOW.contains(&name);
-        if !(open || norm_ok && own_ok) {
+        if !(norm_ok && own_ok) {
             return Err(format!(
                 "{}: norm() {norm:e} (dense {want:e}), rel_error() {own:e} (dense {rec:e})",
                 ctx(name)

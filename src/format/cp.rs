@@ -3,7 +3,8 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
-use super::rel_error::{cancellation_floor, rel_error_from_inner};
+use super::norm_guard::{ldexp, trusted_norm, widen_scaled};
+use super::rel_error::rel_error_guarded;
 use super::Factorized;
 use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
 use crate::kernels::gemm::matmul_row_split;
@@ -165,11 +166,6 @@ impl<T: Scalar> CpTensor<T> {
         }
     }
 
-    /// The Gram matrices `U_kᵀ U_k` (`R × R`), one per mode.
-    pub(crate) fn grams(&self) -> Vec<Mat<T>> {
-        self.factors.iter().map(|f| gram(f.as_ref())).collect()
-    }
-
     /// `⟨X, X̂⟩ = Σ_r w_r Σ_i M[i, r] · U_0[i, r]` with `M` the mode-0 MTTKRP of `dense` (one
     /// pass over `dense`, no reconstruction). Shapes must already agree.
     fn inner_unchecked(&self, dense: &Tensor<T>, par: Par) -> Result<T> {
@@ -257,6 +253,9 @@ impl<T: Scalar> CpTensor<T> {
         let block_rows = (EXPLICIT_BLOCK_ELEMS / cols).clamp(1, rows);
         let blocks = rows.div_ceil(block_rows);
         let data = x.as_slice();
+        // Differences are divided by ‖X‖ before squaring, so data near 1e±300 cannot overflow.
+        let nx = norm_x.as_f64();
+        let scale = if nx > 0.0 { nx } else { 1.0 };
         let block_sum = |blk: usize| -> f64 {
             let r0 = blk * block_rows;
             let nr = block_rows.min(rows - r0);
@@ -265,15 +264,14 @@ impl<T: Scalar> CpTensor<T> {
             let lhs = left.as_ref().subrows(r0, nr);
             matmul(dst, Accum::Replace, lhs, right.as_ref().transpose(), T::one(), Par::Seq);
             let xs = &data[r0 * cols..(r0 + nr) * cols];
-            xs.iter().zip(&buf).map(|(&a, &b)| (a - b).as_f64().powi(2)).sum()
+            xs.iter().zip(&buf).map(|(&a, &b)| ((a.as_f64() - b.as_f64()) / scale).powi(2)).sum()
         };
         let diff_sq: f64 = if thread_count(par) > 1 && blocks > 1 {
             (0..blocks).into_par_iter().map(block_sum).sum()
         } else {
             (0..blocks).map(block_sum).sum()
         };
-        let nx = norm_x.as_f64();
-        Ok(T::of(if nx > 0.0 { diff_sq.sqrt() / nx } else { diff_sq.sqrt() }))
+        Ok(T::of(diff_sq.sqrt()))
     }
 }
 
@@ -373,9 +371,29 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
     }
 
     /// `‖X̂‖ = sqrt(wᵀ (U_0ᵀU_0 ⊛ ⋯ ⊛ U_{N-1}ᵀU_{N-1}) w)` from the `R × R` Gram matrices,
-    /// without reconstructing.
+    /// without reconstructing: in `f64`, every factor and the weights scaled by a power of two
+    /// when they lie near the ends of the range. When the terms cancel (or the scaled sum still
+    /// leaves the range) so far that fewer than about half the digits of `T` are certain, the
+    /// norm is taken from the reconstruction instead, if it fits the memory limit.
     fn norm(&self) -> T {
-        norm_sq_from_grams(&self.grams(), &self.weights).sqrt()
+        let (w, we) = widen_scaled(&self.weights);
+        let (mut signed, mut absolute) = (Vec::new(), Vec::new());
+        let mut exponent = we;
+        for f in &self.factors {
+            let vals: Vec<T> =
+                (0..f.nrows()).flat_map(|i| (0..f.ncols()).map(move |r| f[(i, r)])).collect();
+            let (v, e) = widen_scaled(&vals);
+            exponent += e;
+            let at = |i: usize, r: usize| v[i * f.ncols() + r];
+            signed.push(gram(Mat::from_fn(f.nrows(), f.ncols(), at).as_ref()));
+            absolute.push(gram(Mat::from_fn(f.nrows(), f.ncols(), |i, r| at(i, r).abs()).as_ref()));
+        }
+        let w_abs: Vec<f64> = w.iter().map(|x| x.abs()).collect();
+        let value = norm_sq_from_grams(&signed, &w).sqrt();
+        let magnitude = norm_sq_from_grams(&absolute, &w_abs).sqrt();
+        let r = self.rank();
+        let terms = self.factors.iter().map(|f| f.nrows()).sum::<usize>() + r * r;
+        trusted_norm(ldexp(value, exponent), magnitude / value, terms, || self.to_dense())
     }
 
     /// `‖X − X̂‖ / ‖X‖` from `‖X − X̂‖² = ‖X‖² − 2⟨X, X̂⟩ + ‖X̂‖²`, where `⟨X, X̂⟩` takes one
@@ -392,15 +410,16 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
     fn rel_error(&self, dense: &Tensor<T>) -> Result<T> {
         self.check_dense(dense, "CpTensor::rel_error")?;
         let par = auto_par(mttkrp_flops(dense.numel(), self.rank()));
-        let inner = self.inner_unchecked(dense, par)?;
         let nx = dense.norm();
-        let fast = rel_error_from_inner(nx * nx, self.norm() * self.norm(), inner);
         // The formula sums about numel · R² products (the model's norm over R² Gram entries).
         let r = self.rank();
-        if fast < cancellation_floor::<T>(dense.numel().saturating_mul(r.saturating_mul(r))) {
-            return self.explicit_rel_error(dense, nx, par);
-        }
-        Ok(fast)
+        rel_error_guarded(
+            nx,
+            self.norm(),
+            dense.numel().saturating_mul(r.saturating_mul(r)),
+            || self.inner_unchecked(dense, par),
+            || self.explicit_rel_error(dense, nx, par),
+        )
     }
 }
 
@@ -463,6 +482,28 @@ mod tests {
     fn dense_norm_and_error_match_definitions() {
         check::<f64>();
         check::<f32>();
+    }
+
+    #[test]
+    fn norm_and_rel_error_hold_at_the_ends_of_the_range() {
+        // Squares of these weights leave f32 (and, at 1e±300, f64): the Gram formula used to
+        // give ∞ or 0 (found by the `formats` and `decompositions` fuzz targets).
+        for scale in [1e30f32, 1e-30] {
+            let mut cp = random_cp::<f32>(&[3, 4, 2], 2, 5);
+            cp.weights.iter_mut().for_each(|w| *w *= scale);
+            let x = cp.to_dense().unwrap();
+            let want = x.norm();
+            assert!((cp.norm() - want).abs() <= 1e-5 * want, "{} vs {want}", cp.norm());
+            assert!(cp.rel_error(&x).unwrap() <= 1e-3);
+        }
+        for scale in [1e300f64, 1e-300] {
+            let mut cp = random_cp::<f64>(&[3, 4, 2], 2, 5);
+            cp.weights.iter_mut().for_each(|w| *w *= scale);
+            let x = cp.to_dense().unwrap();
+            let want = x.norm();
+            assert!((cp.norm() - want).abs() <= 1e-12 * want, "{} vs {want}", cp.norm());
+            assert!(cp.rel_error(&x).unwrap() <= 1e-6);
+        }
     }
 
     #[test]

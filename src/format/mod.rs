@@ -2,6 +2,7 @@
 
 pub(crate) mod chain;
 pub mod cp;
+pub(crate) mod norm_guard;
 pub(crate) mod params;
 pub(crate) mod partial_tucker;
 pub(crate) mod rel_error;

@@ -6,6 +6,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef};
 
 use crate::error::{checked_dense, Error, Result};
+use crate::format::norm_guard::{ldexp, trusted_norm, unit_exponent, widen_scaled};
 use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
 use crate::par::{auto_par, Par};
@@ -342,6 +343,9 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
         });
     }
     check_finite_slice(op, dense.as_slice())?;
+    if factors.iter().flatten().any(|u| unit_exponent(max_abs(*u)) != 0) {
+        return Ok(T::of(extreme_factors_rel_error(op, dense, core, factors, par)?));
+    }
     // The ratio is scale-free: near 1e±300 the squares leave the f64 range, so divide the
     // dense tensor and the core by their largest magnitude first.
     let s = extreme_scale(&[dense.as_slice(), core.as_slice()]);
@@ -361,21 +365,96 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
     Ok(T::of(ratio))
 }
 
-/// `‖G ×₀ U₀ ⋯‖_F` by [`weighted_norm_sq`]; a core near 1e±300 would overflow or underflow the
-/// squares, so that is the norm of `G / s` times `s`.
-pub(crate) fn tucker_norm<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<'_, T>>]) -> T {
-    let s = extreme_scale(&[core.as_slice()]);
-    let scaled = if s == 1.0 { None } else { Some(core.scale(T::of(1.0 / s))) };
-    // Only a size overflow could fail here, which the constructors rule out for the core.
-    let sq = weighted_norm_sq(scaled.as_ref().unwrap_or(core), factors, None).unwrap_or(f64::NAN);
-    T::of(sq.sqrt() * s)
+/// [`tucker_rel_error`] when a factor lies near the ends of the range (its Gram matrix would
+/// over- or underflow): in `f64`, each such factor scaled by a power of two and the core by the
+/// inverse, which leaves the product unchanged.
+fn extreme_factors_rel_error<T: Scalar>(
+    op: &'static str,
+    dense: &Tensor<T>,
+    core: &Tensor<T>,
+    factors: &[Option<MatRef<'_, T>>],
+    par: Option<Par>,
+) -> Result<f64> {
+    let mut exponent = 0;
+    let scaled: Vec<Option<Mat<f64>>> = factors
+        .iter()
+        .map(|u| {
+            u.map(|u| {
+                let e = unit_exponent(max_abs(u));
+                exponent += e;
+                Mat::from_fn(u.nrows(), u.ncols(), |i, j| ldexp(u[(i, j)].as_f64(), -e))
+            })
+        })
+        .collect();
+    let widen = |t: &Tensor<T>, e: i32| {
+        let data = t.as_slice().iter().map(|v| ldexp(v.as_f64(), e)).collect();
+        Tensor::from_parts_unchecked(t.shape().to_vec(), data)
+    };
+    tucker_rel_error(op, &widen(dense, 0), &widen(core, exponent), &mat_refs(&scaled), par)
 }
 
-/// The largest magnitude in `parts` when it lies where sums of squares in `f64` overflow or
-/// underflow (outside `[1e-140, 1e140]`, and a normal number so its inverse is finite); else 1.
+/// The largest magnitude in `u`, in `f64`.
+fn max_abs<T: Scalar>(u: MatRef<'_, T>) -> f64 {
+    let mut m = 0.0f64;
+    for j in 0..u.ncols() {
+        for i in 0..u.nrows() {
+            m = m.max(u[(i, j)].as_f64().abs());
+        }
+    }
+    m
+}
+
+/// `‖G ×₀ U₀ ⋯‖_F` by [`weighted_norm_sq`] in `f64`, the core and every factor scaled by a power
+/// of two when they lie near the ends of the range. With orthonormal factors (HOSVD, HOOI) that
+/// is `‖G‖_F`; with general ones the terms can cancel, and when fewer than about half the digits
+/// of `T` are certain the norm comes from the reconstruction (see [`trusted_norm`]).
+pub(crate) fn tucker_norm<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<'_, T>>]) -> T {
+    if factors.iter().all(|u| u.is_none_or(is_orthonormal)) {
+        return core.norm();
+    }
+    let (g, mut exponent) = widen_scaled(core.as_slice());
+    let g = Tensor::from_parts_unchecked(core.shape().to_vec(), g);
+    let mut signed: Vec<Option<Mat<f64>>> = Vec::with_capacity(factors.len());
+    for u in factors {
+        signed.push(u.map(|u| {
+            let vals: Vec<T> =
+                (0..u.nrows()).flat_map(|i| (0..u.ncols()).map(move |j| u[(i, j)])).collect();
+            let (v, e) = widen_scaled(&vals);
+            exponent += e;
+            Mat::from_fn(u.nrows(), u.ncols(), |i, j| v[i * u.ncols() + j])
+        }));
+    }
+    let absolute: Vec<Option<Mat<f64>>> = signed
+        .iter()
+        .map(|u| u.as_ref().map(|u| Mat::from_fn(u.nrows(), u.ncols(), |i, j| u[(i, j)].abs())))
+        .collect();
+    // Only a size overflow could fail here, which the constructors rule out for the core.
+    let value = weighted_norm_sq(&g, &mat_refs(&signed), None).unwrap_or(f64::NAN).sqrt();
+    let magnitude =
+        weighted_norm_sq(&g.map(f64::abs), &mat_refs(&absolute), None).unwrap_or(f64::NAN).sqrt();
+    let terms = core.numel() + factors.iter().flatten().map(|u| u.nrows()).sum::<usize>();
+    trusted_norm(ldexp(value, exponent), magnitude / value, terms, || {
+        let shape: Vec<usize> = (0..core.ndim())
+            .map(|k| factors.get(k).copied().flatten().map_or(core.shape()[k], |u| u.nrows()))
+            .collect();
+        checked_dense(&shape, std::mem::size_of::<T>())?;
+        reconstruct(core, factors, None)
+    })
+}
+
+/// Borrowed views of optional factors.
+fn mat_refs(m: &[Option<Mat<f64>>]) -> Vec<Option<MatRef<'_, f64>>> {
+    m.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect()
+}
+
+/// The largest magnitude in `parts` when it lies where sums of squares in `T` or `f64` overflow
+/// or underflow (outside `[1e-140, 1e140]`, in `f32` outside about `[1e-16, 2e16]`, and a normal
+/// number so its inverse is finite); else 1.
 pub(crate) fn extreme_scale<T: Scalar>(parts: &[&[T]]) -> f64 {
     let m = parts.iter().flat_map(|p| p.iter()).fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
-    if m.is_normal() && !(1e-140..=1e140).contains(&m) && (1.0 / m).is_normal() {
+    let lo = (T::min_positive_value().as_f64().sqrt() * 1e3).max(1e-140);
+    let hi = (T::max_value().as_f64().sqrt() * 1e-3).min(1e140);
+    if m.is_normal() && !(lo..=hi).contains(&m) && (1.0 / m).is_normal() {
         m
     } else {
         1.0

@@ -5,6 +5,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::TrTensor;
 use crate::error::{Error, Result};
+use crate::format::norm_guard::trusted_norm;
 use crate::format::rel_error::rel_error_guarded;
 use crate::format::tt::{core_dims, zeroed};
 use crate::format::Factorized;
@@ -39,6 +40,11 @@ impl<T: Scalar> TrTensor<T> {
     /// after every core (the scales are summed as logarithms), so large or small cores do not
     /// overflow or underflow the intermediate products.
     ///
+    /// The contraction runs in `f64`, twice: on the cores and on their absolute values. Terms of
+    /// the transfer matrices that do not close into a ring (or that cancel) can be far larger
+    /// than the tensor; when they leave fewer than about half the digits of `T` certain, the
+    /// norm is taken from the dense form instead, if it fits the memory limit.
+    ///
     /// ```
     /// use tensorize::format::TrTensor;
     /// use tensorize::{Factorized, Tensor};
@@ -51,69 +57,18 @@ impl<T: Scalar> TrTensor<T> {
     /// # Ok::<(), tensorize::Error>(())
     /// ```
     pub fn norm_with(&self, par: Par) -> T {
+        let widened = |f: fn(f64) -> f64| -> Vec<Tensor<f64>> {
+            let part = |c: &Tensor<T>| c.as_slice().iter().map(|v| f(v.as_f64())).collect();
+            self.cores
+                .iter()
+                .map(|c| Tensor::from_parts_unchecked(c.shape().to_vec(), part(c)))
+                .collect()
+        };
+        let value = transfer_norm(&widened(|v| v), par);
+        let magnitude = transfer_norm(&widened(f64::abs), par);
         let r0 = self.cores[0].shape()[0];
-        let pairs = r0 * r0;
-        // m holds B_p for p = (a, a') row-major: pairs blocks of r × r, initially e_a e_{a'}ᵀ.
-        let mut m = vec![T::zero(); pairs * r0 * r0];
-        for a in 0..r0 {
-            for b in 0..r0 {
-                m[(a * r0 + b) * r0 * r0 + a * r0 + b] = T::one();
-            }
-        }
-        let mut log_scale = 0.0f64;
-        for core in &self.cores {
-            let [ra, n, rb] = core_dims(core);
-            // Each core enters quadratically: normalize it by its largest entry first.
-            let g = core.max_abs();
-            let scaled;
-            let data = if g > T::zero() && g != T::one() {
-                log_scale += 2.0 * g.as_f64().ln();
-                scaled = core.scale(T::one() / g);
-                scaled.as_slice()
-            } else {
-                core.as_slice()
-            };
-            // T[(p, b), (i, c')] = Σ_{b'} B_p[b, b'] G[b', i, c'].
-            let mut t = vec![T::zero(); pairs * ra * n * rb];
-            gemm(
-                MatMut::from_row_major_slice_mut(&mut t, pairs * ra, n * rb),
-                MatRef::from_row_major_slice(&m, pairs * ra, ra),
-                MatRef::from_row_major_slice(data, ra, n * rb),
-                Accum::Replace,
-                par,
-            );
-            // B_p ← G^{L}ᵀ · T_p with T_p viewed as (r_{k-1} n) × r_k.
-            let gl = MatRef::from_row_major_slice(data, ra * n, rb);
-            let mut next = vec![T::zero(); pairs * rb * rb];
-            for p in 0..pairs {
-                let tp = &t[p * ra * n * rb..(p + 1) * ra * n * rb];
-                gemm(
-                    MatMut::from_row_major_slice_mut(
-                        &mut next[p * rb * rb..(p + 1) * rb * rb],
-                        rb,
-                        rb,
-                    ),
-                    gl.transpose(),
-                    MatRef::from_row_major_slice(tp, ra * n, rb),
-                    Accum::Replace,
-                    Par::Seq,
-                );
-            }
-            let s = next.iter().fold(T::zero(), |acc, v| acc.max(v.abs()));
-            if s > T::zero() && s.is_finite() {
-                next.iter_mut().for_each(|v| *v /= s);
-                log_scale += s.as_f64().ln();
-            }
-            m = next;
-        }
-        let mut sum = T::zero();
-        for a in 0..r0 {
-            for b in 0..r0 {
-                sum += m[(a * r0 + b) * r0 * r0 + a * r0 + b];
-            }
-        }
-        let sum = sum.max(T::zero()).as_f64();
-        T::of(sum.sqrt() * (0.5 * log_scale).exp())
+        let terms = r0 * r0 + self.cores.iter().map(Tensor::numel).sum::<usize>();
+        trusted_norm(value, magnitude / value, terms, || self.to_dense_with(par))
     }
 
     /// `⟨X, self⟩` for a dense `X` of the same shape, without densifying `self`.
@@ -236,4 +191,67 @@ impl<T: Scalar> TrTensor<T> {
         }
         Ok(())
     }
+}
+
+/// The transfer-matrix contraction of [`TrTensor::norm_with`] on `cores`, in `f64`.
+fn transfer_norm(cores: &[Tensor<f64>], par: Par) -> f64 {
+    let r0 = cores[0].shape()[0];
+    let pairs = r0 * r0;
+    // m holds B_p for p = (a, a') row-major: pairs blocks of r × r, initially e_a e_{a'}ᵀ.
+    let mut m = vec![0.0; pairs * r0 * r0];
+    for a in 0..r0 {
+        for b in 0..r0 {
+            m[(a * r0 + b) * r0 * r0 + a * r0 + b] = 1.0;
+        }
+    }
+    let mut log_scale = 0.0f64;
+    for core in cores {
+        let [ra, n, rb] = core_dims(core);
+        // Each core enters quadratically: normalize it by its largest entry first.
+        let g = core.max_abs();
+        let scaled;
+        let data = if g > 0.0 && g != 1.0 {
+            log_scale += 2.0 * g.as_f64().ln();
+            scaled = core.scale(1.0 / g);
+            scaled.as_slice()
+        } else {
+            core.as_slice()
+        };
+        // T[(p, b), (i, c')] = Σ_{b'} B_p[b, b'] G[b', i, c'].
+        let mut t = vec![0.0; pairs * ra * n * rb];
+        gemm(
+            MatMut::from_row_major_slice_mut(&mut t, pairs * ra, n * rb),
+            MatRef::from_row_major_slice(&m, pairs * ra, ra),
+            MatRef::from_row_major_slice(data, ra, n * rb),
+            Accum::Replace,
+            par,
+        );
+        // B_p ← G^{L}ᵀ · T_p with T_p viewed as (r_{k-1} n) × r_k.
+        let gl = MatRef::from_row_major_slice(data, ra * n, rb);
+        let mut next = vec![0.0; pairs * rb * rb];
+        for p in 0..pairs {
+            let tp = &t[p * ra * n * rb..(p + 1) * ra * n * rb];
+            gemm(
+                MatMut::from_row_major_slice_mut(&mut next[p * rb * rb..(p + 1) * rb * rb], rb, rb),
+                gl.transpose(),
+                MatRef::from_row_major_slice(tp, ra * n, rb),
+                Accum::Replace,
+                Par::Seq,
+            );
+        }
+        let s = next.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
+        if s > 0.0 && s.is_finite() {
+            next.iter_mut().for_each(|v| *v /= s);
+            log_scale += s.as_f64().ln();
+        }
+        m = next;
+    }
+    let mut sum = 0.0f64;
+    for a in 0..r0 {
+        for b in 0..r0 {
+            sum += m[(a * r0 + b) * r0 * r0 + a * r0 + b];
+        }
+    }
+    let sum = sum.max(0.0);
+    sum.sqrt() * (0.5 * log_scale).exp()
 }

@@ -126,3 +126,18 @@ fn from_tt_is_the_same_tensor() {
     close(&tr.to_dense().unwrap(), &tt.to_dense().unwrap());
     assert_eq!(tr.num_params(), tt.num_params());
 }
+
+#[test]
+fn norm_ignores_huge_entries_that_never_close_the_ring() {
+    // One core: X[i] = trace(G[:, i, :]). The 1e300 entry is off the diagonal, so it never
+    // reaches X, but it dominates the transfer matrices; the norm must still be X's (found by
+    // the `formats` fuzz target).
+    let mut g = vec![0.0f64; 12];
+    g[0] = -5.375; // G[0, 0, 0]
+    g[2] = 0.1875; // G[0, 1, 0]
+    g[10] = 1e300; // G[1, 2, 0]
+    g[11] = 0.1875; // G[1, 2, 1]
+    let tr = TrTensor::new(vec![Tensor::from_vec(&[2, 3, 2], g).unwrap()]).unwrap();
+    let want = tr.to_dense().unwrap().norm();
+    assert!((tr.norm() - want).abs() <= 1e-12 * want, "{} vs {want}", tr.norm());
+}

@@ -5,6 +5,7 @@ use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::{core_dims, dot_with, TtTensor};
 use crate::error::{check_non_negative, Error, Result};
+use crate::format::norm_guard::{binary_exponent, ldexp};
 use crate::format::Factorized;
 use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{qr_thin, svd_truncated, Truncation};
@@ -192,10 +193,15 @@ impl<T: Scalar> TtTensor<T> {
             });
         }
         let mut y = self.clone();
+        // Cores near the ends of the range would overflow the squared singular values: round
+        // cores scaled by powers of two (exact) and give the product of the scales back to the
+        // last core, whose entries are then bounded by the tensor's norm.
+        let exponent = y.scale_cores_to_unit();
         y.right_orthogonalize_with(par)?;
         let d = y.cores.len();
         let norm = y.cores[0].norm().as_f64();
         if d == 1 {
+            y.unscale_last_core(exponent);
             return Ok((y, FitReport::one_pass(0.0)));
         }
         let delta = eps * norm / ((d - 1) as f64).sqrt();
@@ -222,6 +228,30 @@ impl<T: Scalar> TtTensor<T> {
             y.cores[k + 1] = Tensor::from_parts_unchecked(vec![r, n2, r2], next);
         }
         let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };
+        y.unscale_last_core(exponent);
         Ok((y, FitReport::one_pass(rel)))
+    }
+
+    /// Multiplies every core by the power of two that brings its largest entry into
+    /// `[0.5, 1)` and returns the sum of the exponents taken out.
+    fn scale_cores_to_unit(&mut self) -> i32 {
+        let mut total = 0;
+        for core in &mut self.cores {
+            let e = binary_exponent(core.max_abs().as_f64());
+            if e != 0 {
+                core.map_in_place(|v| T::of(ldexp(v.as_f64(), -e)));
+                total += e;
+            }
+        }
+        total
+    }
+
+    /// Multiplies the last core by `2^exponent`.
+    fn unscale_last_core(&mut self, exponent: i32) {
+        if exponent != 0 {
+            if let Some(last) = self.cores.last_mut() {
+                last.map_in_place(|v| T::of(ldexp(v.as_f64(), exponent)));
+            }
+        }
     }
 }

@@ -216,3 +216,23 @@ fn new_validates() {
     assert!(matches!(ok.round(0.1, Some(0)), Err(Error::InvalidRank { .. })));
     assert!(matches!(ok.rel_error(&c(&[3])), Err(Error::ShapeMismatch { .. })));
 }
+
+#[test]
+fn rounding_holds_at_the_ends_of_the_range() {
+    // A 1e300 core squared its singular values past f64 (reported error ∞; found by the
+    // `formats` fuzz target); 1e-300 and 1e300 cores together are an ordinary tensor.
+    for scales in [[1e300, 1.0, 1.0], [1e-300, 1.0, 1.0], [1e300, 1e-300, 1.0]] {
+        let tt = random_tt::<f64>(&[3, 4, 5], &[1, 2, 3, 1], 11);
+        let mut cores = tt.cores().to_vec();
+        for (c, s) in cores.iter_mut().zip(scales) {
+            *c = c.scale(s);
+        }
+        let tt = TtTensor::new(cores).unwrap();
+        let x = tt.to_dense().unwrap();
+        let (rounded, rep) = tt.round(1e-10, None).unwrap();
+        let y = rounded.to_dense().unwrap();
+        let diff = x.as_slice().iter().zip(y.as_slice()).map(|(a, b)| ((a - b) / x.norm()).powi(2));
+        let rec = diff.sum::<f64>().sqrt();
+        assert!(rep.rel_error <= 1e-10 && rec <= 1e-12, "{scales:?}: {} {rec}", rep.rel_error);
+    }
+}

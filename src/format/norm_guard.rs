@@ -1,0 +1,120 @@
+//! Norms of factorized formats computed from their parts (Gram or transfer matrices), with a
+//! guarantee: such a formula sums products of parts, so it can lose every digit — to cancellation
+//! between terms, or to parts whose squares leave the floating range — while the tensor it
+//! describes is ordinary. Each format evaluates its formula in `f64` on parts scaled by powers of
+//! two (exact), once on the parts and once on their absolute values (how large the terms can
+//! be), and asks [`trusted_norm`] whether the result keeps its digits; if not, the norm comes
+//! from the dense form.
+
+use crate::error::Result;
+use crate::scalar::Scalar;
+use crate::tensor::Tensor;
+
+/// A part whose largest magnitude lies in `[2^-LIMIT, 2^LIMIT]` is used as it is; beyond, it is
+/// scaled into that range first. Products of a dozen such parts stay inside `f64`.
+const EXPONENT_LIMIT: i32 = 40;
+
+/// The power of two `e` that brings a part with largest magnitude `max_abs` to about 1
+/// (`max_abs · 2^-e ∈ [0.5, 1)`), or 0 when it is moderate already (or zero, or not finite).
+pub(crate) fn unit_exponent(max_abs: f64) -> i32 {
+    let e = binary_exponent(max_abs);
+    if e.abs() <= EXPONENT_LIMIT {
+        0
+    } else {
+        e
+    }
+}
+
+/// The power of two `e` with `max_abs · 2^-e ∈ [0.5, 1)`; 0 for zero or a non-finite value.
+pub(crate) fn binary_exponent(max_abs: f64) -> i32 {
+    if !max_abs.is_finite() || max_abs == 0.0 {
+        return 0;
+    }
+    let e = max_abs.log2().floor() as i32 + 1;
+    // log2 can round across an integer for values just below a power of two.
+    if ldexp(max_abs, -e) >= 1.0 {
+        e + 1
+    } else if ldexp(max_abs, -e) < 0.5 {
+        e - 1
+    } else {
+        e
+    }
+}
+
+/// `x · 2^e` without a spurious overflow or underflow on the way: the steps move
+/// monotonically towards the result, so an intermediate leaves the range only if the result does.
+pub(crate) fn ldexp(mut x: f64, mut e: i32) -> f64 {
+    while e != 0 {
+        let step = e.clamp(-1000, 1000);
+        x *= 2f64.powi(step);
+        e -= step;
+    }
+    x
+}
+
+/// `part` in `f64`, multiplied by `2^-e` for its [`unit_exponent`] `e`, and `e`.
+pub(crate) fn widen_scaled<T: Scalar>(part: &[T]) -> (Vec<f64>, i32) {
+    let max_abs = part.iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
+    let e = unit_exponent(max_abs);
+    (part.iter().map(|v| ldexp(v.as_f64(), -e)).collect(), e)
+}
+
+/// `value`, the norm of a format computed in `f64` by a formula that sums `terms` products
+/// per result, when its rounding error bound `terms · eps_f64 · growth²` (relative, with
+/// `growth = magnitude / value` for `magnitude` the same formula on the absolute values of the
+/// parts) is below `1e-2 · sqrt(eps_T)`; otherwise the norm of `dense()` (the explicit form),
+/// or `value` when the dense form does not fit the memory limit.
+///
+/// `growth` is NaN or ∞ when the scaled formula under- or overflowed (both norms 0, or only the
+/// value): those are recomputed densely too.
+pub(crate) fn trusted_norm<T: Scalar>(
+    value: f64,
+    growth: f64,
+    terms: usize,
+    dense: impl FnOnce() -> Result<Tensor<T>>,
+) -> T {
+    let bound = terms.max(1) as f64 * f64::EPSILON * growth * growth;
+    if value.is_finite() && bound <= 1e-2 * T::epsilon().as_f64().sqrt() {
+        return T::of(value);
+    }
+    match dense() {
+        Ok(x) => x.norm(),
+        Err(_) => T::of(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldexp_reaches_results_inside_the_range_from_outside_steps() {
+        assert_eq!(ldexp(1e-300, 1900), 1e-300 * 2f64.powi(950) * 2f64.powi(950));
+        assert_eq!(ldexp(3.0, 0), 3.0);
+        assert_eq!(ldexp(1.0, -1074), 5e-324);
+        assert!(ldexp(1.0, 1024).is_infinite());
+    }
+
+    #[test]
+    fn unit_exponent_leaves_moderate_parts_alone() {
+        assert_eq!(unit_exponent(3.0), 0);
+        assert_eq!(unit_exponent(0.0), 0);
+        let e = unit_exponent(1e300);
+        assert!((0.5..1.0).contains(&ldexp(1e300, -e)), "{e}");
+        let e = unit_exponent(5e-324);
+        assert_eq!(ldexp(5e-324, -e), 0.5);
+    }
+
+    #[test]
+    fn untrusted_norms_come_from_the_dense_form() {
+        let x = Tensor::from_vec(&[2], vec![3.0f64, 4.0]).unwrap();
+        let fallback = || Ok(x.clone());
+        assert_eq!(trusted_norm::<f64>(5.0, 1.0, 10, fallback), 5.0);
+        // Terms cancelled down to 1e-6 of their size: half the digits are gone.
+        assert_eq!(trusted_norm::<f64>(7.0, 1e6, 10, fallback), 5.0);
+        assert_eq!(trusted_norm::<f64>(0.0, f64::NAN, 10, fallback), 5.0);
+        assert_eq!(trusted_norm::<f64>(f64::INFINITY, 1.0, 10, fallback), 5.0);
+        let refused = || Err(crate::Error::SizeOverflow { shape: vec![usize::MAX] });
+        assert_eq!(trusted_norm::<f64>(7.0, 1e6, 10, refused), 7.0);
+    }
+}
