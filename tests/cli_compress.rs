@@ -67,7 +67,15 @@ fn check_output(input: &Path, out: &Path, rows: &[Value]) {
         }
         assert!(b.info(name).is_err(), "{name} should be replaced by its factors");
         let entry = name.strip_suffix(".weight").unwrap();
-        assert_eq!(reader.entry_metadata(entry, "replaces").unwrap(), name);
+        assert_eq!(reader.entry_metadata(entry, "source").unwrap(), name);
+        let layer_type = match reader.format(entry).unwrap() {
+            "svd-linear" => Some("linear"),
+            "svd-conv" => Some("conv2d"),
+            _ => None,
+        };
+        if let Some(t) = layer_type {
+            assert_eq!(reader.entry_metadata(entry, "replaces").unwrap(), t, "{entry}");
+        }
         let w: Tensor<f64> = a.read(name).unwrap();
         let w_hat: Tensor<f64> = match reader.format(entry).unwrap() {
             "svd-linear" => {

@@ -124,3 +124,31 @@ fn a_model_file_is_not_clobbered_and_a_missing_folder_is_an_io_error() {
     assert_eq!(back.names(), &["fc"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_tt_matrix_whose_shape_disagrees_with_its_modes_is_refused() {
+    use tensorize::format::TtMatrix;
+    use tensorize::nn::TtLinear;
+    let cores = vec![
+        Tensor::<f64>::random_normal(&[1, 2, 3, 2], 1).unwrap(),
+        Tensor::random_normal(&[2, 3, 2, 1], 2).unwrap(),
+    ];
+    let layer = TtLinear::new(TtMatrix::new(cores).unwrap(), vec![0.0; 6]).unwrap();
+    let mut out = LayerWriter::new();
+    out.add("tt", &layer).unwrap();
+    let file = SafetensorsFile::from_bytes(out.to_bytes().unwrap()).unwrap();
+    let (tensors, mut meta) = (file.read_all().unwrap(), file.metadata().clone());
+    assert!(file_of(&tensors, &meta).load::<f64, TtLinear<f64>>("tt").is_ok());
+    for shape in ["[6, 7]", "[7, 6]", "[36, 1]"] {
+        meta.insert("tt.shape".into(), shape.into());
+        match file_of(&tensors, &meta).load::<f64, TtLinear<f64>>("tt") {
+            Err(Error::Format { detail, .. }) => {
+                assert!(
+                    detail.contains("tt.shape") && detail.contains("tt.tensorization"),
+                    "{detail}"
+                );
+            }
+            other => panic!("{shape}: expected a format error, got {other:?}"),
+        }
+    }
+}

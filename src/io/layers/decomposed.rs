@@ -276,6 +276,17 @@ pub(super) fn load_tt_matrix<T: Scalar>(file: &LayerReader, name: &str) -> Resul
             "metadata \"{name}.tensorization\" = {text:?}: need as many row as column modes, at least one"
         )));
     }
+    // The matrix shape is redundant with the modes; a file where they disagree was edited or
+    // written by something else, and neither can be trusted.
+    let shape = file.entry_dims_n(name, "shape", 2)?;
+    let products: Vec<Option<usize>> =
+        modes.iter().map(|m| m.iter().try_fold(1usize, |a, &b| a.checked_mul(b))).collect();
+    if shape.iter().zip(&products).any(|(&n, &p)| p != Some(n)) {
+        return Err(file.error(format!(
+            "metadata \"{name}.shape\" = {shape:?} does not match \"{name}.tensorization\" = {text} \
+             (products {products:?})"
+        )));
+    }
     let ranks = file.entry_dims_n(name, "ranks", d + 1)?;
     let middle: Vec<Vec<usize>> = (0..d).map(|k| vec![modes[0][k], modes[1][k]]).collect();
     let shapes = chain_shapes(&ranks, &middle);

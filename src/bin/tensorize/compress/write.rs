@@ -4,7 +4,7 @@
 //! byte with [`SafetensorsWriter::copy_from`].
 //!
 //! An entry is named after the weight without its `.weight` suffix (`h.0.mlp.c_fc.weight` →
-//! `h.0.mlp.c_fc`, factors `h.0.mlp.c_fc.svd.u`, …); `<entry>.replaces` names the tensor it
+//! `h.0.mlp.c_fc`, factors `h.0.mlp.c_fc.svd.u`, …); `<entry>.source` names the tensor it
 //! replaces and `<entry>.method` the `--method`. SVD layers are `svd-linear` / `svd-conv`
 //! entries (a conv's stride and padding are not in a checkpoint: stride 1, padding 0 are
 //! recorded), TT-matrix a `tt-matrix` entry. The other methods decompose the reshaped weight
@@ -133,7 +133,7 @@ fn add<T: Scalar>(out: &mut LayerWriter<T>, c: &Compressed<T>, method: &str) -> 
             out.put_metadata(entry, "in_factors", json(&w.plan().in_factors));
         }
     }
-    out.put_metadata(entry, "replaces", c.name.clone());
+    out.put_metadata(entry, "source", c.name.clone());
     out.put_metadata(entry, "method", method);
     Ok(())
 }
