@@ -29,7 +29,7 @@ mod readers;
 
 // Each fuzz target calls one entry point; the re-exports it does not use are not dead code.
 #[allow(unused_imports)]
-pub use {decompositions::decompositions, formats::formats, readers::readers};
+pub use {check::strict, decompositions::decompositions, formats::formats, readers::readers};
 
 /// Reads small integers from fuzz bytes; yields zeros once the bytes run out.
 pub struct ByteReader<'a> {

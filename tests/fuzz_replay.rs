@@ -1,4 +1,5 @@
-//! Replays every committed fuzz seed and regression input through the same entry points the
+//! Replays every committed fuzz seed and regression input (in `strict` mode: no comparison
+//! skipped, see `check::skip_extreme`) through the same entry points the
 //! fuzz targets call (fuzz/entry_points.rs, included here as it is there), so plain
 //! `cargo test` on stable catches a regression.
 
@@ -55,10 +56,10 @@ fn readers_seeds() {
 
 #[test]
 fn decompositions_seeds() {
-    replay("decompositions", entry_points::decompositions);
+    replay("decompositions", |d| entry_points::strict(|| entry_points::decompositions(d)));
 }
 
 #[test]
 fn formats_seeds() {
-    replay("formats", entry_points::formats);
+    replay("formats", |d| entry_points::strict(|| entry_points::formats(d)));
 }

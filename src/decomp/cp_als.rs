@@ -171,13 +171,15 @@ impl<T: Scalar> CpAls<T> {
     pub fn fit(&self, x: &Tensor<T>) -> Result<(CpTensor<T>, FitReport)> {
         let norm_x = self.validate(x)?;
         let par = self.par.unwrap_or_else(|| auto_par(mttkrp_flops(x.numel(), self.rank)));
-        // Near overflow or underflow the Gram matrices and MTTKRPs leave the floating-point
-        // range: fit x / ‖x‖ and scale the weights back. Not with an l2 penalty, whose weight
-        // is relative to the data's scale.
-        let input = if self.l2 == 0.0 { Some(sweep_input(x, "cp_als")?) } else { None };
-        let (x, norm_x, s) = match &input {
-            Some(i) if i.factor != T::one() => (i.tensor.as_ref(), T::of(i.norm), i.factor),
-            _ => (x, norm_x, T::one()),
+        // Near overflow or underflow the Gram matrices, MTTKRPs and column norms leave the
+        // floating-point range: fit x / ‖x‖ and scale the weights back. That is the same fit,
+        // l2 penalty included: each update U_n = M_n (H + λI)⁻¹ is linear in x (M_n is; H holds
+        // only the other factors, never the weights), so scaling x scales U_n and the weights.
+        let input = sweep_input(x, "cp_als")?;
+        let (x, norm_x, s) = if input.factor != T::one() {
+            (input.tensor.as_ref(), T::of(input.norm), input.factor)
+        } else {
+            (x, norm_x, T::one())
         };
         let (mut weights, factors) = self.initial(x, par)?;
         if let CpInit::Given(_) = self.init {
@@ -483,7 +485,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         // The explicit pass is only paid for when the value decides something: the stopping
         // rule (tol > 0) or the line search. With tol = 0 the history keeps the fast values.
         let decisive = self.params.tol > 0.0 || self.params.line_search;
-        if decisive && fast < cancellation_floor::<T>(self.floor_terms()) {
+        if decisive && fast < self.floor(&self.weights, &self.factors) {
             return self.explicit_error(&self.weights, &self.factors);
         }
         Ok(fast)
@@ -494,6 +496,22 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     fn floor_terms(&self) -> usize {
         let r = self.weights.len();
         self.x.numel().saturating_mul(r.saturating_mul(r))
+    }
+
+    /// The error below which the Gram formula has lost its digits: the cancellation floor of
+    /// [`Self::floor_terms`] products, times how far the model's terms outgrow `‖X‖` before
+    /// they cancel (`sqrt(|w|ᵀ(⊛_k |U_k|ᵀ|U_k|)|w|) / ‖X‖`, at least 1): a fuzz input's
+    /// degenerate fit, with large terms of opposite signs, reported 1.34e-5 for a true 1.31e-5.
+    fn floor(&self, weights: &[T], factors: &[Mat<T>]) -> T {
+        let abs_grams: Vec<Mat<T>> = factors
+            .iter()
+            .map(|u| gram(Mat::from_fn(u.nrows(), u.ncols(), |i, j| u[(i, j)].abs()).as_ref()))
+            .collect();
+        let abs_weights: Vec<T> = weights.iter().map(|w| w.abs()).collect();
+        let growth = (norm_sq_from_grams(&abs_grams, &abs_weights) / self.norm_x_sq).sqrt();
+        // NaN (an empty or zero x) leaves the plain floor; ∞ forces the explicit error.
+        cancellation_floor::<T>(self.floor_terms())
+            * if growth > T::one() { growth } else { T::one() }
     }
 
     fn explicit_error(&self, weights: &[T], factors: &[Mat<T>]) -> Result<T> {
@@ -521,7 +539,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
         let m = mttkrp_unchecked(self.x, &Self::views(&f), 0, self.par)?;
         let inner = weighted_column_dots(m.as_ref(), f[0].as_ref(), &w);
         let mut trial = rel_error_from_inner(self.norm_x_sq, norm_sq_from_grams(&grams, &w), inner);
-        if trial < cancellation_floor::<T>(self.floor_terms()) {
+        if trial < self.floor(&w, &f) {
             trial = self.explicit_error(&w, &f)?;
         }
         if trial.is_finite() && trial < error {
@@ -538,7 +556,7 @@ impl<'a, T: Scalar> Sweeps<'a, T> {
     /// value is too small to trust (see `cancellation_floor`; normally already done).
     fn finish(self, error: T, mut report: FitReport) -> Result<(CpTensor<T>, FitReport)> {
         let mut error = error;
-        if error < cancellation_floor::<T>(self.floor_terms()) {
+        if error < self.floor(&self.weights, &self.factors) {
             error = self.explicit_error(&self.weights, &self.factors)?;
             if let Some(last) = report.history.last_mut() {
                 *last = error.as_f64();
@@ -672,5 +690,23 @@ mod tests {
         assert!(ls.rel_error <= plain.rel_error * 1.5 + 1e-3, "{ls:?} vs {plain:?}");
         let (cp, rep) = CpAls::new(4).l2(1.0).fit(&noisy).unwrap();
         assert!(rep.rel_error.is_finite() && cp.weights().iter().all(|w| w.is_finite()));
+    }
+
+    #[test]
+    fn a_ridge_fit_is_the_same_fit_at_any_scale() {
+        // Each ridge update is linear in the data, so x·s is fitted by the weights times s.
+        // Unscaled, 1e-300 data underflowed every column norm: all weights 0, reported error 0.
+        let (x, _) = exact::<f64>(&[3, 4, 2], 2, 5);
+        // (At the data's own rank: above it the fit is degenerate and rounding steers it.)
+        let fit = |x: &Tensor<f64>| CpAls::new(2).l2(1e-3).max_iter(30).fit(x).unwrap();
+        let (base, rep) = fit(&x);
+        for s in [2.0, 1e-300, 1e300] {
+            let (cp, scaled) = fit(&x.scale(s));
+            let (e, e0) = (scaled.rel_error, rep.rel_error);
+            assert!((e - e0).abs() <= 1e-6 * e0, "{s}: {e} vs {e0}");
+            for (w, b) in cp.weights().iter().zip(base.weights()) {
+                assert!((w / s - b).abs() <= 1e-6 * b.abs(), "{s}: {w} vs {b}");
+            }
+        }
     }
 }

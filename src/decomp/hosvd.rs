@@ -257,7 +257,7 @@ pub(crate) fn orthonormal_rel_error_partial<T: Scalar>(
     par: Par,
 ) -> Result<f64> {
     let diff_sq = norm_x_sq - sum_sq_f64(core.as_slice());
-    guarded_ratio::<T>(norm_x_sq, diff_sq, x.numel(), || {
+    guarded_ratio::<T>(norm_x_sq, diff_sq, x.numel(), 1.0, || {
         let approx = reconstruct(core, factors, Some(par))?;
         Ok(explicit_diff_norm(x.as_slice(), approx.as_slice()))
     })

@@ -166,6 +166,30 @@ impl<T: Scalar> CpTensor<T> {
         }
     }
 
+    /// [`Factorized::norm`] and the growth of its terms: the Gram formula on absolute values
+    /// over the formula (∞ or NaN where it underflowed).
+    pub(crate) fn norm_and_growth(&self) -> (T, f64) {
+        let (w, we) = widen_scaled(&self.weights);
+        let (mut signed, mut absolute) = (Vec::new(), Vec::new());
+        let mut exponent = we;
+        for f in &self.factors {
+            let vals: Vec<T> =
+                (0..f.nrows()).flat_map(|i| (0..f.ncols()).map(move |r| f[(i, r)])).collect();
+            let (v, e) = widen_scaled(&vals);
+            exponent += e;
+            let at = |i: usize, r: usize| v[i * f.ncols() + r];
+            signed.push(gram(Mat::from_fn(f.nrows(), f.ncols(), at).as_ref()));
+            absolute.push(gram(Mat::from_fn(f.nrows(), f.ncols(), |i, r| at(i, r).abs()).as_ref()));
+        }
+        let w_abs: Vec<f64> = w.iter().map(|x| x.abs()).collect();
+        let value = norm_sq_from_grams(&signed, &w).sqrt();
+        let magnitude = norm_sq_from_grams(&absolute, &w_abs).sqrt();
+        let r = self.rank();
+        let terms = self.factors.iter().map(|f| f.nrows()).sum::<usize>() + r * r;
+        let growth = magnitude / value;
+        (trusted_norm(ldexp(value, exponent), growth, terms, || self.to_dense()), growth)
+    }
+
     /// `⟨X, X̂⟩ = Σ_r w_r Σ_i M[i, r] · U_0[i, r]` with `M` the mode-0 MTTKRP of `dense` (one
     /// pass over `dense`, no reconstruction). Shapes must already agree.
     fn inner_unchecked(&self, dense: &Tensor<T>, par: Par) -> Result<T> {
@@ -376,24 +400,7 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
     /// leaves the range) so far that fewer than about half the digits of `T` are certain, the
     /// norm is taken from the reconstruction instead, if it fits the memory limit.
     fn norm(&self) -> T {
-        let (w, we) = widen_scaled(&self.weights);
-        let (mut signed, mut absolute) = (Vec::new(), Vec::new());
-        let mut exponent = we;
-        for f in &self.factors {
-            let vals: Vec<T> =
-                (0..f.nrows()).flat_map(|i| (0..f.ncols()).map(move |r| f[(i, r)])).collect();
-            let (v, e) = widen_scaled(&vals);
-            exponent += e;
-            let at = |i: usize, r: usize| v[i * f.ncols() + r];
-            signed.push(gram(Mat::from_fn(f.nrows(), f.ncols(), at).as_ref()));
-            absolute.push(gram(Mat::from_fn(f.nrows(), f.ncols(), |i, r| at(i, r).abs()).as_ref()));
-        }
-        let w_abs: Vec<f64> = w.iter().map(|x| x.abs()).collect();
-        let value = norm_sq_from_grams(&signed, &w).sqrt();
-        let magnitude = norm_sq_from_grams(&absolute, &w_abs).sqrt();
-        let r = self.rank();
-        let terms = self.factors.iter().map(|f| f.nrows()).sum::<usize>() + r * r;
-        trusted_norm(ldexp(value, exponent), magnitude / value, terms, || self.to_dense())
+        self.norm_and_growth().0
     }
 
     /// `‖X − X̂‖ / ‖X‖` from `‖X − X̂‖² = ‖X‖² − 2⟨X, X̂⟩ + ‖X̂‖²`, where `⟨X, X̂⟩` takes one
@@ -411,12 +418,14 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
         self.check_dense(dense, "CpTensor::rel_error")?;
         let par = auto_par(mttkrp_flops(dense.numel(), self.rank()));
         let nx = dense.norm();
+        let (ny, growth) = self.norm_and_growth();
         // The formula sums about numel · R² products (the model's norm over R² Gram entries).
         let r = self.rank();
         rel_error_guarded(
             nx,
-            self.norm(),
+            ny,
             dense.numel().saturating_mul(r.saturating_mul(r)),
+            growth,
             || self.inner_unchecked(dense, par),
             || self.explicit_rel_error(dense, nx, par),
         )

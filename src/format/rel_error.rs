@@ -23,11 +23,14 @@ pub(crate) fn rel_error_from_inner<T: Scalar>(norm_x_sq: T, norm_y_sq: T, inner_
 /// and `⟨X, Y⟩` sums (the entry count, times the squared rank for a chain of cores contracted
 /// through transfer matrices): by [`rel_error_from_inner`] where that is accurate, else by
 /// `explicit` (the dense difference) — when a norm lies where products of elements can
-/// overflow or underflow, or the result is below [`cancellation_floor`] of `terms`.
+/// overflow or underflow, or the result is below [`cancellation_floor`] of `terms` times
+/// `growth`, how much larger than `‖Y‖` the format's terms are before they cancel (the ratio
+/// of its norm formula on absolute values to its norm, ≥ 1; 1 when unknown).
 pub(crate) fn rel_error_guarded<T: Scalar>(
     norm_x: T,
     norm_y: T,
     terms: usize,
+    growth: f64,
     inner: impl FnOnce() -> Result<T>,
     explicit: impl Fn() -> Result<T>,
 ) -> Result<T> {
@@ -37,7 +40,8 @@ pub(crate) fn rel_error_guarded<T: Scalar>(
         return explicit();
     }
     let rel = rel_error_from_inner(norm_x * norm_x, norm_y * norm_y, inner()?);
-    if !rel.is_finite() || rel < cancellation_floor::<T>(terms) {
+    let floor = cancellation_floor::<T>(terms).as_f64() * growth.max(1.0);
+    if !(rel.is_finite() && rel.as_f64() >= floor) {
         return explicit();
     }
     Ok(rel)
@@ -56,16 +60,18 @@ pub(crate) fn cancellation_floor<T: Scalar>(numel: usize) -> T {
 
 /// `‖X − X̂‖ / ‖X‖` (or `‖X − X̂‖` when `X = 0`) from `‖X‖²` and the cheap squared difference
 /// `diff_sq` (both accumulated in `f64`) over `numel` entries, recomputed by `explicit` (which
-/// returns `‖X − X̂‖`) when the result is below [`cancellation_floor`].
+/// returns `‖X − X̂‖`) when the result is below [`cancellation_floor`] times `growth` (as for
+/// [`rel_error_guarded`]; NaN counts as 1).
 pub(crate) fn guarded_ratio<T: Scalar>(
     norm_x_sq: f64,
     diff_sq: f64,
     numel: usize,
+    growth: f64,
     explicit: impl FnOnce() -> Result<f64>,
 ) -> Result<f64> {
     let scale = if norm_x_sq > 0.0 { norm_x_sq } else { 1.0 };
     let rel = (diff_sq.max(0.0) / scale).sqrt();
-    if rel >= cancellation_floor::<T>(numel).as_f64() {
+    if rel >= cancellation_floor::<T>(numel).as_f64() * growth.max(1.0) {
         return Ok(rel);
     }
     Ok(explicit()? / scale.sqrt())

@@ -5,7 +5,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::TrTensor;
 use crate::error::{Error, Result};
-use crate::format::norm_guard::trusted_norm;
+use crate::format::norm_guard::{binary_exponent, ldexp, trusted_norm};
 use crate::format::rel_error::rel_error_guarded;
 use crate::format::tt::{core_dims, zeroed};
 use crate::format::Factorized;
@@ -57,6 +57,12 @@ impl<T: Scalar> TrTensor<T> {
     /// # Ok::<(), tensorize::Error>(())
     /// ```
     pub fn norm_with(&self, par: Par) -> T {
+        self.norm_and_growth(par).0
+    }
+
+    /// [`TrTensor::norm_with`] and the growth of its terms: the transfer contraction on the
+    /// absolute values of the cores over that on the cores (∞ or NaN where it underflowed).
+    fn norm_and_growth(&self, par: Par) -> (T, f64) {
         let widened = |f: fn(f64) -> f64| -> Vec<Tensor<f64>> {
             let part = |c: &Tensor<T>| c.as_slice().iter().map(|v| f(v.as_f64())).collect();
             self.cores
@@ -68,7 +74,8 @@ impl<T: Scalar> TrTensor<T> {
         let magnitude = transfer_norm(&widened(f64::abs), par);
         let r0 = self.cores[0].shape()[0];
         let terms = r0 * r0 + self.cores.iter().map(Tensor::numel).sum::<usize>();
-        trusted_norm(value, magnitude / value, terms, || self.to_dense_with(par))
+        let growth = magnitude / value;
+        (trusted_norm(value, growth, terms, || self.to_dense_with(par)), growth)
     }
 
     /// `⟨X, self⟩` for a dense `X` of the same shape, without densifying `self`.
@@ -167,7 +174,7 @@ impl<T: Scalar> TrTensor<T> {
     pub fn rel_error_with(&self, x: &Tensor<T>, par: Par) -> Result<T> {
         self.check_same_shape("TrTensor::rel_error", x)?;
         let nx = x.norm();
-        let ny = self.norm_with(par);
+        let (ny, growth) = self.norm_and_growth(par);
         let explicit = || -> Result<T> {
             let diff = x.sub(&self.to_dense_with(par)?)?;
             Ok(if nx > T::zero() { diff.norm() / nx } else { diff.norm() })
@@ -176,7 +183,7 @@ impl<T: Scalar> TrTensor<T> {
         // matrices (a TR fuzz input in f32 with ranks 4 came out 3e-3 from an exact match).
         let r = self.max_rank();
         let terms = x.numel().saturating_mul(r.saturating_mul(r));
-        rel_error_guarded(nx, ny, terms, || self.inner_dense_with(x, par), explicit)
+        rel_error_guarded(nx, ny, terms, growth, || self.inner_dense_with(x, par), explicit)
     }
 
     fn check_same_shape(&self, op: &'static str, x: &Tensor<T>) -> Result<()> {
@@ -204,15 +211,16 @@ fn transfer_norm(cores: &[Tensor<f64>], par: Par) -> f64 {
             m[(a * r0 + b) * r0 * r0 + a * r0 + b] = 1.0;
         }
     }
-    let mut log_scale = 0.0f64;
+    let mut log2_scale = 0i32;
     for core in cores {
         let [ra, n, rb] = core_dims(core);
         // Each core enters quadratically: normalize it by its largest entry first.
-        let g = core.max_abs();
+        // By a power of two, so moderate cores are scaled exactly.
+        let e = binary_exponent(core.max_abs());
         let scaled;
-        let data = if g > 0.0 && g != 1.0 {
-            log_scale += 2.0 * g.as_f64().ln();
-            scaled = core.scale(1.0 / g);
+        let data = if e != 0 {
+            log2_scale += 2 * e;
+            scaled = core.map(|v| ldexp(v, -e));
             scaled.as_slice()
         } else {
             core.as_slice()
@@ -239,10 +247,10 @@ fn transfer_norm(cores: &[Tensor<f64>], par: Par) -> f64 {
                 Par::Seq,
             );
         }
-        let s = next.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
-        if s > 0.0 && s.is_finite() {
-            next.iter_mut().for_each(|v| *v /= s);
-            log_scale += s.as_f64().ln();
+        let e = binary_exponent(next.iter().fold(0.0f64, |acc, v| acc.max(v.abs())));
+        if e != 0 {
+            next.iter_mut().for_each(|v| *v = ldexp(*v, -e));
+            log2_scale += e;
         }
         m = next;
     }
@@ -252,6 +260,8 @@ fn transfer_norm(cores: &[Tensor<f64>], par: Par) -> f64 {
             sum += m[(a * r0 + b) * r0 * r0 + a * r0 + b];
         }
     }
-    let sum = sum.max(0.0);
-    sum.sqrt() * (0.5 * log_scale).exp()
+    // sqrt(sum · 2^E) with an even exponent, so sqrt is applied to the mantissa only.
+    let (sum, e) =
+        if log2_scale % 2 == 0 { (sum, log2_scale) } else { (2.0 * sum, log2_scale - 1) };
+    ldexp(sum.max(0.0).sqrt(), e / 2)
 }

@@ -246,7 +246,7 @@ impl<T: Scalar> TtTensor<T> {
         // matrices (a TR fuzz input in f32 with ranks 4 came out 3e-3 from an exact match).
         let r = self.max_rank();
         let terms = x.numel().saturating_mul(r.saturating_mul(r));
-        rel_error_guarded(nx, ny, terms, || self.inner_dense_with(x, par), explicit)
+        rel_error_guarded(nx, ny, terms, 1.0, || self.inner_dense_with(x, par), explicit)
     }
 }
 

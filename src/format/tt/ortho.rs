@@ -196,8 +196,11 @@ impl<T: Scalar> TtTensor<T> {
         // Cores near the ends of the range would overflow the squared singular values: round
         // cores scaled by powers of two (exact) and give the product of the scales back to the
         // last core, whose entries are then bounded by the tensor's norm.
-        let exponent = y.scale_cores_to_unit();
+        let mut exponent = y.scale_cores_to_unit();
         y.right_orthogonalize_with(par)?;
+        // The first core now carries the whole norm, which large entries of different cores
+        // that never meet can leave far from 1 (f32 cores of 1e30 in other positions: 1e-30).
+        exponent += y.scale_core_to_unit(0);
         let d = y.cores.len();
         let norm = y.cores[0].norm().as_f64();
         if d == 1 {
@@ -235,15 +238,18 @@ impl<T: Scalar> TtTensor<T> {
     /// Multiplies every core by the power of two that brings its largest entry into
     /// `[0.5, 1)` and returns the sum of the exponents taken out.
     fn scale_cores_to_unit(&mut self) -> i32 {
-        let mut total = 0;
-        for core in &mut self.cores {
-            let e = binary_exponent(core.max_abs().as_f64());
-            if e != 0 {
-                core.map_in_place(|v| T::of(ldexp(v.as_f64(), -e)));
-                total += e;
-            }
+        (0..self.cores.len()).map(|k| self.scale_core_to_unit(k)).sum()
+    }
+
+    /// Multiplies core `k` by the power of two that brings its largest entry into `[0.5, 1)`
+    /// and returns the exponent taken out.
+    fn scale_core_to_unit(&mut self, k: usize) -> i32 {
+        let core = &mut self.cores[k];
+        let e = binary_exponent(core.max_abs().as_f64());
+        if e != 0 {
+            core.map_in_place(|v| T::of(ldexp(v.as_f64(), -e)));
         }
-        total
+        e
     }
 
     /// Multiplies the last core by `2^exponent`.
