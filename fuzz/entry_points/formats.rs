@@ -15,12 +15,18 @@ thread_local! {
     /// Whether a decoded parameter of the current input lies beyond the square root of the
     /// floating range (see [`beyond_sqrt_range`]).
     static BEYOND_SQRT_RANGE: Cell<bool> = const { Cell::new(false) };
+    /// Whether a decoded parameter of the current input is not a multiple of 1/16 in
+    /// [-8, 8] (1e±30, 1e±300, 5e-324): sums of products are no longer exact.
+    static INEXACT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// A decoded parameter in precision `T`, noting whether its square over- or underflows.
 fn decoded<T: Scalar>(b: u8) -> T {
     let v = T::of(value(b));
     let a = v.as_f64().abs();
+    if a > 8.0 || (a * 16.0).fract() != 0.0 {
+        INEXACT.with(|f| f.set(true));
+    }
     let (lo, hi) = (T::min_positive_value().as_f64().sqrt(), T::max_value().as_f64().sqrt());
     if a.is_finite() && a != 0.0 && !(lo..=hi).contains(&a) {
         BEYOND_SQRT_RANGE.with(|f| f.set(true));
@@ -40,6 +46,7 @@ fn beyond_sqrt_range() -> bool {
 /// Decodes the precision, then one format and its parts.
 pub fn formats(data: &[u8]) {
     BEYOND_SQRT_RANGE.with(|f| f.set(false));
+    INEXACT.with(|f| f.set(false));
     let mut r = ByteReader::new(data);
     if r.byte() % 2 == 0 {
         one::<f64>(&mut r);
@@ -194,12 +201,12 @@ fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>) -> Tensor<T> {
     dense
 }
 
-/// The relative accuracy a format's `norm()` owes: `1e3·eps` where its parts are moderate (the
-/// sums are then nearly exact), `1e-2·sqrt(eps)` (the guarantee of `format::norm_guard`) plus
-/// that where some part's square leaves the range.
+/// The relative accuracy a format's `norm()` owes: `1e3·eps` where its parts are multiples of
+/// 1/16 (the sums are then exact but for the final rounding), plus `1e-2·sqrt(eps)` (the
+/// guarantee of `format::norm_guard`) where some part is not.
 fn norm_tolerance<T: Scalar>() -> f64 {
     let eps = T::epsilon().as_f64();
-    1e3 * eps + if beyond_sqrt_range() { 1e-2 * eps.sqrt() } else { 0.0 }
+    1e3 * eps + if INEXACT.with(Cell::get) { 1e-2 * eps.sqrt() } else { 0.0 }
 }
 
 /// An element read from the format agrees with the dense one, to the rounding of a chain of

@@ -292,9 +292,11 @@ impl<T: Scalar> CpAls<T> {
                 for (n, &d) in shape.iter().enumerate() {
                     // The leading left singular vectors of the unfolding, shared with HOSVD:
                     // Gram + eigensolver for short-fat unfoldings, a thin SVD for tall ones.
-                    let lead = r.min(d);
                     let vecs =
-                        leading_basis(x, n, RankRule::Rank(lead), SubspaceMethod::Auto, par)?.u;
+                        leading_basis(x, n, RankRule::Rank(r.min(d)), SubspaceMethod::Auto, par)?.u;
+                    // The basis can be narrower than asked (an unfolding of lower rank, found
+                    // by the nn_layers fuzz target): random columns fill the rest.
+                    let lead = vecs.ncols().min(r);
                     let extra = if r > lead { Some(uniform(d, r - lead, n)?) } else { None };
                     factors.push(Mat::from_fn(d, r, |i, j| match &extra {
                         Some(e) if j >= lead => e[(i, j - lead)],
