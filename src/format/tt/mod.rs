@@ -265,8 +265,8 @@ impl<T: Scalar> Factorized<T> for TtTensor<T> {
         self.cores.iter().map(|c| c.numel()).sum()
     }
 
-    /// `‖X‖_F`, computed by right-orthogonalizing a copy (then `‖X‖_F = ‖G_1‖_F`, accurate to
-    /// working precision); falls back to `sqrt(⟨X, X⟩)` via [`dot`] should the QR sweep fail.
+    /// `‖X‖_F` from the transfer matrices in `f64`, without densifying unless the cores' terms
+    /// cancel too far to trust; see [`TtTensor::norm_with`].
     fn norm(&self) -> T {
         self.norm_with(auto_par(self.sweep_flops()))
     }
