@@ -86,6 +86,7 @@ pub(crate) fn trusted_norm<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn ldexp_reaches_results_inside_the_range_from_outside_steps() {
@@ -114,7 +115,7 @@ mod tests {
         assert_eq!(trusted_norm::<f64>(7.0, 1e6, 10, fallback), 5.0);
         assert_eq!(trusted_norm::<f64>(0.0, f64::NAN, 10, fallback), 5.0);
         assert_eq!(trusted_norm::<f64>(f64::INFINITY, 1.0, 10, fallback), 5.0);
-        let refused = || Err(crate::Error::SizeOverflow { shape: vec![usize::MAX] });
+        let refused = || Err(Error::SizeOverflow { shape: vec![usize::MAX] });
         assert_eq!(trusted_norm::<f64>(7.0, 1e6, 10, refused), 7.0);
     }
 }
