@@ -32,7 +32,9 @@ pub(crate) fn sweep_input<'a, T: Scalar>(
     if safe || nx == T::zero() {
         return Ok(SweepInput { tensor: Cow::Borrowed(x), factor: T::one(), norm: nx.as_f64() });
     }
-    let scaled = x.scale(T::one() / nx);
+    // Divided, not multiplied by 1/‖x‖: for a subnormal norm (5e-324) the reciprocal is ∞
+    // (HOOI of [5e-324] reconstructed ∞, found by the decompositions fuzz target).
+    let scaled = x.map(|v| v / nx);
     let norm = scaled.norm().as_f64();
     Ok(SweepInput { tensor: Cow::Owned(scaled), factor: nx, norm })
 }
