@@ -15,18 +15,12 @@ thread_local! {
     /// Whether a decoded parameter of the current input lies beyond the square root of the
     /// floating range (see [`beyond_sqrt_range`]).
     static BEYOND_SQRT_RANGE: Cell<bool> = const { Cell::new(false) };
-    /// Whether a decoded parameter of the current input is not a multiple of 1/16 in
-    /// [-8, 8] (1e±30, 1e±300, 5e-324): sums of products are no longer exact.
-    static INEXACT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// A decoded parameter in precision `T`, noting whether its square over- or underflows.
 fn decoded<T: Scalar>(b: u8) -> T {
     let v = T::of(value(b));
     let a = v.as_f64().abs();
-    if a > 8.0 || (a * 16.0).fract() != 0.0 {
-        INEXACT.with(|f| f.set(true));
-    }
     let (lo, hi) = (T::min_positive_value().as_f64().sqrt(), T::max_value().as_f64().sqrt());
     if a.is_finite() && a != 0.0 && !(lo..=hi).contains(&a) {
         BEYOND_SQRT_RANGE.with(|f| f.set(true));
@@ -35,10 +29,8 @@ fn decoded<T: Scalar>(b: u8) -> T {
 }
 
 /// Whether a decoded parameter of the current input has a square that over- or underflows
-/// (|v| beyond 1.3e154 / below 1.5e-154 in f64, 1.8e19 / 1.1e-19 in f32). Sums of products of
-/// such parameters are not exact as those of the moderate decoded values (multiples of 1/16)
-/// are: the formats guarantee about half the digits there (`format::norm_guard`), which
-/// [`norm_tolerance`] allows for.
+/// (|v| beyond 1.3e154 / below 1.5e-154 in f64, 1.8e19 / 1.1e-19 in f32): the comparisons of
+/// norms and errors that `check::skip_extreme` skips in the fuzzer.
 fn beyond_sqrt_range() -> bool {
     BEYOND_SQRT_RANGE.with(Cell::get)
 }
@@ -46,7 +38,6 @@ fn beyond_sqrt_range() -> bool {
 /// Decodes the precision, then one format and its parts.
 pub fn formats(data: &[u8]) {
     BEYOND_SQRT_RANGE.with(|f| f.set(false));
-    INEXACT.with(|f| f.set(false));
     let mut r = ByteReader::new(data);
     if r.byte() % 2 == 0 {
         one::<f64>(&mut r);
@@ -201,12 +192,13 @@ fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>) -> Tensor<T> {
     dense
 }
 
-/// The relative accuracy a format's `norm()` owes: `1e3·eps` where its parts are multiples of
-/// 1/16 (the sums are then exact but for the final rounding), plus `1e-2·sqrt(eps)` (the
-/// guarantee of `format::norm_guard`) where some part is not.
+/// The relative accuracy a format's `norm()` owes: `1e-2·sqrt(eps)`, the guarantee of
+/// `format::norm_guard`, plus `1e3·eps` for the dense reference. (Multiples of 1/16 do not make
+/// the sums exact: a chain of four TR cores carries more than 53 bits; CI's fuzz run found a TR
+/// norm 2.3e-13 from its dense norm.)
 fn norm_tolerance<T: Scalar>() -> f64 {
     let eps = T::epsilon().as_f64();
-    1e3 * eps + if INEXACT.with(Cell::get) { 1e-2 * eps.sqrt() } else { 0.0 }
+    1e3 * eps + 1e-2 * eps.sqrt()
 }
 
 /// An element read from the format agrees with the dense one, to the rounding of a chain of
