@@ -175,6 +175,7 @@ impl<T: Scalar> CpAls<T> {
         // floating-point range: fit x / ‖x‖ and scale the weights back. That is the same fit,
         // l2 penalty included: each update U_n = M_n (H + λI)⁻¹ is linear in x (M_n is; H holds
         // only the other factors, never the weights), so scaling x scales U_n and the weights.
+        let original = x;
         let input = sweep_input(x, "cp_als")?;
         let (x, norm_x, s) = if input.factor != T::one() {
             (input.tensor.as_ref(), T::of(input.norm), input.factor)
@@ -192,6 +193,12 @@ impl<T: Scalar> CpAls<T> {
         let (weights, factors) = cp.into_parts();
         // The scaled weights are checked: a weight times ‖x‖ can overflow.
         let cp = CpTensor::new(weights.into_iter().map(|w| w * s).collect(), factors)?;
+        let mut report = report;
+        if !s.is_normal() {
+            // A subnormal ‖x‖ keeps few digits of the weights scaled back (they can round to 0,
+            // found by the decompositions fuzz target): report the error of what is returned.
+            report.rel_error = cp.explicit_rel_error(original, original.norm(), par)?.as_f64();
+        }
         Ok((cp, report))
     }
 
