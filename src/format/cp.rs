@@ -3,7 +3,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
-use super::norm_guard::{ldexp, trusted_norm, widen_scaled};
+use super::norm_guard::{ldexp, trusted_norm, widen_mat_scaled, widen_scaled};
 use super::rel_error::rel_error_guarded;
 use super::Factorized;
 use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
@@ -173,13 +173,11 @@ impl<T: Scalar> CpTensor<T> {
         let (mut signed, mut absolute) = (Vec::new(), Vec::new());
         let mut exponent = we;
         for f in &self.factors {
-            let vals: Vec<T> =
-                (0..f.nrows()).flat_map(|i| (0..f.ncols()).map(move |r| f[(i, r)])).collect();
-            let (v, e) = widen_scaled(&vals);
+            let (u, e) = widen_mat_scaled(f.as_ref());
             exponent += e;
-            let at = |i: usize, r: usize| v[i * f.ncols() + r];
-            signed.push(gram(Mat::from_fn(f.nrows(), f.ncols(), at).as_ref()));
-            absolute.push(gram(Mat::from_fn(f.nrows(), f.ncols(), |i, r| at(i, r).abs()).as_ref()));
+            absolute
+                .push(gram(Mat::from_fn(u.nrows(), u.ncols(), |i, r| u[(i, r)].abs()).as_ref()));
+            signed.push(gram(u.as_ref()));
         }
         let w_abs: Vec<f64> = w.iter().map(|x| x.abs()).collect();
         let value = norm_sq_from_grams(&signed, &w).sqrt();

@@ -59,6 +59,18 @@ pub(crate) fn widen_scaled<T: Scalar>(part: &[T]) -> (Vec<f64>, i32) {
     (part.iter().map(|v| ldexp(v.as_f64(), -e)).collect(), e)
 }
 
+/// The matrix `u` in `f64`, multiplied by `2^-e` for its [`unit_exponent`] `e`, and `e`.
+pub(crate) fn widen_mat_scaled<T: Scalar>(u: faer::MatRef<'_, T>) -> (faer::Mat<f64>, i32) {
+    let mut max_abs = 0.0f64;
+    for j in 0..u.ncols() {
+        for i in 0..u.nrows() {
+            max_abs = max_abs.max(u[(i, j)].as_f64().abs());
+        }
+    }
+    let e = unit_exponent(max_abs);
+    (faer::Mat::from_fn(u.nrows(), u.ncols(), |i, j| ldexp(u[(i, j)].as_f64(), -e)), e)
+}
+
 /// `value`, the norm of a format computed in `f64` by a formula that sums `terms` products
 /// per result, when its rounding error bound `terms · eps_f64 · growth²` (relative, with
 /// `growth = magnitude / value` for `magnitude` the same formula on the absolute values of the

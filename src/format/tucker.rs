@@ -6,7 +6,9 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef};
 
 use crate::error::{checked_dense, Error, Result};
-use crate::format::norm_guard::{ldexp, trusted_norm, unit_exponent, widen_scaled};
+use crate::format::norm_guard::{
+    ldexp, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled,
+};
 use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
 use crate::par::{auto_par, Par};
@@ -323,6 +325,13 @@ pub(crate) fn is_orthonormal<T: Scalar>(u: MatRef<'_, T>) -> bool {
     })
 }
 
+/// The shape of `core ×_k U_k`: each factor's row count, the core's size where a mode has none.
+fn full_shape<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<'_, T>>]) -> Vec<usize> {
+    (0..core.ndim())
+        .map(|k| factors.get(k).copied().flatten().map_or(core.shape()[k], |u| u.nrows()))
+        .collect()
+}
+
 /// `‖dense − G ×_k U_k‖ / ‖dense‖` without densifying unless cancellation requires it.
 pub(crate) fn tucker_rel_error<T: Scalar>(
     op: &'static str,
@@ -331,9 +340,7 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
     factors: &[Option<MatRef<'_, T>>],
     par: Option<Par>,
 ) -> Result<T> {
-    let shape: Vec<usize> = (0..core.ndim())
-        .map(|k| factors.get(k).copied().flatten().map_or(core.shape()[k], |u| u.nrows()))
-        .collect();
+    let shape = full_shape(core, factors);
     if dense.shape() != shape.as_slice() {
         return Err(Error::ShapeMismatch {
             op,
@@ -397,9 +404,9 @@ fn widened_rel_error<T: Scalar>(
         .iter()
         .map(|u| {
             u.map(|u| {
-                let e = unit_exponent(max_abs(u));
+                let (v, e) = widen_mat_scaled(u);
                 exponent += e;
-                Mat::from_fn(u.nrows(), u.ncols(), |i, j| ldexp(u[(i, j)].as_f64(), -e))
+                v
             })
         })
         .collect();
@@ -434,11 +441,9 @@ pub(crate) fn tucker_norm<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<
     let mut signed: Vec<Option<Mat<f64>>> = Vec::with_capacity(factors.len());
     for u in factors {
         signed.push(u.map(|u| {
-            let vals: Vec<T> =
-                (0..u.nrows()).flat_map(|i| (0..u.ncols()).map(move |j| u[(i, j)])).collect();
-            let (v, e) = widen_scaled(&vals);
+            let (v, e) = widen_mat_scaled(u);
             exponent += e;
-            Mat::from_fn(u.nrows(), u.ncols(), |i, j| v[i * u.ncols() + j])
+            v
         }));
     }
     let absolute: Vec<Option<Mat<f64>>> = signed
@@ -451,10 +456,7 @@ pub(crate) fn tucker_norm<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<
         weighted_norm_sq(&g.map(f64::abs), &mat_refs(&absolute), None).unwrap_or(f64::NAN).sqrt();
     let terms = core.numel() + factors.iter().flatten().map(|u| u.nrows()).sum::<usize>();
     trusted_norm(ldexp(value, exponent), magnitude / value, terms, || {
-        let shape: Vec<usize> = (0..core.ndim())
-            .map(|k| factors.get(k).copied().flatten().map_or(core.shape()[k], |u| u.nrows()))
-            .collect();
-        checked_dense(&shape, std::mem::size_of::<T>())?;
+        checked_dense(&full_shape(core, factors), std::mem::size_of::<T>())?;
         reconstruct(core, factors, None)
     })
 }
