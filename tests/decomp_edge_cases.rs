@@ -214,6 +214,43 @@ fn order_one_and_order_twelve() {
     }
 }
 
+/// Data whose norm is subnormal: every fit works on `x / ‖x‖`, and its parts scaled back by
+/// `‖x‖` keep few digits or round to 0, so the error reported must be that of what is returned
+/// (the fuzz target found HOOI and CP-ALS of such data reporting 0.31 and 1.41 for a true 1.0).
+fn subnormal_data_reports_the_error_of_what_is_returned<T: Scalar>() {
+    let tiny = T::min_positive_value().as_f64() * T::epsilon().as_f64();
+    for shape in [&[3][..], &[2, 2, 1, 2], &[3, 3, 3], &[4, 5]] {
+        for every in [1, 2, 3] {
+            let mut k = 0;
+            let x = Tensor::<T>::from_fn(shape, |_| {
+                k += 1;
+                T::of(if k % every == 0 { tiny * (k % 4) as f64 } else { 0.0 })
+            })
+            .unwrap();
+            for (name, fit) in fits::<T>() {
+                let (y, reported, _, _) = fit(&x).unwrap();
+                let rec = rel_error(&x, &y);
+                let tol = tolerance::<T>(x.numel(), rec);
+                assert!(
+                    (reported - rec).abs() <= tol,
+                    "{name} on {shape:?} every {every} ({}): reported {reported:e}, recomputed {rec:e}",
+                    T::NAME
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn subnormal_data_f64() {
+    subnormal_data_reports_the_error_of_what_is_returned::<f64>();
+}
+
+#[test]
+fn subnormal_data_f32() {
+    subnormal_data_reports_the_error_of_what_is_returned::<f32>();
+}
+
 /// 1 × 10⁶ and 10⁶ × 1: the SVD and TT paths on the most skewed matrices.
 #[test]
 fn tall_and_wide_extremes() {

@@ -98,6 +98,20 @@ pub fn tolerance<T: Scalar>(numel: usize, recomputed: f64) -> f64 {
     8.0 * (eps * (numel.max(1) as f64).sqrt()).sqrt() + 1e3 * eps * (1.0 + recomputed)
 }
 
+/// How far a relative error recomputed from a dense reconstruction in `T` can be from the
+/// error of the format itself when `x` is tiny: each element of the reconstruction sums products
+/// that round to a multiple of the smallest subnormal, an absolute error the relative one
+/// divides by `‖x‖` (negligible for a normal `‖x‖`, everything for `‖[5e-324, 0, 0]‖`).
+pub fn underflow_tolerance<T: Scalar>(x: &Tensor<T>) -> f64 {
+    let unit = T::min_positive_value().as_f64() * T::epsilon().as_f64();
+    let s = x.as_slice().iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
+    if s == 0.0 || !s.is_finite() {
+        return 0.0;
+    }
+    let norm = s * x.as_slice().iter().map(|v| (v.as_f64() / s).powi(2)).sum::<f64>().sqrt();
+    1e3 * unit * (x.numel() as f64).sqrt() / norm
+}
+
 /// Checks a fit of `x`: the reconstruction has `x`'s shape, is finite, and its recomputed
 /// relative error matches the one reported (and the format's own `rel_error`) within
 /// [`tolerance`]; returns the recomputed error. `what` names the call in a failure.

@@ -194,11 +194,7 @@ impl<T: Scalar> CpAls<T> {
         // The scaled weights are checked: a weight times ‖x‖ can overflow.
         let cp = CpTensor::new(weights.into_iter().map(|w| w * s).collect(), factors)?;
         let mut report = report;
-        if !s.is_normal() {
-            // A subnormal ‖x‖ keeps few digits of the weights scaled back (they can round to 0,
-            // found by the decompositions fuzz target): report the error of what is returned.
-            report.rel_error = cp.explicit_rel_error(original, original.norm(), par)?.as_f64();
-        }
+        report.rel_error = input.reported_error(original, report.rel_error, || cp.to_dense())?;
         Ok((cp, report))
     }
 

@@ -304,6 +304,7 @@ fn run<T: Scalar>(
     // Near overflow or underflow the Gram matrices leave the floating-point range: iterate on
     // x / ‖x‖ (the factors do not change) and scale the core back.
     let input = sweep_input(x, op)?;
+    let original = x;
     let x = input.tensor.as_ref();
     let d = x.ndim();
     let full = modes.len() == d;
@@ -419,12 +420,17 @@ fn run<T: Scalar>(
     let refs: Vec<Option<MatRef<'_, T>>> =
         factors.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect();
     let rel_error = orthonormal_rel_error_partial(x, &core, &refs, norm_x_sq, par)?;
+    let core = if input.factor == T::one() { core } else { core.scale(input.factor) };
+    let rel_error = input.reported_error(original, rel_error, || {
+        let mats: Vec<Option<MatRef<'_, T>>> =
+            factors.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect();
+        apply_factors(&core, &mats, Some(par))
+    })?;
     match history.last_mut() {
         Some(last) => *last = rel_error,
         None => history.push(rel_error),
     }
     let kept: Vec<Mat<T>> = factors.into_iter().flatten().collect();
-    let core = if input.factor == T::one() { core } else { core.scale(input.factor) };
     Ok((core, kept, FitReport { iterations, rel_error, converged, history }))
 }
 

@@ -8,7 +8,7 @@ use crate::decomp::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::rel_error::guarded_ratio;
 use crate::format::tucker::{explicit_diff_norm, project, reconstruct, sum_sq_f64};
-use crate::format::TuckerTensor;
+use crate::format::{Factorized, TuckerTensor};
 use crate::linalg::SubspaceMethod;
 use crate::par::{auto_par, Par};
 use crate::report::FitReport;
@@ -135,6 +135,7 @@ impl Hosvd {
         // Near overflow (1e300) or underflow (1e-300) the Gram matrices of the unfoldings leave
         // the floating-point range: fit x / ‖x‖ and scale the core back.
         let input = sweep_input(x, op)?;
+        let original = x;
         let x = input.tensor.as_ref();
         let d = x.ndim();
         let norm_x_sq = sum_sq_f64(x.as_slice());
@@ -170,7 +171,9 @@ impl Hosvd {
 
         let rel_error = orthonormal_rel_error(x, &core, &factors, norm_x_sq, par)?;
         let core = if input.factor == T::one() { core } else { core.scale(input.factor) };
-        Ok((TuckerTensor::from_parts_unchecked(core, factors), FitReport::one_pass(rel_error)))
+        let tucker = TuckerTensor::from_parts_unchecked(core, factors);
+        let rel_error = input.reported_error(original, rel_error, || tucker.to_dense())?;
+        Ok((tucker, FitReport::one_pass(rel_error)))
     }
 }
 

@@ -6,7 +6,7 @@ use faer::{Accum, MatMut, MatRef};
 use super::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::params::sweep_ranks;
-use crate::format::TrTensor;
+use crate::format::{Factorized, TrTensor};
 use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{left_subspace, LeftSubspace, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
@@ -162,6 +162,7 @@ impl TrSvd {
             let core = Tensor::from_parts_unchecked(vec![1, shape[0], 1], x.as_slice().to_vec());
             return Ok((TrTensor::from_cores_unchecked(vec![core]), FitReport::one_pass(0.0)));
         }
+        let original = x;
         let (x, factor, norm) = (input.tensor.as_ref(), input.factor, input.norm);
         let df = d as f64;
         let delta1 = 2f64.sqrt() * self.eps * norm / df.sqrt();
@@ -253,7 +254,9 @@ impl TrSvd {
         }
         cores.push(Tensor::from_parts_unchecked(vec![r_prev, nd, r0], rem));
         let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };
-        Ok((TrTensor::from_cores_unchecked(cores), FitReport::one_pass(rel)))
+        let fitted = TrTensor::from_cores_unchecked(cores);
+        let rel = input.reported_error(original, rel, || fitted.to_dense())?;
+        Ok((fitted, FitReport::one_pass(rel)))
     }
 
     /// Checks the parameters against `shape`; returns the rank cap.

@@ -52,6 +52,44 @@ pub(crate) fn ldexp(mut x: f64, mut e: i32) -> f64 {
     x
 }
 
+/// Multiplication by `2^e`, exact for every `e` that maps a finite value into the normal range:
+/// two factors, each a finite `f64` (`2^1073` alone is not), the larger applied first so that a
+/// subnormal value is normal before the second.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PowerOfTwo(f64, f64);
+
+impl PowerOfTwo {
+    /// The scaling by `2^e`.
+    pub(crate) fn new(e: i32) -> Self {
+        let first = e.clamp(-1000, 1000);
+        Self(ldexp(1.0, first), ldexp(1.0, e - first))
+    }
+
+    /// `v · 2^e`.
+    pub(crate) fn apply(self, v: f64) -> f64 {
+        v * self.0 * self.1
+    }
+}
+
+/// `‖x − y‖ / ‖x‖` (`‖y‖` when `x = 0`) of two slices of the same length, in `f64` with both
+/// scaled exactly by the power of two that brings their largest magnitude to `[0.5, 1)`: data
+/// with a subnormal or near-overflow norm keeps every digit.
+pub(crate) fn dense_rel_error<T: Scalar>(x: &[T], y: &[T]) -> f64 {
+    debug_assert_eq!(x.len(), y.len());
+    let max_abs = x.iter().chain(y).fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
+    let e = binary_exponent(max_abs);
+    let p = PowerOfTwo::new(-e);
+    let (diff_sq, norm_sq) = x.iter().zip(y).fold((0.0f64, 0.0f64), |(diff, norm), (a, b)| {
+        let (a, b) = (p.apply(a.as_f64()), p.apply(b.as_f64()));
+        (diff + (a - b) * (a - b), norm + a * a)
+    });
+    if norm_sq > 0.0 {
+        (diff_sq / norm_sq).sqrt()
+    } else {
+        ldexp(diff_sq.sqrt(), e)
+    }
+}
+
 /// `part` in `f64`, multiplied by `2^-e` for its [`unit_exponent`] `e`, and `e`.
 pub(crate) fn widen_scaled<T: Scalar>(part: &[T]) -> (Vec<f64>, i32) {
     let max_abs = part.iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
@@ -99,6 +137,26 @@ pub(crate) fn trusted_norm<T: Scalar>(
 mod tests {
     use super::*;
     use crate::error::Error;
+
+    #[test]
+    fn power_of_two_scales_subnormals_and_huge_values_exactly() {
+        let up = PowerOfTwo::new(1074);
+        assert_eq!(up.apply(5e-324), 1.0);
+        assert_eq!(up.apply(3.0 * 5e-324), 3.0);
+        assert_eq!(PowerOfTwo::new(-1023).apply(f64::MAX), f64::MAX / 2f64.powi(1023));
+        assert_eq!(PowerOfTwo::new(0).apply(-0.75), -0.75);
+    }
+
+    #[test]
+    fn dense_rel_error_keeps_its_digits_for_subnormal_data() {
+        // ‖[5e-324, 5e-324]‖ itself rounds to 5e-324; the ratio must not.
+        let x = [5e-324, 5e-324, 0.0];
+        assert_eq!(dense_rel_error(&x, &[0.0; 3]), 1.0);
+        assert_eq!(dense_rel_error(&x, &[5e-324, 0.0, 0.0]), 0.5f64.sqrt());
+        assert_eq!(dense_rel_error(&[1e300f64, -1e300], &[1e300, 1e300]), 2f64.sqrt());
+        assert_eq!(dense_rel_error(&[0.0f32; 2], &[3e-45, 0.0]), 3e-45f32 as f64);
+        assert_eq!(dense_rel_error::<f64>(&[], &[]), 0.0);
+    }
 
     #[test]
     fn ldexp_reaches_results_inside_the_range_from_outside_steps() {

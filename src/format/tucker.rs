@@ -7,7 +7,7 @@ use faer::{Accum, Mat, MatRef};
 
 use crate::error::{checked_dense, Error, Result};
 use crate::format::norm_guard::{
-    ldexp, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled,
+    binary_exponent, ldexp, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled, PowerOfTwo,
 };
 use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
@@ -357,12 +357,15 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
     if in_f32 || factors.iter().flatten().any(|u| unit_exponent(max_abs(*u)) != 0) {
         return Ok(T::of(widened_rel_error(op, dense, core, factors, par)?));
     }
-    // The ratio is scale-free: near 1e±300 the squares leave the f64 range, so divide the
-    // dense tensor and the core by their largest magnitude first.
-    let s = extreme_scale(&[dense.as_slice(), core.as_slice()]);
-    if s != 1.0 {
-        let (d, c) = (dense.scale(T::of(1.0 / s)), core.scale(T::of(1.0 / s)));
-        return tucker_rel_error(op, &d, &c, factors, par);
+    // The ratio is scale-free: near 1e±300 or below 1e-300 the squares leave the f64 range, so
+    // scale the dense tensor and the core by the power of two of their largest magnitude first.
+    let e = extreme_exponent(&[dense.as_slice(), core.as_slice()]);
+    if e != 0 {
+        // Exact: a power of two (the HOOI fit of [5e-324, 0, 0] reported 0 for a true 1.0 when
+        // a subnormal largest magnitude left the data unscaled).
+        let p = PowerOfTwo::new(-e);
+        let scaled = |t: &Tensor<T>| t.map(|v| T::of(p.apply(v.as_f64())));
+        return tucker_rel_error(op, &scaled(dense), &scaled(core), factors, par);
     }
     let nx = sum_sq_f64(dense.as_slice());
     let projected = project(dense, factors, par)?;
@@ -466,17 +469,18 @@ fn mat_refs(m: &[Option<Mat<f64>>]) -> Vec<Option<MatRef<'_, f64>>> {
     m.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect()
 }
 
-/// The largest magnitude in `parts` when it lies where sums of squares in `T` or `f64` overflow
-/// or underflow (outside `[1e-140, 1e140]`, in `f32` outside about `[1e-16, 2e16]`, and a normal
-/// number so its inverse is finite); else 1.
-pub(crate) fn extreme_scale<T: Scalar>(parts: &[&[T]]) -> f64 {
+/// The power of two `e` that brings the largest magnitude in `parts` into `[0.5, 1)` when it
+/// lies where sums of squares in `T` or `f64` overflow or underflow (outside `[1e-140, 1e140]`,
+/// in `f32` outside about `[1e-16, 2e16]`; subnormal included, which a reciprocal could not
+/// scale); else 0.
+pub(crate) fn extreme_exponent<T: Scalar>(parts: &[&[T]]) -> i32 {
     let m = parts.iter().flat_map(|p| p.iter()).fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
     let lo = (T::min_positive_value().as_f64().sqrt() * 1e3).max(1e-140);
     let hi = (T::max_value().as_f64().sqrt() * 1e-3).min(1e140);
-    if m.is_normal() && !(lo..=hi).contains(&m) && (1.0 / m).is_normal() {
-        m
+    if m > 0.0 && m.is_finite() && !(lo..=hi).contains(&m) {
+        binary_exponent(m)
     } else {
-        1.0
+        0
     }
 }
 

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use super::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::tt::TtTensor;
+use crate::format::Factorized;
 use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
 use crate::par::{auto_par, Par};
@@ -115,6 +116,7 @@ impl TtSvd {
             let core = Tensor::from_parts_unchecked(vec![1, shape[0], 1], x.as_slice().to_vec());
             return Ok((TtTensor::from_cores_unchecked(vec![core]), FitReport::one_pass(0.0)));
         }
+        let original = x;
         let (x, factor, norm) = (input.tensor.as_ref(), input.factor, input.norm);
         let delta = self.eps * norm / ((d - 1) as f64).sqrt();
         let mut cores = Vec::with_capacity(d);
@@ -164,7 +166,9 @@ impl TtSvd {
         }
         cores.push(Tensor::from_parts_unchecked(vec![r_prev, shape[d - 1], 1], rem));
         let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };
-        Ok((TtTensor::from_cores_unchecked(cores), FitReport::one_pass(rel)))
+        let fitted = TtTensor::from_cores_unchecked(cores);
+        let rel = input.reported_error(original, rel, || fitted.to_dense())?;
+        Ok((fitted, FitReport::one_pass(rel)))
     }
 
     /// Checks the parameters against `shape`; returns the rank cap of each of the `d − 1` bonds.
