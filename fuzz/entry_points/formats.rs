@@ -93,7 +93,8 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
             if let Ok(tt) = TtTensor::new(chain::<T>(r, 3, false)) {
                 let dense = evaluate("TtTensor", &tt);
                 let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
-                element("TtTensor::get", &dense, &index, tt.get(&index).ok(), &tt.ranks());
+                let magnitude = TtTensor::new(absolute(tt.cores())).and_then(|a| a.get(&index));
+                element("TtTensor::get", &dense, &index, tt.get(&index).ok(), magnitude.ok());
                 let e = eps(r);
                 let cap = [None, Some(0), Some(1), Some(3)][r.below(4)];
                 if let Ok((rounded, rep)) = tt.round(e, cap) {
@@ -113,7 +114,8 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
             if let Ok(tr) = TrTensor::new(chain::<T>(r, 3, true)) {
                 let dense = evaluate("TrTensor", &tr);
                 let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
-                element("TrTensor::get", &dense, &index, tr.get(&index).ok(), &tr.ranks());
+                let magnitude = TrTensor::new(absolute(tr.cores())).and_then(|a| a.get(&index));
+                element("TrTensor::get", &dense, &index, tr.get(&index).ok(), magnitude.ok());
             }
         }
         2 => {
@@ -131,7 +133,8 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
                 assert!(own <= tol, "TtMatrix self error {own}");
             }
             let (i, j) = (r.below(m.nrows()), r.below(m.ncols()));
-            element("TtMatrix::get", &dense, &[i, j], m.get(i, j).ok(), &m.ranks());
+            let magnitude = TtMatrix::new(absolute(m.cores())).and_then(|a| a.get(i, j));
+            element("TtMatrix::get", &dense, &[i, j], m.get(i, j).ok(), magnitude.ok());
             if let (Ok((rounded, rep)), true) = (m.round(eps(r), None), checked) {
                 let rd = rounded.to_dense().expect("rounded TT-matrix densifies");
                 check::fit("TtMatrix::round", &dense, &rd, rep.rel_error);
@@ -201,14 +204,16 @@ fn norm_tolerance<T: Scalar>() -> f64 {
     1e3 * eps + 1e-2 * eps.sqrt()
 }
 
-/// An element read from the format agrees with the dense one, to the rounding of a chain of
-/// `ranks` products.
+/// An element read from the format agrees with the dense one, to the rounding of its chain of
+/// products: `eps` times `magnitude`, the same element of the chain of absolute values (the
+/// size of the terms that cancel; f64 cores of 1e30 give elements of 1e3 with terms of 1e60),
+/// or, without it, the largest element times the number of terms.
 fn element<T: Scalar>(
     what: &str,
     dense: &Tensor<T>,
     index: &[usize],
     got: Option<T>,
-    ranks: &[usize],
+    magnitude: Option<T>,
 ) {
     let got = got.expect("an index inside the shape").as_f64();
     let want = dense.get(index).expect("an index inside the shape").as_f64();
@@ -216,7 +221,12 @@ fn element<T: Scalar>(
         return;
     }
     let scale = dense.as_slice().iter().fold(0.0f64, |a, v| a.max(v.as_f64().abs()));
-    let work = ranks.iter().map(|&k| k.max(1)).product::<usize>() as f64;
-    let tol = 1e2 * T::epsilon().as_f64() * scale * work + f64::MIN_POSITIVE;
+    let terms = magnitude.map_or(f64::INFINITY, |m| m.as_f64());
+    let tol = 1e2 * T::epsilon().as_f64() * (scale + terms) + f64::MIN_POSITIVE;
     assert!((got - want).abs() <= tol, "{what}{index:?} = {got:e}, dense {want:e}");
+}
+
+/// `cores` with every entry replaced by its absolute value.
+fn absolute<T: Scalar>(cores: &[Tensor<T>]) -> Vec<Tensor<T>> {
+    cores.iter().map(|c| c.map(|v| v.abs())).collect()
 }
