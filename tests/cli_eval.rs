@@ -48,24 +48,40 @@ fn eval_of_the_pretrained_cnn() {
         run.stdout.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(params < 421642 / 3, "{}", run.stdout);
     assert!(accuracy(&run.stdout) > 90.0, "{}", run.stdout);
-    // Another method's entries are refused with a message naming the entry.
-    let out = dir.join("cnn-tt.safetensors");
-    let run = tensorize(&[
-        "compress",
-        model.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--method",
-        "tt",
-        "--ratio",
-        "2",
-        "--layers",
-        "features.3.weight",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = tensorize(&["eval", out.to_str().unwrap(), "--images", "10"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("features.3"), "{}", run.stderr);
+    // The other methods' entries run as the weights they stand for, their parameters counted
+    // as stored: fewer parameters, and an accuracy still far above chance.
+    // (conv2 and fc1 at ratio 2 keep 99% or so, except r-TK of conv2: relative error 0.8,
+    // 76% — so it is not among these.)
+    for (method, layers) in [
+        ("tt", "features.3.weight"),
+        ("tucker2", "features.3.weight"),
+        ("cp", "classifier.0.weight"),
+        ("r-cp", "classifier.0.weight"),
+        ("r-tk", "classifier.0.weight"),
+        ("r-tt", "classifier.0.weight"),
+        ("tt-matrix", "classifier.0.weight"),
+    ] {
+        let out = dir.join(format!("cnn-{method}.safetensors"));
+        let run = tensorize(&[
+            "compress",
+            model.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--method",
+            method,
+            "--ratio",
+            "2",
+            "--layers",
+            layers,
+        ]);
+        assert_eq!(run.code, 0, "{method}: {}", run.stderr);
+        let run = tensorize(&["eval", out.to_str().unwrap(), "--images", "300"]);
+        assert_eq!(run.code, 0, "{method}: {}", run.stderr);
+        let params: usize =
+            run.stdout.split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+        assert!(params < 421642, "{method}: {}", run.stdout);
+        assert!(accuracy(&run.stdout) > 95.0, "{method}: {}", run.stdout);
+    }
     // A checkpoint that is not the CNN: an input error naming the file.
     let dir = folder("eval-bad");
     let other = dir.join("other.safetensors");

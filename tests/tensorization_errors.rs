@@ -4,7 +4,7 @@
 use tensorize::rank::tspc;
 use tensorize::tensorization::{
     check_factors, compress, factorize_balanced, factorize_round_robin, matrix_modes, plan,
-    plan_ranks, spectrum_error, Compress, Method, WeightShape,
+    plan_ranks, spectrum_error, weight_from_tensorized, Compress, Method, WeightShape,
 };
 use tensorize::{Budget, Error, Tensor};
 
@@ -66,6 +66,17 @@ fn bad_shapes() {
         Err(Error::InvalidParameter { name: "d", .. })
     ));
     assert!(plan(&w, Method::RTt { factors: usize::MAX }, half).is_err());
+    // A tensor that is not the method's tensorization of the weight.
+    let conv = WeightShape::Conv { out: 8, input: 4, kh: 3, kw: 3 };
+    let wrong = Tensor::<f64>::zeros(&[8, 4, 9]).unwrap();
+    assert!(matches!(
+        weight_from_tensorized(&conv, Method::Tt, wrong),
+        Err(Error::ShapeMismatch { op: "weight_from_tensorized", .. })
+    ));
+    let right = Tensor::<f64>::zeros(&[8, 4, 9]).unwrap();
+    assert_eq!(weight_from_tensorized(&conv, Method::Cp, right).unwrap().shape(), &[8, 4, 3, 3]);
+    let any = Tensor::<f64>::zeros(&[4, 4]).unwrap();
+    assert!(weight_from_tensorized(&w, Method::RCp { factors: 0 }, any).is_err());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use tensorize::tensorization::{
     compress, deal_round_robin, factorize_balanced, factorize_round_robin, plan, plan_filled,
-    prime_factors, spectrum_error, Compress, Method, WeightShape,
+    prime_factors, spectrum_error, weight_from_tensorized, Compress, Method, WeightShape,
 };
 use tensorize::{Budget, Error, Scalar, Tensor};
 
@@ -53,6 +53,11 @@ fn exact_reconstruction<T: Scalar>(dims: &[usize], seed: u64) {
             c.spectrum_error()
         );
         assert_eq!(c.num_params(), c.plan().params, "{} on {dims:?}", method.name());
+        // A decomposition read back (its dense form, the shape and the method) gives the
+        // same weight.
+        let tensor = c.format().as_factorized().to_dense().unwrap();
+        let back = weight_from_tensorized(&shape, method, tensor).unwrap();
+        assert_eq!(back, w_hat, "{} on {dims:?}", method.name());
         // The input is untouched.
         assert_eq!(w, Tensor::<T>::random_normal(dims, seed).unwrap());
     }

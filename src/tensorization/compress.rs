@@ -3,7 +3,7 @@
 
 use crate::budget::Budget;
 use crate::decomp::{CpAls, PartialHooi, TtSvd};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::{CpTensor, Factorized, PartialTucker, TtTensor};
 use crate::par::Par;
 use crate::report::FitReport;
@@ -327,10 +327,54 @@ impl<T: Scalar> CompressedWeight<T> {
     /// # Errors
     /// [`crate::Error::SizeOverflow`] / [`crate::Error::OutOfMemory`] if it cannot be allocated.
     pub fn reconstruct(&self) -> Result<Tensor<T>> {
-        let dense = self.format.as_factorized().to_dense()?;
-        dense
-            .reshape(&self.layout.permuted_shape())?
-            .permute_modes(&self.layout.inverse_perm())?
-            .reshape(&self.layout.original)
+        untensorize(&self.layout, self.format.as_factorized().to_dense()?)
     }
+}
+
+/// The weight of shape `weight` whose tensorization by `method` is `tensor`: the reshape and
+/// permutation [`Compress`] applies, undone. [`CompressedWeight::reconstruct`] does this with
+/// its own decomposition; a decomposition saved with its weight shape and method (as
+/// `tensorize compress` writes one) is turned back into a weight with it.
+///
+/// ```
+/// use tensorize::tensorization::{weight_from_tensorized, Compress, Method, WeightShape};
+/// use tensorize::{Factorized, Tensor};
+/// let w = Tensor::<f64>::random_normal(&[16, 8, 3, 3], 1)?;
+/// let method = Method::RTt { factors: 2 };
+/// let c = Compress::new(method).ranks(&[4]).fit(&w)?;
+/// let tensor = c.format().as_factorized().to_dense()?;
+/// let back = weight_from_tensorized(&WeightShape::of(&w)?, method, tensor)?;
+/// assert_eq!(back, c.reconstruct()?);
+/// # Ok::<(), tensorize::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] unless `tensor` has the shape `method` makes of such a weight;
+/// [`Error::InvalidParameter`] for a tensorized method with 0 or more than 64 channel factors.
+pub fn weight_from_tensorized<T: Scalar>(
+    weight: &WeightShape,
+    method: Method,
+    tensor: Tensor<T>,
+) -> Result<Tensor<T>> {
+    let layout = Layout::new(weight, method)?;
+    if tensor.shape() != layout.shape.as_slice() {
+        return Err(Error::ShapeMismatch {
+            op: "weight_from_tensorized",
+            left: layout.shape.clone(),
+            right: tensor.shape().to_vec(),
+            detail: format!(
+                "{method:?} turns a weight of shape {:?} into a tensor of the first shape",
+                weight.dims()
+            ),
+        });
+    }
+    untensorize(&layout, tensor)
+}
+
+/// `tensor` (of `layout.shape`) back in the weight's shape.
+fn untensorize<T: Scalar>(layout: &Layout, tensor: Tensor<T>) -> Result<Tensor<T>> {
+    tensor
+        .reshape(&layout.permuted_shape())?
+        .permute_modes(&layout.inverse_perm())?
+        .reshape(&layout.original)
 }

@@ -9,7 +9,7 @@ pub mod shuffle_compare;
 pub mod spectrum;
 pub mod weights;
 
-pub use compress::{compress, Compress, CompressedWeight, WeightFormat};
+pub use compress::{compress, weight_from_tensorized, Compress, CompressedWeight, WeightFormat};
 pub use factorize::{
     check_factors, deal_balanced, deal_round_robin, factorize_balanced, factorize_round_robin,
     matrix_modes, prime_factors,
