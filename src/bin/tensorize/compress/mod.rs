@@ -11,6 +11,8 @@ mod write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use tensorize::io::{Dtype, SafetensorsFile};
 use tensorize::{Scalar, Tensor};
 
@@ -155,14 +157,26 @@ fn run_typed<T: Scalar>(
     let targets =
         sizing::targets(file, path, chosen, options.size, options.rank_select, carried_params)?;
     let bar = progress::bar(chosen.len() as u64, "compressing");
+    // The layers are independent: several are decomposed at once, each with the library's own
+    // parallelism inside (a lone SVD keeps about one core busy), and a layer's result does not
+    // depend on which thread ran it. The report keeps the file's order.
+    let fits: Vec<Result<(LayerFit<T>, f64), Failure>> = chosen
+        .par_iter()
+        .zip(targets.into_par_iter())
+        .map(|(c, target)| {
+            let t = Instant::now();
+            let w: Tensor<T> = file.read(&c.name).map_err(failure::reading(path))?;
+            let fit = layer::fit(&w, options.method, options.factors, target)
+                .map_err(failure::decomposing(path, &c.name))?;
+            bar.set_message(c.name.clone());
+            bar.inc(1);
+            Ok((fit, t.elapsed().as_secs_f64()))
+        })
+        .collect();
+    bar.finish_and_clear();
     let mut compressed = Vec::new();
-    for (c, target) in chosen.iter().zip(targets) {
-        bar.set_message(c.name.clone());
-        let t = Instant::now();
-        let w: Tensor<T> = file.read(&c.name).map_err(failure::reading(path))?;
-        let fit = layer::fit(&w, options.method, options.factors, target)
-            .map_err(failure::decomposing(path, &c.name))?;
-        drop(w);
+    for (c, fit) in chosen.iter().zip(fits) {
+        let (fit, seconds) = fit?;
         let params = c.params();
         let mut row = Row {
             name: c.name.clone(),
@@ -194,11 +208,9 @@ fn run_typed<T: Scalar>(
                 });
             }
         }
-        row.seconds = t.elapsed().as_secs_f64();
+        row.seconds = seconds;
         rows.push(row);
-        bar.inc(1);
     }
-    bar.finish_and_clear();
     let kept: Vec<&str> =
         rows.iter().filter(|r| r.status != "compressed").map(|r| r.name.as_str()).collect();
     interrupt::while_writing(|| write::write_output(file, path, &kept, &compressed, options))?;
