@@ -91,10 +91,13 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
     match r.below(5) {
         0 => {
             if let Ok(tt) = TtTensor::new(chain::<T>(r, 3, false)) {
-                let dense = evaluate("TtTensor", &tt);
+                let abs = TtTensor::new(absolute(tt.cores())).ok();
+                let spread = spread::<T>(abs.map(|a| a.norm()), &tt.ranks());
+                let dense = evaluate("TtTensor", &tt, spread);
                 let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
                 let magnitude = TtTensor::new(absolute(tt.cores())).and_then(|a| a.get(&index));
-                element("TtTensor::get", &dense, &index, tt.get(&index).ok(), magnitude.ok());
+                let got = tt.get(&index).ok();
+                element("TtTensor::get", &dense, &index, got, magnitude.ok(), &tt.ranks());
                 let e = eps(r);
                 let cap = [None, Some(0), Some(1), Some(3)][r.below(4)];
                 if let Ok((rounded, rep)) = tt.round(e, cap) {
@@ -112,10 +115,13 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
         }
         1 => {
             if let Ok(tr) = TrTensor::new(chain::<T>(r, 3, true)) {
-                let dense = evaluate("TrTensor", &tr);
+                let abs = TrTensor::new(absolute(tr.cores())).ok();
+                let spread = spread::<T>(abs.map(|a| a.norm()), &tr.ranks());
+                let dense = evaluate("TrTensor", &tr, spread);
                 let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
                 let magnitude = TrTensor::new(absolute(tr.cores())).and_then(|a| a.get(&index));
-                element("TrTensor::get", &dense, &index, tr.get(&index).ok(), magnitude.ok());
+                let got = tr.get(&index).ok();
+                element("TrTensor::get", &dense, &index, got, magnitude.ok(), &tr.ranks());
             }
         }
         2 => {
@@ -134,7 +140,8 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
             }
             let (i, j) = (r.below(m.nrows()), r.below(m.ncols()));
             let magnitude = TtMatrix::new(absolute(m.cores())).and_then(|a| a.get(i, j));
-            element("TtMatrix::get", &dense, &[i, j], m.get(i, j).ok(), magnitude.ok());
+            let got = m.get(i, j).ok();
+            element("TtMatrix::get", &dense, &[i, j], got, magnitude.ok(), &m.ranks());
             if let (Ok((rounded, rep)), true) = (m.round(eps(r), None), checked) {
                 let rd = rounded.to_dense().expect("rounded TT-matrix densifies");
                 check::fit("TtMatrix::round", &dense, &rd, rep.rel_error);
@@ -152,7 +159,10 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
                 })
                 .collect();
             if let Ok(cp) = CpTensor::new(weights, factors) {
-                evaluate("CpTensor", &cp);
+                let weights = cp.weights().iter().map(|w| w.as_f64().abs()).collect();
+                let abs = CpTensor::new(weights, cp.factors().iter().map(absolute_mat).collect());
+                let abs = abs.ok();
+                evaluate("CpTensor", &cp, spread::<T>(abs.map(|a| a.norm()), &[cp.rank()]));
             }
         }
         _ => {
@@ -167,16 +177,33 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
                 })
                 .collect();
             if let Ok(t) = TuckerTensor::new(core, factors) {
-                evaluate("TuckerTensor", &t);
+                let core = absolute(std::slice::from_ref(t.core())).remove(0);
+                let abs = TuckerTensor::new(core, t.factors().iter().map(absolute_mat).collect());
+                let abs = abs.ok();
+                evaluate(
+                    "TuckerTensor",
+                    &t,
+                    spread::<T>(abs.map(|a| a.norm()), &[t.core().numel()]),
+                );
             }
         }
     }
 }
 
+/// How far a dense form computed in `T` can be from the tensor itself: `eps` times the work
+/// (`ranks` multiplied) times `magnitude`, the norm of the same format on absolute values in f64
+/// (the size of terms that cancel); ∞ when that could not be formed.
+fn spread<T: Scalar>(magnitude: Option<f64>, ranks: &[usize]) -> f64 {
+    let work = ranks.iter().map(|&k| k.max(1)).product::<usize>() as f64;
+    magnitude.map_or(f64::INFINITY, |m| 1e2 * T::epsilon().as_f64() * work * m)
+}
+
 /// Densifies an accepted format and checks its norm and its error against its own dense form;
-/// returns the dense tensor. A reconstruction that overflows must be an error or be reported as
-/// non-finite by nothing else: the norm and `rel_error` of it are then not compared.
-fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>) -> Tensor<T> {
+/// returns the dense tensor. `spread` bounds the dense form's own rounding ([`spread`]): terms
+/// that cancel in `T` leave it off by more than its size (f32 cores of sixteenths whose products
+/// cancel to a tensor of norm 1e-20). A reconstruction that overflows must be an error or be
+/// reported as non-finite by nothing else: the norm and `rel_error` of it are then not compared.
+fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>, spread: f64) -> Tensor<T> {
     let dense = f.to_dense().expect("a small accepted format densifies");
     assert_eq!(dense.shape(), &f.shape()[..], "{what}: shape");
     if !check::finite(&dense) || check::skip_extreme(beyond_sqrt_range()) {
@@ -184,13 +211,14 @@ fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>) -> Tensor<T> {
     }
     let (norm, want) = (f.norm().as_f64(), dense.norm().as_f64());
     assert!(
-        (norm - want).abs() <= norm_tolerance::<T>() * want.max(f64::MIN_POSITIVE)
+        (norm - want).abs() <= norm_tolerance::<T>() * want.max(f64::MIN_POSITIVE) + spread
             || !want.is_normal(),
         "{what}: norm {norm:e}, dense norm {want:e}"
     );
     if want.is_normal() {
         let own = f.rel_error(&dense).expect("same shape").as_f64();
-        assert!(own <= check::tolerance::<T>(dense.numel(), 0.0), "{what}: self error {own:e}");
+        let tol = check::tolerance::<T>(dense.numel(), 0.0) + spread / want;
+        assert!(own <= tol, "{what}: self error {own:e}");
     }
     dense
 }
@@ -205,28 +233,39 @@ fn norm_tolerance<T: Scalar>() -> f64 {
 }
 
 /// An element read from the format agrees with the dense one, to the rounding of its chain of
-/// products: `eps` times `magnitude`, the same element of the chain of absolute values (the
-/// size of the terms that cancel; f64 cores of 1e30 give elements of 1e3 with terms of 1e60),
-/// or, without it, the largest element times the number of terms.
+/// `ranks` products: `eps` times the work times `magnitude`, the same element of the chain of
+/// absolute values computed in f64 (the size of the terms that cancel; f64 cores of 1e30 give
+/// elements of 1e3 with terms of 1e60), or, without it, the largest element.
 fn element<T: Scalar>(
     what: &str,
     dense: &Tensor<T>,
     index: &[usize],
     got: Option<T>,
-    magnitude: Option<T>,
+    magnitude: Option<f64>,
+    ranks: &[usize],
 ) {
     let got = got.expect("an index inside the shape").as_f64();
     let want = dense.get(index).expect("an index inside the shape").as_f64();
-    if !want.is_finite() {
+    // With a parameter beyond the square root of the range, partial products underflow in `T`
+    // along one order of the chain and not the other (f32 cores of 1e-30 and 1e30: an element
+    // 1.566e-21 by `get`, 1.571e-21 in the dense form); neither has relative accuracy left.
+    if !want.is_finite() || check::skip_extreme(beyond_sqrt_range()) {
         return;
     }
     let scale = dense.as_slice().iter().fold(0.0f64, |a, v| a.max(v.as_f64().abs()));
-    let terms = magnitude.map_or(f64::INFINITY, |m| m.as_f64());
-    let tol = 1e2 * T::epsilon().as_f64() * (scale + terms) + f64::MIN_POSITIVE;
+    let terms = magnitude.unwrap_or(f64::INFINITY);
+    let work = ranks.iter().map(|&k| k.max(1)).product::<usize>() as f64;
+    let tol = 1e2 * T::epsilon().as_f64() * (scale + terms) * work + f64::MIN_POSITIVE;
     assert!((got - want).abs() <= tol, "{what}{index:?} = {got:e}, dense {want:e}");
 }
 
-/// `cores` with every entry replaced by its absolute value.
-fn absolute<T: Scalar>(cores: &[Tensor<T>]) -> Vec<Tensor<T>> {
-    cores.iter().map(|c| c.map(|v| v.abs())).collect()
+/// `cores` in f64 with every entry replaced by its absolute value.
+fn absolute<T: Scalar>(cores: &[Tensor<T>]) -> Vec<Tensor<f64>> {
+    let abs = |c: &Tensor<T>| c.as_slice().iter().map(|v| v.as_f64().abs()).collect();
+    cores.iter().map(|c| Tensor::from_vec(c.shape(), abs(c)).expect("a core's own shape")).collect()
+}
+
+/// `u` in f64 with every entry replaced by its absolute value.
+fn absolute_mat<T: Scalar>(u: &Mat<T>) -> Mat<f64> {
+    Mat::from_fn(u.nrows(), u.ncols(), |i, j| u[(i, j)].as_f64().abs())
 }
