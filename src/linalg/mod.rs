@@ -3,6 +3,7 @@
 
 mod check;
 mod eigen;
+mod gram_svd;
 mod qr;
 mod solve;
 mod subspace;
@@ -10,6 +11,7 @@ mod svd;
 mod wide_svd;
 
 pub use eigen::sym_eigen_desc;
+pub use gram_svd::GramSvd;
 pub use qr::qr_thin;
 pub use solve::{lstsq, solve_spd, SolveMethod};
 pub use subspace::{left_subspace, LeftSubspace, SubspaceMethod};
