@@ -5,11 +5,18 @@
       attn.c_attn [D, 3D], attn.c_proj [D, D], mlp.c_fc [D, 4D], mlp.c_proj [4D, D], biases and
       layer norms; wte [V, D], wpe [1024, D]. Weights have a decaying spectrum (s_i ~ (1+i)^-0.5,
       as trained weights do, unlike plain noise), built as G1 diag(s) G2 from Gaussian factors.
-  checkpoint_svd.py numpy FILE REPORT.json
+  checkpoint_svd.py numpy FILE REPORT.json [OUT]
       the same truncated SVDs as `tensorize compress --method svd` (the ranks read from its JSON
       report) with numpy.linalg.svd (LAPACK gesdd, float32 as stored); prints one JSON object:
       per-tensor rank, relative Frobenius and spectral error, seconds, and the total seconds
-      (loading the file included).
+      (loading the file included). With OUT (the file tensorize wrote), after the timed part:
+      the true errors, in float64 against the weight, of NumPy's truncation and of the factors
+      tensorize wrote (`<entry>.svd.u @ <entry>.svd.v`).
+
+Why true errors: each side's reported errors come from its own float32 singular values, which
+two float32 SVDs get to about 1e-6 of sigma_max, not closer. The true error of a rank-r
+truncation is stationary in the subspace, so two good truncations agree to far better than that;
+the true errors compare what the two programs produce, not how they round.
 """
 import json
 import sys
@@ -51,13 +58,27 @@ def make(out, width, layers, vocab, seed):
     print(f"{out}: {len(t)} tensors, {params} parameters", file=sys.stderr)
 
 
-def numpy_svds(path, report_path):
+def true_errors(a, left, right):
+    """Relative Frobenius and spectral error of `left @ right.T` against `a`, in float64."""
+    a64 = a.astype(np.float64)
+    diff = a64 - left.astype(np.float64) @ right.astype(np.float64).T
+    fro = np.linalg.norm(diff) / np.linalg.norm(a64)
+    spec = np.linalg.norm(diff, 2) / np.linalg.norm(a64, 2)
+    return float(fro), float(spec)
+
+
+def entry_of(weight):
+    return weight[: -len(".weight")] if weight.endswith(".weight") else weight
+
+
+def numpy_svds(path, report_path, out_path=None):
     with open(report_path) as f:
         report = json.load(f)
     ranks = {r["name"]: r["ranks"][0] for r in report["tensors"] if r["status"] == "compressed"}
     t0 = time.perf_counter()
     tensors = load_file(path)
     rows = []
+    kept = {}
     for name in sorted(ranks):
         w = tensors[name]
         t1 = time.perf_counter()
@@ -77,7 +98,18 @@ def numpy_svds(path, report_path):
             "spectral_error": float(s64[r] / s64[0]) if r < len(s64) else 0.0,
             "seconds": time.perf_counter() - t1,
         })
-    print(json.dumps({"tensors": rows, "seconds": time.perf_counter() - t0}))
+        kept[name] = (left, right)
+    seconds = time.perf_counter() - t0
+    if out_path is not None:
+        written = load_file(out_path)
+        for row in rows:
+            a = tensors[row["name"]].reshape(tensors[row["name"]].shape[0], -1)
+            row["true_rel_error"], row["true_spectral_error"] = true_errors(a, *kept[row["name"]])
+            e = entry_of(row["name"])
+            u, v = written[e + ".svd.u"], written[e + ".svd.v"]
+            ours = true_errors(a, u, v.reshape(v.shape[0], -1).T)
+            row["tensorize_true_rel_error"], row["tensorize_true_spectral_error"] = ours
+    print(json.dumps({"tensors": rows, "seconds": seconds}))
 
 
 def main():
@@ -87,7 +119,7 @@ def main():
         make(sys.argv[2], int(args["--width"]), int(args["--layers"]), int(args["--vocab"]),
              int(args.get("--seed", 0)))
     elif cmd == "numpy":
-        numpy_svds(sys.argv[2], sys.argv[3])
+        numpy_svds(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:
         sys.exit(__doc__)
 
