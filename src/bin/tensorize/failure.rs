@@ -58,9 +58,7 @@ fn code_of(e: &Error, stage: i32) -> i32 {
         Error::OutputExists { .. } | Error::OutputIsInput { .. } => OUTPUT,
         Error::TensorNotFound { .. } | Error::Format { .. } => INPUT,
         Error::Io { .. } => stage,
-        Error::NonFinite { .. } | Error::NoConvergence { .. } | Error::IllConditioned { .. } => {
-            NUMERICAL
-        }
+        Error::NonFinite { .. } | Error::NoConvergence { .. } => NUMERICAL,
         _ => stage,
     }
 }

@@ -6,8 +6,7 @@ use faer::{Accum, Mat, MatMut, MatRef};
 use super::{core_dims, TtTensor};
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::chain_norm::chain_norm_and_growth;
-use crate::format::norm_guard::{binary_exponent, dense_rel_error, ldexp};
-use crate::format::rel_error::cancellation_floor;
+use crate::format::norm_guard::{binary_exponent, ldexp};
 use crate::format::Factorized;
 use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{qr_thin, svd_truncated, Truncation};
@@ -171,9 +170,7 @@ impl<T: Scalar> TtTensor<T> {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `eps` is negative or NaN; [`Error::InvalidRank`] if
-    /// `max_rank` is `Some(0)`; [`Error::NonFinite`] if a core has overflowed;
-    /// [`Error::IllConditioned`] if the cores' terms cancel so far that rounding them in `T`
-    /// breaks the bound `eps` (checked on the dense forms, or refused when those do not fit).
+    /// `max_rank` is `Some(0)`; [`Error::NonFinite`] if a core has overflowed.
     pub fn round(&self, eps: f64, max_rank: Option<usize>) -> Result<(Self, FitReport)> {
         self.round_with(eps, max_rank, auto_par(2.0 * self.sweep_flops()))
     }
@@ -237,58 +234,7 @@ impl<T: Scalar> TtTensor<T> {
         }
         let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };
         y.unscale_last_core(exponent);
-        let rel =
-            self.rounding_error(&y, (rel, ldexp(norm, exponent)), (eps, max_rank.is_some()), par)?;
         Ok((y, FitReport::one_pass(rel)))
-    }
-
-    /// The error to report for `rounded`, whose discarded singular values give `formula`, or
-    /// why the bound `eps` (promised when `capped` is false) cannot be kept.
-    ///
-    /// Orthogonalizing rounds each core to `eps_T` relative to its own size. When the cores'
-    /// terms cancel (growth `‖|G_1|⋯|G_d|‖ / ‖X‖` far above 1) that error, about `eps_T · growth`
-    /// relative to `X`, can outgrow what the truncation discards: the formats fuzz target found
-    /// f64 cores of 1e30 cancelling to a tensor of norm 5e3 whose rounding reported 2.5e-29 for
-    /// a true 5.7e12. Then the error is that of `rounded`'s dense form against `self`'s, and an
-    /// [`Error::IllConditioned`] when it breaks the bound or the dense forms exceed the memory
-    /// limit. `norm` is `‖X‖` as orthogonalization found it.
-    fn rounding_error(
-        &self,
-        rounded: &Self,
-        (formula, norm): (f64, f64),
-        (eps, capped): (f64, bool),
-        par: Par,
-    ) -> Result<f64> {
-        let eps_t = T::epsilon().as_f64();
-        // Orthogonalization keeps half of T's digits up to this growth.
-        let limit = 1e-2 / eps_t.sqrt();
-        // A cheap upper bound first: ‖|G_1|⋯|G_d|‖ ≤ Π ‖G_k‖ (in logarithms: 1e30-cores
-        // overflow the product), over the norm orthogonalization found.
-        // NaN (a zero core with a zero norm: an exact zero) needs no check either.
-        let log_bound: f64 = self.cores.iter().map(|c| c.norm().as_f64().ln()).sum::<f64>();
-        let log_growth = log_bound - norm.ln();
-        if log_growth.is_nan() || log_growth <= limit.ln() {
-            return Ok(formula);
-        }
-        let (_, growth) = chain_norm_and_growth(&self.cores, par, || self.to_dense_with(par));
-        if growth <= limit {
-            return Ok(formula);
-        }
-        let ill = |detail: String| Error::IllConditioned { op: "TtTensor::round", growth, detail };
-        let (x, y) = match (self.to_dense_with(par), rounded.to_dense_with(par)) {
-            (Ok(x), Ok(y)) => (x, y),
-            (Err(e), _) | (_, Err(e)) => {
-                return Err(ill(format!("its rounding cannot be checked densely ({e})")));
-            }
-        };
-        let error = dense_rel_error(x.as_slice(), y.as_slice());
-        if !capped && error > eps + cancellation_floor::<T>(x.numel()).as_f64() {
-            return Err(ill(format!(
-                "rounding its orthogonalized cores gives a relative error {error:.3e} above \
-                 eps = {eps:e}"
-            )));
-        }
-        Ok(error)
     }
 
     /// Multiplies every core by the power of two that brings its largest entry into

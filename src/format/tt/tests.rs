@@ -1,7 +1,6 @@
 //! Differential tests of the TT format against naive dense loops.
 
 use super::*;
-use crate::format::norm_guard::dense_rel_error;
 use crate::format::tt::{add, dot, hadamard};
 
 fn random_tt<T: Scalar>(shape: &[usize], ranks: &[usize], seed: u64) -> TtTensor<T> {
@@ -235,30 +234,5 @@ fn rounding_holds_at_the_ends_of_the_range() {
         let diff = x.as_slice().iter().zip(y.as_slice()).map(|(a, b)| ((a - b) / x.norm()).powi(2));
         let rec = diff.sum::<f64>().sqrt();
         assert!(rep.rel_error <= 1e-10 && rec <= 1e-12, "{scales:?}: {} {rec}", rep.rel_error);
-    }
-}
-
-#[test]
-fn rounding_cores_whose_terms_cancel_reports_the_true_error_or_refuses() {
-    // X = 1e30 · ([1, 1] + [2^-52 − 1, −1]) = [2.2e14, 0]: terms of 1e30 cancel to 2.2e14
-    // (growth ~1e16), so orthogonalization rounds X by about its own size. The formats fuzz
-    // target found such cores reporting 2.5e-29 for a true 5.7e12.
-    let g1 = Tensor::from_vec(&[1, 1, 2], vec![1e30, 1e30]).unwrap();
-    let g2 = Tensor::from_vec(&[2, 2, 1], vec![1.0, 1.0, -1.0 + f64::EPSILON, -1.0]).unwrap();
-    let tt = TtTensor::new(vec![g1, g2]).unwrap();
-    let x = tt.to_dense().unwrap();
-    assert_eq!(x.as_slice(), &[1e30 * f64::EPSILON, 0.0]);
-    for (eps, cap) in [(1e-3, None), (0.0, None), (1e-3, Some(1))] {
-        match tt.round(eps, cap) {
-            Err(Error::IllConditioned { growth, .. }) => {
-                assert!(cap.is_none() && growth > 1e15, "{eps} {cap:?}: growth {growth:e}")
-            }
-            Ok((y, rep)) => {
-                let rec = dense_rel_error(x.as_slice(), y.to_dense().unwrap().as_slice());
-                assert_eq!(rep.rel_error, rec, "{eps} {cap:?}");
-                assert!(cap.is_some() || rec <= eps + 1e-7, "{eps}: {rec}");
-            }
-            Err(e) => panic!("{eps} {cap:?}: {e}"),
-        }
     }
 }
