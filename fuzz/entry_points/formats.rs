@@ -91,13 +91,14 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
     match r.below(5) {
         0 => {
             if let Ok(tt) = TtTensor::new(chain::<T>(r, 3, false)) {
-                let abs = TtTensor::new(absolute(tt.cores())).ok().map(|a| a.norm());
+                let abs_tt = TtTensor::new(absolute(tt.cores())).ok();
+                let abs = abs_tt.as_ref().map(TtTensor::norm);
                 let spread = spread::<T>(abs, &tt.ranks());
                 let dense = evaluate("TtTensor", &tt, spread);
                 let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
-                let magnitude = TtTensor::new(absolute(tt.cores())).and_then(|a| a.get(&index));
+                let magnitude = abs_tt.and_then(|a| a.get(&index).ok());
                 let got = tt.get(&index).ok();
-                element("TtTensor::get", &dense, &index, got, magnitude.ok(), &tt.ranks());
+                element("TtTensor::get", &dense, &index, got, magnitude, &tt.ranks());
                 let e = eps(r);
                 let cap = [None, Some(0), Some(1), Some(3)][r.below(4)];
                 if let Ok((rounded, rep)) = tt.round(e, cap) {
@@ -117,12 +118,12 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
         1 => {
             if let Ok(tr) = TrTensor::new(chain::<T>(r, 3, true)) {
                 let abs = TrTensor::new(absolute(tr.cores())).ok();
-                let spread = spread::<T>(abs.map(|a| a.norm()), &tr.ranks());
+                let spread = spread::<T>(abs.as_ref().map(TrTensor::norm), &tr.ranks());
                 let dense = evaluate("TrTensor", &tr, spread);
                 let index: Vec<usize> = dense.shape().iter().map(|&n| r.below(n)).collect();
-                let magnitude = TrTensor::new(absolute(tr.cores())).and_then(|a| a.get(&index));
+                let magnitude = abs.and_then(|a| a.get(&index).ok());
                 let got = tr.get(&index).ok();
-                element("TrTensor::get", &dense, &index, got, magnitude.ok(), &tr.ranks());
+                element("TrTensor::get", &dense, &index, got, magnitude, &tr.ranks());
             }
         }
         2 => {
@@ -132,7 +133,8 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
             if !check::finite(&dense) {
                 return; // products of huge cores; the dense check refuses these elsewhere
             }
-            let abs = TtMatrix::new(absolute(m.cores())).ok().map(|a| a.to_tt_tensor().norm());
+            let abs_m = TtMatrix::new(absolute(m.cores())).ok();
+            let abs = abs_m.as_ref().map(|a| a.to_tt_tensor().norm());
             let cancels = cancelling::<T>(abs, dense.norm().as_f64());
             let checked = dense.norm().as_f64().is_normal()
                 && !check::skip_extreme(beyond_sqrt_range() || cancels);
@@ -142,9 +144,9 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
                 assert!(own <= tol, "TtMatrix self error {own}");
             }
             let (i, j) = (r.below(m.nrows()), r.below(m.ncols()));
-            let magnitude = TtMatrix::new(absolute(m.cores())).and_then(|a| a.get(i, j));
+            let magnitude = abs_m.and_then(|a| a.get(i, j).ok());
             let got = m.get(i, j).ok();
-            element("TtMatrix::get", &dense, &[i, j], got, magnitude.ok(), &m.ranks());
+            element("TtMatrix::get", &dense, &[i, j], got, magnitude, &m.ranks());
             if let (Ok((rounded, rep)), true) = (m.round(eps(r), None), checked) {
                 let rd = rounded.to_dense().expect("rounded TT-matrix densifies");
                 check::fit("TtMatrix::round", &dense, &rd, rep.rel_error);

@@ -4,7 +4,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::norm_guard::{
-    binary_exponent, ldexp, trusted_norm, widen_mat_scaled, widen_scaled, PowerOfTwo,
+    binary_exponent, ldexp, scaled_ratio, scaled_sums, trusted_norm, widen_mat_scaled,
+    widen_scaled, PowerOfTwo,
 };
 use super::rel_error::rel_error_guarded;
 use super::Factorized;
@@ -289,24 +290,15 @@ impl<T: Scalar> CpTensor<T> {
             let dst = MatMut::from_row_major_slice_mut(&mut buf, nr, cols);
             let lhs = left.as_ref().subrows(r0, nr);
             matmul(dst, Accum::Replace, lhs, right.as_ref().transpose(), T::one(), Par::Seq);
-            let xs = &data[r0 * cols..(r0 + nr) * cols];
-            xs.iter().zip(&buf).fold((0.0, 0.0), |(diff, norm), (&a, &b)| {
-                let (a, b) = (p.apply(a.as_f64()), p.apply(b.as_f64()));
-                (diff + (a - b) * (a - b), norm + a * a)
-            })
+            scaled_sums(&data[r0 * cols..(r0 + nr) * cols], &buf, p)
         };
         let add = |(d1, n1): (f64, f64), (d2, n2): (f64, f64)| (d1 + d2, n1 + n2);
-        let (diff_sq, norm_sq) = if thread_count(par) > 1 && blocks > 1 {
+        let sums = if thread_count(par) > 1 && blocks > 1 {
             (0..blocks).into_par_iter().map(block_sums).reduce(|| (0.0, 0.0), add)
         } else {
             (0..blocks).map(block_sums).fold((0.0, 0.0), add)
         };
-        Ok(T::of(if norm_sq > 0.0 {
-            (diff_sq / norm_sq).sqrt()
-        } else {
-            // X = 0: the error is the absolute ‖X̂‖, unscaled.
-            ldexp(diff_sq.sqrt(), e)
-        }))
+        Ok(T::of(scaled_ratio(sums, e)))
     }
 }
 

@@ -78,11 +78,20 @@ pub(crate) fn dense_rel_error<T: Scalar>(x: &[T], y: &[T]) -> f64 {
     debug_assert_eq!(x.len(), y.len());
     let max_abs = x.iter().chain(y).fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
     let e = binary_exponent(max_abs);
-    let p = PowerOfTwo::new(-e);
-    let (diff_sq, norm_sq) = x.iter().zip(y).fold((0.0f64, 0.0f64), |(diff, norm), (a, b)| {
+    scaled_ratio(scaled_sums(x, y, PowerOfTwo::new(-e)), e)
+}
+
+/// `(Σ (a − b)², Σ a²)` over the pairs of `x` and `y`, each value scaled by `p` first.
+pub(crate) fn scaled_sums<T: Scalar>(x: &[T], y: &[T], p: PowerOfTwo) -> (f64, f64) {
+    x.iter().zip(y).fold((0.0, 0.0), |(diff, norm), (&a, &b)| {
         let (a, b) = (p.apply(a.as_f64()), p.apply(b.as_f64()));
         (diff + (a - b) * (a - b), norm + a * a)
-    });
+    })
+}
+
+/// `sqrt(diff_sq / norm_sq)` from sums scaled by `2^-e`; for `norm_sq = 0` (X = 0) the absolute
+/// `sqrt(diff_sq)`, unscaled.
+pub(crate) fn scaled_ratio((diff_sq, norm_sq): (f64, f64), e: i32) -> f64 {
     if norm_sq > 0.0 {
         (diff_sq / norm_sq).sqrt()
     } else {
