@@ -6,7 +6,8 @@
 use proptest::prelude::*;
 use tensorize::tensorization::{
     compress, deal_round_robin, factorize_balanced, factorize_round_robin, plan, plan_filled,
-    prime_factors, spectrum_error, weight_from_tensorized, Compress, Method, WeightShape,
+    plan_ranks, prime_factors, spectrum_error, weight_from_tensorized, Compress, Method,
+    WeightShape,
 };
 use tensorize::{Budget, Error, Scalar, Tensor};
 
@@ -325,5 +326,27 @@ fn single_channel_kernels_compress_with_every_method() {
             assert_eq!(c.num_params(), c.plan().params, "{method:?}");
             assert_eq!(c.reconstruct().unwrap().shape(), w.shape());
         }
+    }
+}
+
+/// Tucker-2 of a kernel with one narrow side (CREPE's first conv is 1024 × 1 × 512 × 1): the
+/// equal-rank formula fills the narrow side, and the wide side takes what the budget leaves
+/// instead of stopping at the narrow side's rank.
+#[test]
+fn tucker2_with_a_narrow_side_spends_the_budget_on_the_wide_one() {
+    let cases = [
+        (WeightShape::Conv { out: 1024, input: 1, kh: 512, kw: 1 }, 0.25, vec![85, 1]),
+        (WeightShape::Conv { out: 2, input: 64, kh: 3, kw: 3 }, 0.5, vec![2, 6]),
+    ];
+    for (w, fraction, expected) in cases {
+        let p = plan(&w, Method::Tucker2, Budget::KeepFraction(fraction)).unwrap();
+        assert_eq!(p.ranks, expected, "{w:?}");
+        assert!(p.kept_fraction <= fraction, "{w:?}: {}", p.kept_fraction);
+        // One more on the wide side breaks the budget.
+        let mut wider = p.ranks.clone();
+        let j = if expected[0] > expected[1] { 0 } else { 1 };
+        wider[j] += 1;
+        let q = plan_ranks(&w, Method::Tucker2, &wider).unwrap();
+        assert!(q.kept_fraction > fraction, "{w:?}: {wider:?} still fits");
     }
 }

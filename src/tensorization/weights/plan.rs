@@ -88,7 +88,8 @@ fn finish(
 /// ([`Budget::kept_fraction`]: `ρ` itself, `1 / c` for a compression factor `c`, `n / P` for
 /// `n` parameters, at most 1). Plain methods take the TSPC rank formulas of
 /// [`crate::rank::tspc`] at `ρ` (SVD on the `T × S·k²` matrix; for a linear layer or 1×1
-/// convolution TT is a matrix train and uses the SVD rule). Tensorized methods take the
+/// convolution TT is a matrix train and uses the SVD rule; where Tucker-2's equal rank fills
+/// the narrower channel side, the wider side takes the rest). Tensorized methods take the
 /// **largest uniform rank** whose parameter count is at most `ρP` (at most `n` for
 /// [`Budget::Params`]; rank 1 if even that does not fit). Parameter counts come from the
 /// formats (`params_for`), so [`Plan::kept_fraction`] is that of the decomposition
@@ -123,7 +124,15 @@ pub fn plan(w: &WeightShape, method: Method, budget: Budget) -> Result<Plan> {
         Method::Cp => vec![tspc::cp_rank(fraction, s, t, kh, kw)?],
         Method::Tucker2 => {
             let r = tspc::tucker2_rank(fraction, s, t, kh, kw)?;
-            tucker_ranks(&layout.shape, &layout.tucker_modes, &[r, r])
+            let ranks = tucker_ranks(&layout.shape, &layout.tucker_modes, &[r, r]);
+            if r == s.min(t) && s != t {
+                // The narrow side is full: the equal-rank formula would leave the wide side at
+                // the narrow one's rank (CREPE's first conv, 1024 × 1 × 512 × 1, at rank
+                // [1, 1]), so the wide side takes what the budget leaves.
+                widen(&layout, ranks, limit)?
+            } else {
+                ranks
+            }
         }
         Method::Tt => {
             let r = if kh * kw == 1 {
@@ -143,6 +152,30 @@ pub fn plan(w: &WeightShape, method: Method, budget: Budget) -> Result<Plan> {
         }
     };
     finish(w, method, &layout, ranks, Some(budget))
+}
+
+/// Each rank of `ranks` (Tucker) raised, one after the other, to the largest value that stays
+/// within `limit` parameters and valid for the format.
+fn widen(layout: &Layout, mut ranks: Vec<usize>, limit: f64) -> Result<Vec<usize>> {
+    for j in 0..ranks.len() {
+        let fits = |r: usize| -> Result<bool> {
+            let mut cand = ranks.clone();
+            cand[j] = r;
+            let valid = tucker_ranks(&layout.shape, &layout.tucker_modes, &cand) == cand;
+            Ok(valid && params_of(layout, &cand)? as f64 <= limit)
+        };
+        let (mut lo, mut hi) = (ranks[j], layout.shape[layout.tucker_modes[j]]);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid)? {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        ranks[j] = lo;
+    }
+    Ok(ranks)
 }
 
 /// As [`plan`], then spends the budget left over by the uniform rank: ranks are raised by
