@@ -1,4 +1,5 @@
-//! The compress report: one row per tensor of the input, and totals (text or JSON).
+//! The compress report: one row per tensor of the input, and totals (JSON); the text form
+//! has one row per chosen layer and one line per reason tensors were carried through.
 
 use serde_json::json;
 
@@ -97,7 +98,9 @@ impl Report {
             "| tensor | shape | status | ranks | parameters | FLOPs | rel. error (F) | rel. error (2) | time |"
         );
         println!("|---|---|---|---|---|---|---|---|---|");
-        for r in &self.rows {
+        // Carried tensors (biases, norms, integer tensors: dozens in a real checkpoint) are
+        // summed up below the table, by reason; `--json` lists each.
+        for r in self.rows.iter().filter(|r| r.status != "carried") {
             let ranks = if r.ranks.is_empty() { String::new() } else { format!("{:?}", r.ranks) };
             let flops = r.flops.map_or(String::new(), |(a, b)| format!("{a:.3e} → {b:.3e}"));
             let status = if r.note.is_empty() {
@@ -109,6 +112,16 @@ impl Report {
                 "| {} | {:?} {} | {status} | {ranks} | {} → {} | {flops} | {:.3e} | {:.3e} | {:.2} s |",
                 r.name, r.shape, r.dtype, r.params.0, r.params.1, r.rel_error, r.spectral_error, r.seconds
             );
+        }
+        let mut reasons: Vec<(&str, usize, usize)> = Vec::new();
+        for r in self.rows.iter().filter(|r| r.status == "carried") {
+            match reasons.iter_mut().find(|(note, _, _)| *note == r.note) {
+                Some((_, n, params)) => (*n, *params) = (*n + 1, *params + r.params.0),
+                None => reasons.push((&r.note, 1, r.params.0)),
+            }
+        }
+        for (note, n, params) in reasons {
+            println!("carried through unchanged: {n} tensors ({params} parameters), {note}");
         }
         let (before, after, fb, fa) = self.totals();
         println!(
