@@ -14,6 +14,8 @@ pub const NUMERICAL: i32 = 4;
 /// The output cannot be written: it exists (without `--force`), it is the input, its folder is
 /// missing, or the disk refused the write. Nothing is left behind.
 pub const OUTPUT: i32 = 5;
+/// A reproduction's `cargo bench` failed (`tensorize reproduce`; its own output says why).
+pub const REPRODUCTION: i32 = 6;
 /// Stopped by Ctrl-C (128 + SIGINT): no output file, no temporary file.
 pub const INTERRUPTED: i32 = 130;
 
@@ -21,7 +23,7 @@ pub const INTERRUPTED: i32 = 130;
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 success, 2 usage (bad options, a --layers \
 pattern that matches nothing), 3 input (missing, unreadable or corrupt file, missing tensor), \
 4 numerical (a decomposition failed, NaN/Inf in a weight), 5 output (OUT exists without \
---force, OUT is the input, missing folder, failed write), 130 interrupted (nothing written).";
+--force, OUT is the input, missing folder, failed write), 6 a reproduction's cargo bench failed, 130 interrupted (nothing written).";
 
 /// A failed command: its exit code and its one-line message.
 #[derive(Debug)]

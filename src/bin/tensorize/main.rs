@@ -59,11 +59,18 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         images: Option<u64>,
     },
-    /// Print how to run the reproductions of the seed papers. They are benches of the
-    /// repository (not library code), so this prints the exact `cargo bench` commands.
+    /// Run the quick mode of the seed papers' reproductions: `cargo bench` in the checkout
+    /// this binary was built from (or TENSORIZE_CHECKOUT); without one, print the commands.
     Reproduce {
-        /// One of: novikov, tspc, rstd, allocation, cnn-layers (all when omitted).
+        /// One of: novikov, tspc, rstd, allocation, novikov-mnist, tspc-mnist, rstd-mnist,
+        /// musco, tnet, allocation-mnist, cnn-layers (every bench's quick mode when omitted).
         paper: Option<String>,
+        /// Print the commands instead of running them.
+        #[arg(long)]
+        print: bool,
+        /// Arguments after `--` go to the bench (paper_mnist: `--data DIR`).
+        #[arg(last = true)]
+        args: Vec<String>,
     },
     /// Decompose a float .npy tensor and print the result; -o writes the factors.
     Decompose {
@@ -176,7 +183,9 @@ fn main() {
         Some(Command::Eval { model, data, images }) => {
             eval::run(&model, data.as_deref(), images.map(|n| n as usize))
         }
-        Some(Command::Reproduce { paper }) => reproduce::run(paper.as_deref()),
+        Some(Command::Reproduce { paper, print, args }) => {
+            reproduce::run(paper.as_deref(), print, &args)
+        }
         Some(Command::Decompose { file, method, eps, rank, iters, output, force }) => {
             decompose::run(&decompose::Options { file, method, eps, rank, iters, output, force })
         }
