@@ -161,6 +161,17 @@ pub enum Error {
         /// The non-finite value found (in an activation, the logits or the loss).
         value: f64,
     },
+    /// A factorized tensor whose terms cancel so far (`growth`: how far the norms of its
+    /// partial products outgrow the tensor's norm) that an operation cannot keep its error
+    /// bound in this precision: its rounding, about `eps · growth` relative, is larger.
+    IllConditioned {
+        /// The operation, e.g. `"TtTensor::round"`.
+        op: &'static str,
+        /// How far the partial products outgrow the tensor.
+        growth: f64,
+        /// What could not be kept, and what to do instead.
+        detail: String,
+    },
     /// A dense linear-algebra routine did not converge.
     NoConvergence {
         /// The routine, e.g. `"svd"`.
@@ -242,6 +253,11 @@ impl fmt::Display for Error {
                 f,
                 "training diverged at step {step} (epoch {epoch}): a non-finite value {value} in \
                  the forward pass or the loss (try a lower learning rate)"
+            ),
+            Error::IllConditioned { op, growth, detail } => write!(
+                f,
+                "{op}: the terms of the factorized tensor cancel: its partial products outgrow \
+                 its norm by a factor {growth:.3e}, so {detail}"
             ),
             Error::NoConvergence { op, shape } => {
                 write!(f, "{op} did not converge on a matrix of shape {shape:?}")

@@ -60,7 +60,9 @@ fn code_of(e: &Error, stage: i32) -> i32 {
         Error::OutputExists { .. } | Error::OutputIsInput { .. } => OUTPUT,
         Error::TensorNotFound { .. } | Error::Format { .. } => INPUT,
         Error::Io { .. } => stage,
-        Error::NonFinite { .. } | Error::NoConvergence { .. } => NUMERICAL,
+        Error::NonFinite { .. } | Error::NoConvergence { .. } | Error::IllConditioned { .. } => {
+            NUMERICAL
+        }
         _ => stage,
     }
 }

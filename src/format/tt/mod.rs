@@ -1,6 +1,7 @@
 //! The tensor-train format [`TtTensor`]: construction, accessors, element access, reconstruction,
 //! [`Factorized`]; `ops`: dot, add, Hadamard, scale; `ortho`: QR sweeps, norm and rounding.
 
+mod interface;
 mod ops;
 mod ortho;
 

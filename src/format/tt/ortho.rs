@@ -3,6 +3,7 @@
 
 use faer::{Accum, Mat, MatMut, MatRef};
 
+use super::interface::{left_log2_norms, log2_growth, log2_norm};
 use super::{core_dims, TtTensor};
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::chain_norm::chain_norm_and_growth;
@@ -111,8 +112,18 @@ impl<T: Scalar> TtTensor<T> {
     /// # Errors
     /// As [`TtTensor::right_orthogonalize`].
     pub fn right_orthogonalize_with(&mut self, par: Par) -> Result<()> {
-        for k in (1..self.cores.len()).rev() {
+        self.right_sweep(par).map(drop)
+    }
+
+    /// [`TtTensor::right_orthogonalize_with`], returning `log2 ‖C_k‖` for every `k`, the norm
+    /// of the core each QR factored (`G_k` with the later triangular factors absorbed, so
+    /// `‖C_k‖ = ‖G_k ⋯ G_d‖`); entry 0 is the first core's at the end, `‖X‖`.
+    fn right_sweep(&mut self, par: Par) -> Result<Vec<f64>> {
+        let d = self.cores.len();
+        let mut log2_norms = vec![0.0; d];
+        for k in (1..d).rev() {
             let [r0, n, r1] = core_dims(&self.cores[k]);
+            log2_norms[k] = log2_norm(self.cores[k].as_slice());
             let b = MatRef::from_row_major_slice(self.cores[k].as_slice(), r0, n * r1);
             let (q, r) = qr_thin(b.transpose(), par)?;
             let m = q.ncols();
@@ -129,7 +140,8 @@ impl<T: Scalar> TtTensor<T> {
                 Tensor::from_parts_unchecked(vec![m, n, r1], to_row_major(q.transpose()));
             self.cores[k - 1] = Tensor::from_parts_unchecked(vec![rp, np, m], prev);
         }
-        Ok(())
+        log2_norms[0] = log2_norm(self.cores[0].as_slice());
+        Ok(log2_norms)
     }
 
     /// [`Factorized::norm`] with explicit parallelism `par`: the transfer-matrix contraction
@@ -170,7 +182,13 @@ impl<T: Scalar> TtTensor<T> {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] if `eps` is negative or NaN; [`Error::InvalidRank`] if
-    /// `max_rank` is `Some(0)`; [`Error::NonFinite`] if a core has overflowed.
+    /// `max_rank` is `Some(0)`; [`Error::NonFinite`] if a core has overflowed;
+    /// [`Error::IllConditioned`] if the cores' terms cancel so far that orthogonalization
+    /// would lose more than half the digits: some partial products `‖G_1⋯G_{k−1}‖·‖G_k⋯G_d‖`
+    /// exceed `‖X‖/sqrt(eps)` (about `sqrt(r_k)·‖X‖` for ordinary trains). Rounding such a
+    /// train in `T` would return noise with a small reported error; round its dense form
+    /// instead. The check costs `O(numel)` per core, plus one Gram sweep (about a QR sweep)
+    /// when the cheap bound `‖G_1‖⋯‖G_{k−1}‖·‖G_k⋯G_d‖` is not enough, as for long trains.
     pub fn round(&self, eps: f64, max_rank: Option<usize>) -> Result<(Self, FitReport)> {
         self.round_with(eps, max_rank, auto_par(2.0 * self.sweep_flops()))
     }
@@ -199,7 +217,17 @@ impl<T: Scalar> TtTensor<T> {
         // cores scaled by powers of two (exact) and give the product of the scales back to the
         // last core, whose entries are then bounded by the tensor's norm.
         let mut exponent = y.scale_cores_to_unit();
-        y.right_orthogonalize_with(par)?;
+        // log2 Π_{j<p} ‖G_j‖: an upper bound on the left parts' norms, from the scaled cores.
+        let bound: Vec<f64> = y
+            .cores
+            .iter()
+            .scan(0.0, |acc, c| {
+                *acc += log2_norm(c.as_slice());
+                Some(*acc)
+            })
+            .collect();
+        let right = y.right_sweep(par)?;
+        self.check_interfaces(&bound, &right, par)?;
         // The first core now carries the whole norm, which large entries of different cores
         // that never meet can leave far from 1 (f32 cores of 1e30 in other positions: 1e-30).
         exponent += y.scale_core_to_unit(0);
@@ -235,6 +263,32 @@ impl<T: Scalar> TtTensor<T> {
         let rel = if norm > 0.0 { discarded.sqrt() / norm } else { 0.0 };
         y.unscale_last_core(exponent);
         Ok((y, FitReport::one_pass(rel)))
+    }
+
+    /// Refuses to round a train whose partial products outgrow it by more than `1/sqrt(eps)`
+    /// (module [`super::interface`]): orthogonalization would lose more than half the digits.
+    /// `bound` bounds the left parts' norms cheaply; only when that bound is not enough are
+    /// they computed (one Gram sweep). `right` is [`TtTensor::right_sweep`]'s.
+    fn check_interfaces(&self, bound: &[f64], right: &[f64], par: Par) -> Result<()> {
+        let limit = -0.5 * T::epsilon().as_f64().log2();
+        if right.len() < 2 || log2_growth(bound, right, right[0]) <= limit {
+            return Ok(());
+        }
+        let growth = log2_growth(&left_log2_norms(&self.cores, par), right, right[0]);
+        if growth <= limit {
+            return Ok(());
+        }
+        Err(Error::IllConditioned {
+            op: "TtTensor::round",
+            growth: growth.exp2(),
+            detail: format!(
+                "orthogonalizing its cores could change it by about eps × {:.3e} of its norm, \
+                 beyond the 1/sqrt(eps) = {:.3e} TT rounding keeps its error within; round the \
+                 dense tensor instead (decomp::tt_svd of to_dense())",
+                growth.exp2(),
+                limit.exp2()
+            ),
+        })
     }
 
     /// Multiplies every core by the power of two that brings its largest entry into
