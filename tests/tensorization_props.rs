@@ -349,4 +349,9 @@ fn tucker2_with_a_narrow_side_spends_the_budget_on_the_wide_one() {
         let q = plan_ranks(&w, Method::Tucker2, &wider).unwrap();
         assert!(q.kept_fraction > fraction, "{w:?}: {wider:?} still fits");
     }
+    // TT of the same kernel: the bonds away from the single input channel take the budget.
+    let w = WeightShape::Conv { out: 1024, input: 1, kh: 512, kw: 1 };
+    let p = plan(&w, Method::Tt, Budget::KeepFraction(0.25)).unwrap();
+    assert!(p.kept_fraction <= 0.25 && p.kept_fraction > 0.2, "{p}");
+    assert!(p.ranks.iter().max().unwrap() > &50, "{p}");
 }

@@ -88,8 +88,9 @@ fn finish(
 /// ([`Budget::kept_fraction`]: `ρ` itself, `1 / c` for a compression factor `c`, `n / P` for
 /// `n` parameters, at most 1). Plain methods take the TSPC rank formulas of
 /// [`crate::rank::tspc`] at `ρ` (SVD on the `T × S·k²` matrix; for a linear layer or 1×1
-/// convolution TT is a matrix train and uses the SVD rule; where Tucker-2's equal rank fills
-/// the narrower channel side, the wider side takes the rest). Tensorized methods take the
+/// convolution TT is a matrix train and uses the SVD rule; where Tucker-2's or TT's equal rank
+/// fills the narrower channel side, the other ranks take the rest: Tucker-2's wider side, TT's
+/// largest uniform cap within the limit). Tensorized methods take the
 /// **largest uniform rank** whose parameter count is at most `ρP` (at most `n` for
 /// [`Budget::Params`]; rank 1 if even that does not fit). Parameter counts come from the
 /// formats (`params_for`), so [`Plan::kept_fraction`] is that of the decomposition
@@ -135,12 +136,20 @@ pub fn plan(w: &WeightShape, method: Method, budget: Budget) -> Result<Plan> {
             }
         }
         Method::Tt => {
-            let r = if kh * kw == 1 {
-                tspc::svd_rank(fraction, t, s)?
+            if kh * kw == 1 {
+                uniform_ranks(&layout, tspc::svd_rank(fraction, t, s)?)?
             } else {
-                tspc::tt_rank(fraction, s, t, kh, kw)?
-            };
-            uniform_ranks(&layout, r)?
+                let r = tspc::tt_rank(fraction, s, t, kh, kw)?;
+                if r == s.min(t) && s != t {
+                    // As for Tucker-2: the formula caps every bond at the narrow side (CREPE's
+                    // conv1 at ratio 4: ranks [1, 1, 1], error 0.989), while the bonds away
+                    // from it can take the rest of the limit.
+                    let max_r = layout.shape.iter().copied().max().unwrap_or(1);
+                    largest_uniform(&layout, limit, max_r)?
+                } else {
+                    uniform_ranks(&layout, r)?
+                }
+            }
         }
         _ => {
             let max_r = match layout.kind {
