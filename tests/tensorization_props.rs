@@ -150,14 +150,15 @@ proptest! {
         let rr = deal_round_robin(n, d).unwrap();
         prop_assert_eq!(rr.len(), d);
         prop_assert_eq!(rr.iter().product::<usize>(), n);
-        // d factors > 1 exist exactly when n has at least d prime factors (with multiplicity).
-        let splittable = prime_factors(n).len() >= d;
+        // d factors > 1 exist exactly when n has at least d prime factors (with multiplicity);
+        // one factor is always n itself, even for n = 1.
+        let splittable = prime_factors(n).len() >= d || d == 1;
         match (factorize_balanced(n, d), factorize_round_robin(n, d)) {
             (Ok(b), Ok(r)) => {
                 prop_assert!(splittable, "{} split into {} factors: {:?}", n, d, b);
                 prop_assert_eq!(b.len(), d);
                 prop_assert_eq!(b.iter().product::<usize>(), n);
-                prop_assert!(b.iter().all(|&x| x > 1));
+                prop_assert!(b.iter().all(|&x| x > 1) || b == [n]);
                 prop_assert_eq!(r, rr);
             }
             (b, r) => {

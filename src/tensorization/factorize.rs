@@ -67,7 +67,8 @@ fn require_enough_primes(n: usize, d: usize, primes: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// `d` factors `> 1` with product `n`, as equal as possible.
+/// `d` factors `> 1` with product `n`, as equal as possible (`d = 1` gives `[n]`, also for
+/// `n = 1`).
 ///
 /// The prime factors of `n` are dealt **largest first**, each to the slot with the currently
 /// smallest product (ties: the lowest slot); the result is sorted **descending**. This is the
@@ -80,6 +81,7 @@ fn require_enough_primes(n: usize, d: usize, primes: &[usize]) -> Result<()> {
 /// assert_eq!(factorize_balanced(1024, 3)?, vec![16, 8, 8]);
 /// assert_eq!(factorize_balanced(3136, 3)?, vec![16, 14, 14]);
 /// assert!(factorize_balanced(7, 2).is_err()); // a prime cannot be split
+/// assert_eq!(factorize_balanced(1, 1)?, vec![1]);
 /// # Ok::<(), tensorize::Error>(())
 /// ```
 ///
@@ -123,7 +125,7 @@ fn balanced(primes: &[usize], d: usize) -> Vec<usize> {
 }
 
 /// `d` factors `> 1` with product `n`, dealt as TSPC does: the prime factors **ascending**,
-/// prime `i` multiplied into slot `i mod d`. The order is the dealing order (slot 0 first),
+/// prime `i` multiplied into slot `i mod d` (`d = 1` gives `[n]`, also for `n = 1`). The order is the dealing order (slot 0 first),
 /// so `64 → [4, 4, 4]`, `32 → [4, 4, 2]`, `16 → [4, 2, 2]`.
 ///
 /// ```
