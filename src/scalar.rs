@@ -59,6 +59,17 @@ pub(crate) fn precision<T: Scalar>() -> Precision<T> {
     <T as sealed::Sealed>::PRECISION
 }
 
+/// `x · 2^e` without a spurious overflow or underflow on the way: the steps move
+/// monotonically towards the result, so an intermediate leaves the range only if the result does.
+pub(crate) fn ldexp(mut x: f64, mut e: i32) -> f64 {
+    while e != 0 {
+        let step = e.clamp(-1000, 1000);
+        x *= 2f64.powi(step);
+        e -= step;
+    }
+    x
+}
+
 impl Scalar for f32 {
     const NAME: &'static str = "f32";
     fn of(x: f64) -> Self {
@@ -141,6 +152,14 @@ mod sealed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ldexp_reaches_results_inside_the_range_from_outside_steps() {
+        assert_eq!(ldexp(1e-300, 1900), 1e-300 * 2f64.powi(950) * 2f64.powi(950));
+        assert_eq!(ldexp(3.0, 0), 3.0);
+        assert_eq!(ldexp(1.0, -1074), 5e-324);
+        assert!(ldexp(1.0, 1024).is_infinite());
+    }
 
     #[test]
     fn precision_names_the_type_and_views_its_data_unchanged() {

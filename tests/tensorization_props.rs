@@ -356,3 +356,33 @@ fn tucker2_with_a_narrow_side_spends_the_budget_on_the_wide_one() {
     assert!(p.kept_fraction <= 0.25 && p.kept_fraction > 0.2, "{p}");
     assert!(p.ranks.iter().max().unwrap() > &50, "{p}");
 }
+
+/// Weights of subnormal entries: the reported error is the one of the returned weight, with
+/// every digit (the decompositions fuzz target found CP reporting 1/3 for a true 1/2, below the
+/// best rank-1 error, from norms in `f64` that kept one or two digits).
+#[test]
+fn subnormal_weights_report_the_error_of_what_is_returned() {
+    let tiny = f64::from_bits(1); // 5e-324
+    let data = (0..45).map(|i| if i % 6 == 0 { tiny } else { 0.0 }).collect();
+    let w = Tensor::from_vec(&[1, 5, 3, 3], data).unwrap();
+    // Exact: 2^1074 brings 5e-324 to 1 in two steps that stay in range.
+    let unscaled = |t: &Tensor<f64>| -> Vec<f64> {
+        t.as_slice().iter().map(|v| v * 2f64.powi(600) * 2f64.powi(474)).collect()
+    };
+    let x = unscaled(&w);
+    for factors in 1..4 {
+        for method in Method::all(factors) {
+            let c = Compress::new(method).budget(Budget::Params(6)).max_iter(1).seed(39).fit(&w);
+            let c = c.unwrap_or_else(|e| panic!("{method:?}: {e}"));
+            let y = unscaled(&c.reconstruct().unwrap());
+            let diff: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
+            let norm: f64 = x.iter().map(|a| a * a).sum();
+            let want = (diff / norm).sqrt();
+            assert!(
+                (c.rel_error() - want).abs() <= 1e-12,
+                "{method:?}: {} vs {want}",
+                c.rel_error()
+            );
+        }
+    }
+}

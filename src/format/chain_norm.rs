@@ -4,11 +4,11 @@
 use faer::{Accum, MatMut, MatRef};
 
 use crate::error::Result;
-use crate::format::norm_guard::{binary_exponent, ldexp, trusted_norm};
+use crate::format::norm_guard::{binary_exponent, trusted_norm};
 use crate::format::tt::core_dims;
 use crate::kernels::gemm::gemm;
 use crate::par::Par;
-use crate::scalar::Scalar;
+use crate::scalar::{ldexp, Scalar};
 use crate::tensor::Tensor;
 
 /// The norm of the ring (or, with end ranks 1, the train) of `cores` by [`transfer_norm`] in

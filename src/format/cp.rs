@@ -4,8 +4,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef};
 
 use super::norm_guard::{
-    binary_exponent, ldexp, scaled_ratio, scaled_sums, trusted_norm, widen_mat_scaled,
-    widen_scaled, PowerOfTwo,
+    binary_exponent, scaled_ratio, scaled_sums, trusted_norm, widen_mat_scaled, widen_scaled,
+    PowerOfTwo,
 };
 use super::rel_error::rel_error_guarded;
 use super::Factorized;
@@ -13,7 +13,7 @@ use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
 use crate::kernels::gemm::matmul_row_split;
 use crate::kernels::mttkrp::{check_finite_mat, mttkrp_flops, mttkrp_unchecked};
 use crate::par::{auto_par, thread_count, Par};
-use crate::scalar::Scalar;
+use crate::scalar::{ldexp, Scalar};
 use crate::tenalg;
 use crate::tensor::Tensor;
 use rayon::prelude::*;

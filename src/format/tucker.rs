@@ -7,12 +7,12 @@ use faer::{Accum, Mat, MatRef};
 
 use crate::error::{checked_dense, Error, Result};
 use crate::format::norm_guard::{
-    binary_exponent, ldexp, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled, PowerOfTwo,
+    binary_exponent, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled, PowerOfTwo,
 };
 use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
 use crate::par::{auto_par, Par};
-use crate::scalar::Scalar;
+use crate::scalar::{ldexp, Scalar};
 use crate::tenalg;
 use crate::tensor::arith::check_finite_slice;
 use crate::tensor::Tensor;

@@ -4,7 +4,7 @@ use faer::dyn_stack::{MemBuffer, StackReq};
 use faer::MatRef;
 
 use crate::error::{Error, Result};
-use crate::scalar::Scalar;
+use crate::scalar::{ldexp, Scalar};
 
 /// The shape of `a` as a `Vec`, for error messages.
 pub(crate) fn shape_of<T>(a: MatRef<'_, T>) -> Vec<usize> {
@@ -155,7 +155,14 @@ pub(crate) fn safe_scale<T: Scalar>(a: MatRef<'_, T>) -> Option<T> {
     if x <= hi && x >= lo {
         return None;
     }
-    Some(T::of(2f64.powi(x.log2().round() as i32)))
+    // ldexp, not 2f64.powi(e): powi(-1074) is 1 / 2^1074 = 1 / ∞ = 0, and a / 0 is NaN (found
+    // by the decompositions fuzz target, an SVD of 5e-324 entries). c ≤ amax keeps c finite
+    // also near the largest value, where log2 rounds up to 1024.
+    let mut e = x.log2().floor() as i32;
+    if ldexp(1.0, e) > x {
+        e -= 1;
+    }
+    Some(T::of(ldexp(1.0, e)))
 }
 
 #[cfg(test)]
@@ -182,6 +189,23 @@ mod tests {
                 .sum();
             assert!((sum - want_sum).abs() <= 1e-12 * 100.0);
         }
+    }
+
+    #[test]
+    fn safe_scale_is_a_finite_nonzero_power_of_two_at_both_ends_of_the_range() {
+        let cases: [(f64, f64); 4] =
+            [(5e-324, 5e-324), (f64::MAX, 2f64.powi(1023)), (1e-300, 2f64.powi(-997)), (1.0, 0.0)];
+        for (amax, want) in cases {
+            let data = [amax, 0.0, -amax / 2.0, 0.0];
+            let got = safe_scale(MatRef::from_row_major_slice(&data, 2, 2));
+            assert_eq!(got.unwrap_or(0.0), want, "{amax:e}");
+        }
+        let tiny = [f32::from_bits(1), 0.0];
+        assert_eq!(safe_scale(MatRef::from_row_major_slice(&tiny, 1, 2)), Some(tiny[0]));
+        assert_eq!(
+            safe_scale(MatRef::from_row_major_slice(&[f32::MAX], 1, 1)),
+            Some(2f32.powi(127))
+        );
     }
 
     #[test]

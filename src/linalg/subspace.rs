@@ -130,8 +130,9 @@ fn by_gram<T: Scalar>(
     let (a_used, factor) = match safe_scale(a) {
         None => (a, T::one()),
         Some(c) => {
-            let inv = T::one() / c;
-            scaled = Mat::from_fn(m, n, |i, j| a[(i, j)] * inv);
+            // Divided, not multiplied by 1 / c: for c = 2^-1074 the reciprocal is ∞ and
+            // 0 · ∞ = NaN (found by the decompositions fuzz target, an SVD of 5e-324 entries).
+            scaled = Mat::from_fn(m, n, |i, j| a[(i, j)] / c);
             (scaled.as_ref(), c)
         }
     };

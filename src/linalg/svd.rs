@@ -181,8 +181,9 @@ pub(crate) fn thin_svd<T: Scalar>(
     let (a, factor) = match safe_scale(a) {
         None => (a, T::one()),
         Some(c) => {
-            let inv = T::one() / c;
-            scaled = Mat::from_fn(m, n, |i, j| a[(i, j)] * inv);
+            // Divided, not multiplied by 1 / c: for c = 2^-1074 the reciprocal is ∞ and
+            // 0 · ∞ = NaN (found by the decompositions fuzz target, an SVD of 5e-324 entries).
+            scaled = Mat::from_fn(m, n, |i, j| a[(i, j)] / c);
             (scaled.as_ref(), c)
         }
     };
@@ -357,6 +358,32 @@ mod tests {
         assert_eq!(Truncation::rank(7).choose(&s), (3, 0.0));
     }
 
+    /// The smallest and the largest magnitudes: `[[t, 0], [0, t/2]]` (and a single row) has
+    /// the singular values `t` and `t/2` with unit vectors, for `t` the smallest subnormal (its
+    /// scaling once produced `0 · ∞ = NaN`) and the largest finite value.
+    fn range_extremes<T: Scalar>() {
+        let tiny = T::min_positive_value() * T::epsilon() * T::of(2.0);
+        for t in [tiny, T::max_value()] {
+            let half = t / T::of(2.0);
+            let a = Mat::from_fn(2, 2, |i, j| {
+                if i != j {
+                    T::zero()
+                } else if i == 0 {
+                    t
+                } else {
+                    half
+                }
+            });
+            let got = svd_truncated(a.as_ref(), &Truncation::full(), Par::Seq).unwrap();
+            assert_eq!(got.s, vec![t, half], "{:e}", t.as_f64());
+            assert!(orth_err(&got.u) <= 4.0 * eps::<T>() && orth_err(&got.v) <= 4.0 * eps::<T>());
+            let row = Mat::from_fn(1, 3, |_, j| if j == 1 { t } else { T::zero() });
+            let got = svd_truncated(row.as_ref(), &Truncation::full(), Par::Seq).unwrap();
+            assert_eq!(got.s, vec![t], "{:e}", t.as_f64());
+            assert_eq!(got.v[(1, 0)].abs(), T::one());
+        }
+    }
+
     #[test]
     fn f64_suite() {
         full_reconstruction::<f64>();
@@ -364,6 +391,7 @@ mod tests {
         zero_matrix::<f64>();
         bad_input::<f64>();
         parallel_matches_sequential::<f64>();
+        range_extremes::<f64>();
     }
 
     #[test]
@@ -373,5 +401,6 @@ mod tests {
         zero_matrix::<f32>();
         bad_input::<f32>();
         parallel_matches_sequential::<f32>();
+        range_extremes::<f32>();
     }
 }

@@ -87,8 +87,8 @@ pub(super) fn log2_growth(left: &[f64], right: &[f64], log2_norm_x: f64) -> f64 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::norm_guard::ldexp;
     use crate::format::{Factorized, TtTensor};
+    use crate::scalar::ldexp;
 
     #[test]
     fn left_norms_match_the_dense_left_parts() {

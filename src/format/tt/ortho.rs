@@ -7,13 +7,13 @@ use super::interface::{left_log2_norms, log2_growth, log2_norm};
 use super::{core_dims, TtTensor};
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::chain_norm::chain_norm_and_growth;
-use crate::format::norm_guard::{binary_exponent, ldexp};
+use crate::format::norm_guard::binary_exponent;
 use crate::format::Factorized;
 use crate::kernels::gemm::{gemm, to_row_major};
 use crate::linalg::{qr_thin, svd_truncated, Truncation};
 use crate::par::{auto_par, Par};
 use crate::report::FitReport;
-use crate::scalar::Scalar;
+use crate::scalar::{ldexp, Scalar};
 use crate::tensor::Tensor;
 
 impl<T: Scalar> TtTensor<T> {
