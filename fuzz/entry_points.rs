@@ -235,9 +235,11 @@ const MAX_LAYER_INPUT: usize = 4096;
 /// input shape (often one the layer cannot take): construction and every pass either work, with
 /// the shapes they promise and finite results, or return an error.
 pub fn nn_layers(data: &[u8]) {
+    use tensorize::decomp::{TrSvd, TtSvd};
     use tensorize::nn::{
         AvgPool2d, BatchNorm2d, Conv2d, CpConv, Flatten, GlobalAvgPool, Layer, Linear, MaxPool2d,
-        Relu, SvdConv, SvdLinear, Tensorized, TtConv, Tucker2Conv,
+        Relu, ShuffledTrLinear, ShuffledTtLinear, SvdConv, SvdLinear, Tensorized, TrLinear, TtConv,
+        TtLinear, Tucker2Conv,
     };
     use tensorize::tensorization::{Compress, Method};
     let mut r = ByteReader::new(data);
@@ -261,8 +263,19 @@ pub fn nn_layers(data: &[u8]) {
         let w = Tensor::random_normal(&[out, small(r)], seed).ok()?;
         Linear::new(w, Some(vec![0.25; out])).ok()
     };
+    // A TT- or TR-layer's weight: d mode pairs of 1..4 each (a mode of 0 is refused).
+    let mode_pairs = |r: &mut ByteReader<'_>| {
+        let d = 1 + r.below(3);
+        let rows: Vec<usize> = (0..d).map(|_| r.below(5)).collect();
+        let cols: Vec<usize> = (0..d).map(|_| r.below(5)).collect();
+        let w = Tensor::<f64>::random_normal(
+            &[rows.iter().product::<usize>().max(1), cols.iter().product::<usize>().max(1)],
+            seed,
+        );
+        (rows, cols, w, r.byte() % 2 == 0)
+    };
     let rank = small(&mut r);
-    let kind = r.below(15);
+    let kind = r.below(17);
     let factors = 1 + r.below(3);
     let method =
         [Method::RCp { factors }, Method::RTucker { factors }, Method::RTt { factors }][r.below(3)];
@@ -291,9 +304,37 @@ pub fn nn_layers(data: &[u8]) {
         13 => linear(&mut r)
             .and_then(|l| Tensorized::from_linear(&l, &Compress::new(method).ranks(&[rank])).ok())
             .map(|l| Box::new(l) as _),
-        _ => conv(&mut r)
+        14 => conv(&mut r)
             .and_then(|l| Tensorized::from_conv(&l, &Compress::new(method).ranks(&[rank])).ok())
             .map(|l| Box::new(l) as _),
+        15 => {
+            let (rows, cols, w, shuffled) = mode_pairs(&mut r);
+            let svd = TtSvd::new().max_rank(rank);
+            w.ok().and_then(|w| {
+                let bias = vec![0.5; w.shape()[0]];
+                if shuffled {
+                    let l = ShuffledTtLinear::from_dense(&w, &bias, &rows, &cols, &svd, seed);
+                    l.ok().map(|l| Box::new(l.0) as _)
+                } else {
+                    let l = TtLinear::from_dense(&w, &bias, &rows, &cols, &svd);
+                    l.ok().map(|l| Box::new(l.0) as _)
+                }
+            })
+        }
+        _ => {
+            let (rows, cols, w, shuffled) = mode_pairs(&mut r);
+            let svd = TrSvd::new().max_rank(rank);
+            w.ok().and_then(|w| {
+                let bias = vec![0.5; w.shape()[0]];
+                if shuffled {
+                    let l = ShuffledTrLinear::from_dense(&w, &bias, &rows, &cols, &svd, seed);
+                    l.ok().map(|l| Box::new(l.0) as _)
+                } else {
+                    let l = TrLinear::from_dense(&w, &bias, &rows, &cols, &svd);
+                    l.ok().map(|l| Box::new(l.0) as _)
+                }
+            })
+        }
     };
     let Some(mut layer) = layer else { return };
     let shape = r.shape();

@@ -1,6 +1,6 @@
 //! Networks from compressed layers (issue 15): uniform vs capped TT-layer ranks and their
-//! counts, the matrix-rank layer from scratch, the padded-image adapter, the RsTD shuffled
-//! TT-layer and T-Net's shared-Tucker convolution block — gradients against finite
+//! counts, the matrix-rank layer from scratch, the padded-image adapter, the TR-layer, the RsTD
+//! shuffled TT- and TR-layers and T-Net's shared-Tucker convolution block — gradients against finite
 //! differences in f64, agreement with the dense layers they stand for, f32 beside f64, and the
 //! typed errors of bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,13 +11,14 @@ mod gradients;
 use gradients::check_gradients;
 use proptest::prelude::*;
 
-use tensorize::decomp::TtSvd;
+use tensorize::decomp::{TrSvd, TtSvd};
 use tensorize::nn::{
     tnet_cnn, tnet_twin, two_layer_net, BatchNorm2d, Conv2d, Dataset, Layer, PadFlatten, Relu,
-    ShuffledTtLinear, SvdLinear, TensorDataset, TtLinear, TtRankRule, TuckerConvBlock,
+    ShuffledTrLinear, ShuffledTtLinear, SvdLinear, TensorDataset, TrLinear, TtLinear, TtRankRule,
+    TuckerConvBlock,
 };
 use tensorize::tensorization::Shuffle;
-use tensorize::{Error, Tensor};
+use tensorize::{Error, Factorized, Tensor};
 
 fn randn(shape: &[usize], seed: u64) -> Tensor<f64> {
     Tensor::random_normal(shape, seed).unwrap()
@@ -217,6 +218,134 @@ fn the_shuffled_tt_layer_from_a_dense_weight_fits_the_shuffled_matrix() {
     assert!(matches!(l.forward(&randn(&[2, 11], 1)), Err(Error::ShapeMismatch { .. })));
     l.forward_train(&x).unwrap();
     assert!(matches!(l.backward(&randn(&[2, 7], 1)), Err(Error::ShapeMismatch { .. })));
+}
+
+#[test]
+fn the_tr_layer_is_its_ring_weight_with_exact_gradients() {
+    for (rows, cols, ranks) in [
+        (vec![6], vec![4], vec![3]),
+        (vec![2, 3], vec![3, 2], vec![2, 3]),
+        (vec![2, 1, 2], vec![2, 3, 1], vec![1, 2, 2]),
+    ] {
+        let mut layer = TrLinear::<f64>::glorot(&rows, &cols, &ranks, 4).unwrap();
+        layer.visit_params(&mut |p| {
+            if p.name == "bias" {
+                p.value.iter_mut().enumerate().for_each(|(i, v)| *v = 0.1 * i as f64 - 0.2);
+            }
+        });
+        let x = randn(&[3, layer.in_features()], 2);
+        check_gradients(&mut layer, &x, 3);
+        // y = x Wᵀ + b, W the dense form of the ring.
+        let w = layer.to_dense().unwrap();
+        assert_eq!(w.shape(), &[layer.out_features(), layer.in_features()]);
+        let dense = x.as_mat().unwrap() * w.as_mat().unwrap().transpose();
+        let y = layer.forward(&x).unwrap();
+        for b in 0..3 {
+            for i in 0..layer.out_features() {
+                let want = dense[(b, i)] + layer.bias()[i];
+                assert!((y.get(&[b, i]).unwrap() - want).abs() < 1e-12, "{rows:?}");
+            }
+        }
+        assert_eq!(
+            layer.num_params(),
+            layer.cores().iter().map(Tensor::numel).sum::<usize>() + w.shape()[0]
+        );
+    }
+    // Glorot: the entries of W have variance 2 / (M + N).
+    let big = TrLinear::<f64>::glorot(&[8, 8], &[8, 16], &[4, 4], 1).unwrap();
+    let w = big.to_dense().unwrap();
+    let var = w.as_slice().iter().map(|v| v * v).sum::<f64>() / w.numel() as f64;
+    let want = 2.0 / (64.0 + 128.0);
+    assert!((var / want - 1.0).abs() < 0.3, "variance {var} vs {want}");
+}
+
+#[test]
+fn the_tr_layer_from_a_dense_weight_and_its_errors() {
+    let w = randn(&[8, 12], 3);
+    let bias: Vec<f64> = (0..8).map(|i| i as f64).collect();
+    let (exact, report) = TrLinear::from_dense(&w, &bias, &[2, 4], &[3, 4], &TrSvd::new()).unwrap();
+    assert!(report.rel_error < 1e-12);
+    let back = exact.to_dense().unwrap();
+    assert!(w.sub(&back).unwrap().norm() < 1e-12 * w.norm());
+    // Truncated: the reported error is the error of W, and the ring has the capped ranks.
+    let (cut, report) =
+        TrLinear::from_dense(&w, &bias, &[2, 4], &[3, 4], &TrSvd::new().max_rank(2)).unwrap();
+    let err = w.sub(&cut.to_dense().unwrap()).unwrap().norm() / w.norm();
+    assert!((err - report.rel_error).abs() < 1e-10 && err > 0.1);
+    assert!(cut.ranks().iter().all(|&r| r <= 2));
+    assert_eq!(cut.ring().unwrap().shape(), vec![6, 16]);
+    // Bad input: typed errors naming the shapes.
+    fn bad<X>(r: Result<X, Error>) -> bool {
+        matches!(r, Err(Error::ShapeMismatch { .. }))
+    }
+    assert!(bad(TrLinear::from_dense(&w, &bias, &[2, 4], &[4, 4], &TrSvd::new()).map(|p| p.0)));
+    assert!(bad(TrLinear::from_dense(
+        &randn(&[8, 12, 1], 1),
+        &bias,
+        &[2, 4],
+        &[3, 4],
+        &TrSvd::new()
+    )
+    .map(|p| p.0)));
+    assert!(bad(TrLinear::new(exact.cores().to_vec(), vec![0.0; 3])));
+    assert!(matches!(
+        TrLinear::<f64>::glorot(&[2, 4], &[3, 4], &[2], 1),
+        Err(Error::InvalidRank { .. })
+    ));
+    assert!(matches!(
+        TrLinear::<f64>::glorot(&[2, 4], &[3, 4], &[2, 0], 1),
+        Err(Error::InvalidRank { .. })
+    ));
+    assert!(matches!(
+        TrLinear::<f64>::new(vec![randn(&[2, 2, 2], 1)], vec![0.0; 2]),
+        Err(Error::InvalidModes { .. })
+    ));
+    assert!(matches!(TrLinear::<f64>::new(vec![], vec![]), Err(Error::InvalidModes { .. })));
+    // A ring that does not close: r_0 = 2, r_d = 3.
+    let open = vec![randn(&[2, 2, 2, 3], 1), randn(&[3, 2, 2, 3], 2)];
+    assert!(matches!(TrLinear::new(open, vec![0.0; 4]), Err(Error::InvalidRank { .. })));
+    let mut nan = exact.cores().to_vec();
+    nan[0].as_mut_slice()[0] = f64::NAN;
+    assert!(matches!(TrLinear::new(nan, bias.clone()), Err(Error::NonFinite { .. })));
+    let mut l = cut.clone();
+    assert!(bad(l.forward(&randn(&[2, 11], 1))));
+    assert!(matches!(l.backward(&randn(&[2, 8], 1)), Err(Error::InvalidParameter { .. })));
+    l.forward_train(&randn(&[2, 12], 1)).unwrap();
+    assert!(bad(l.backward(&randn(&[2, 7], 1))));
+}
+
+#[test]
+fn the_shuffled_tr_layer_is_the_permuted_ring_layer() {
+    let mut layer = ShuffledTrLinear::<f64>::glorot(&[2, 3], &[3, 2], &[2, 2], 1, 7).unwrap();
+    let x = randn(&[3, 6], 2);
+    check_gradients(&mut layer, &x, 3);
+    let w = layer.to_dense().unwrap();
+    assert_eq!(layer.shuffle().apply(&w).unwrap(), layer.inner().to_dense().unwrap());
+    let dense = x.as_mat().unwrap() * w.as_mat().unwrap().transpose();
+    let y = layer.forward(&x).unwrap();
+    for b in 0..3 {
+        for i in 0..6 {
+            assert!((y.get(&[b, i]).unwrap() - dense[(b, i)]).abs() < 1e-12);
+        }
+    }
+    // From a dense weight: TR-SVD of the shuffled matrix, its error the error of W.
+    let w = randn(&[8, 12], 3);
+    let bias: Vec<f64> = (0..8).map(|i| i as f64).collect();
+    let params = TrSvd::new().max_rank(2);
+    let (layer, report) =
+        ShuffledTrLinear::from_dense(&w, &bias, &[2, 4], &[3, 4], &params, 11).unwrap();
+    let shuffled = Shuffle::within_modes(&[8, 12], 11).unwrap().apply(&w).unwrap();
+    let (direct, _) =
+        TrLinear::from_dense(&shuffled, &[0.0; 8], &[2, 4], &[3, 4], &params).unwrap();
+    assert_eq!(layer.inner().cores(), direct.cores());
+    let err = w.sub(&layer.to_dense().unwrap()).unwrap().norm() / w.norm();
+    assert!((err - report.rel_error).abs() < 1e-10);
+    let y = layer.forward(&Tensor::zeros(&[1, 12]).unwrap()).unwrap();
+    assert_eq!(y.as_slice(), bias.as_slice());
+    assert!(matches!(
+        ShuffledTrLinear::from_dense(&w, &bias[..3], &[2, 4], &[3, 4], &params, 1),
+        Err(Error::ShapeMismatch { .. })
+    ));
 }
 
 /// `⟨block(x), r⟩` in training mode (batch statistics), on a clone so that the running

@@ -7,7 +7,8 @@
 //!   [`Tucker2Conv`], [`CpConv`], [`TtConv`]; the tensorized r-CP / r-TK / r-TT layers
 //!   ([`Tensorized`], TSPC) run by contraction of their factors; the TT-layer [`TtLinear`]
 //!   (`y = W x + b` with `W` a [`crate::format::TtMatrix`]; uniform ranks by [`TtRankRule`]),
-//!   its RsTD form with shuffled rows and columns [`ShuffledTtLinear`], and T-Net's
+//!   the TR-layer [`TrLinear`] (its weight a tensor ring), their RsTD forms with shuffled rows
+//!   and columns [`ShuffledTtLinear`] and [`ShuffledTrLinear`] ([`Shuffled`]), and T-Net's
 //!   [`TuckerConvBlock`] (convolutions sharing one Tucker tensor);
 //! - model builders for the paper reproductions: [`two_layer_net`], [`glorot_linear`],
 //!   [`tnet_cnn`], [`tnet_twin`]; [`PadFlatten`] lends an image data set as padded vectors;
@@ -30,9 +31,10 @@ mod optim;
 mod pad_flatten;
 mod pool;
 mod sequential;
-mod shuffled_tt;
+mod shuffled;
 mod tensorized;
 mod tnet;
+mod tr_linear;
 pub(crate) mod train;
 pub mod tt_linear;
 
@@ -51,8 +53,9 @@ pub use optim::{Adam, Optimizer, Schedule, Sgd};
 pub use pad_flatten::PadFlatten;
 pub use pool::MaxPool2d;
 pub use sequential::Sequential;
-pub use shuffled_tt::ShuffledTtLinear;
+pub use shuffled::{LinearLayer, Shuffled, ShuffledTrLinear, ShuffledTtLinear};
 pub use tensorized::Tensorized;
 pub use tnet::TuckerConvBlock;
+pub use tr_linear::TrLinear;
 pub use train::{Progress, Train, TrainReport};
 pub use tt_linear::{TtLinear, TtLinearCache, TtLinearGrads, TtRankRule};
