@@ -156,7 +156,7 @@ pub fn parts() -> Vec<Part> {
         },
         Part {
             name: "rstd",
-            what: "RsTD (Li et al. 2019): shuffled vs plain TT layers across ratios, over seeds",
+            what: "RsTD (Li et al. 2019): shuffled vs plain TT and TR layers across ratios, over seeds",
             run: crate::rstd::run,
         },
         Part {

@@ -59,7 +59,7 @@ const ALL: &[Reproduction] = &[
     },
     Reproduction {
         name: "rstd-mnist",
-        what: "RsTD: shuffled vs plain TT layers across ratios, accuracy over seeds",
+        what: "RsTD: shuffled vs plain TT and TR layers across ratios, accuracy over seeds",
         bench: "paper_mnist",
         args: &["--quick", "--only", "rstd"],
     },
