@@ -1,6 +1,7 @@
 //! TSPC (Su et al. 2018): the pretrained CNN with conv2 and fc1 compressed to a kept fraction
-//! of their parameters, conv2 by the plain (CP, TK, TT) or the tensorized (r-CP, r-TK, r-TT)
-//! methods and fc1 by SVD; accuracy right after the decomposition, after sequential data reconstruction
+//! of their parameters by the plain (CP, TK, TT) or the tensorized (r-CP, r-TK, r-TT) methods
+//! (plain methods of the 2-way fc1 weight all are its truncated SVD); accuracy right after the
+//! decomposition, after sequential data reconstruction
 //! (stage 1 ends at conv2, stage 2 at fc1; MSE against the dense network's outputs there), and
 //! after plain cross-entropy fine-tuning with as many steps from the same decomposition.
 
@@ -57,9 +58,10 @@ impl Setup {
     }
 }
 
-/// The dense model with conv2 compressed by `method` and fc1 by SVD, both to `fraction` of
-/// their parameters. (The tensorized linear layer of fc1 trains at about one step per second
-/// here, beyond this part's time budget; fc1 is the same SVD layer for every method.)
+/// The dense model with conv2 and fc1 compressed by `method` to `fraction` of their
+/// parameters. A plain CP, Tucker-2 or TT of a matrix is a low-rank factorization, so fc1 is the
+/// truncated SVD at the TSPC SVD rank under the plain methods; the tensorized methods factor
+/// its tensorized weight.
 fn compressed(ctx: &Ctx, method: Method, fraction: f64) -> Result<Sequential<f32>> {
     let mut model = ctx.cnn.model()?;
     let budget = Budget::KeepFraction(fraction);
@@ -82,10 +84,11 @@ fn compressed(ctx: &Ctx, method: Method, fraction: f64) -> Result<Sequential<f32
                     _ => Box::new(TtConv::from_conv(c, tt_rank(fraction, s, t, kh, kw)?)?),
                 }
             }
-            (Some(DenseLayer::Linear(l)), _) => {
+            (Some(DenseLayer::Linear(l)), Method::Cp | Method::Tucker2 | Method::Tt) => {
                 let r = svd_rank(fraction, l.out_features(), l.in_features())?;
                 Box::new(SvdLinear::from_linear(l, r)?)
             }
+            (Some(DenseLayer::Linear(l)), _) => Box::new(Tensorized::from_linear(l, &tensorized)?),
             (Some(DenseLayer::Conv2d(c)), _) => Box::new(Tensorized::from_conv(c, &tensorized)?),
             (None, _) => {
                 return Err(Error::InvalidParameter {
@@ -228,8 +231,9 @@ fn page(setup: &Setup, rows: &[Row], dense_acc: f64, train: usize, test: usize) 
         "The pretrained CNN with conv2 (64×32×3×3) and fc1 (3136→128) compressed to a kept \
          fraction ρ of their parameters by the TSPC rank formulas: conv2 by plain CP / Tucker-2 \
          (TK) / TT or by the tensorized r-CP / r-TK / r-TT ({DEFAULT_FACTORS} channel factors; r-TK \
-         fills its budget mode by mode), fc1 by SVD for every method (the tensorized linear \
-         layers train too slowly here for this part's time budget); conv1 and fc2 stay dense. \
+         fills its budget mode by mode); under the plain methods fc1 is its truncated SVD (a \
+         plain CP, Tucker-2 or TT of a matrix is a low-rank factorization), under the \
+         tensorized ones it is tensorized the same way as conv2; conv1 and fc2 stay dense. \
          *Reconstructed*: sequential data reconstruction, stage 1 = conv1…conv2, stage 2 = \
          the layers after conv2 up to fc1, {} Adam steps (rate 1e-3, batch {}) per stage on the first \
          {train} training images, each stage's MSE against the dense network's output at the \
