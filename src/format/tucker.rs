@@ -7,7 +7,8 @@ use faer::{Accum, Mat, MatRef};
 
 use crate::error::{checked_dense, Error, Result};
 use crate::format::norm_guard::{
-    binary_exponent, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled, PowerOfTwo,
+    binary_exponent, dense_rel_error, trusted_norm, unit_exponent, widen_mat_scaled, widen_scaled,
+    PowerOfTwo,
 };
 use crate::format::rel_error::guarded_ratio;
 use crate::format::Factorized;
@@ -393,8 +394,14 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
 }
 
 /// [`tucker_rel_error`] in `f64`, for `f32` data or a factor near the ends of the range (its
-/// Gram matrix would over- or underflow): each such factor scaled by a power of two and the core
-/// by the inverse, which leaves the product unchanged.
+/// Gram matrix would over- or underflow): every factor column scaled by a power of two to about
+/// 1 and the core slice it meets by the inverse, which leaves the product unchanged, and the
+/// dense tensor and the core by the power of two that brings the dense tensor to about 1, which
+/// leaves the ratio unchanged.
+///
+/// Per column, not per factor: a 1e300 core entry that meets only the small entries of a factor
+/// holding 1e300 elsewhere overflowed when the whole core took the factor's exponent (self
+/// error NaN, found by the formats fuzz target).
 fn widened_rel_error<T: Scalar>(
     op: &'static str,
     dense: &Tensor<T>,
@@ -402,22 +409,44 @@ fn widened_rel_error<T: Scalar>(
     factors: &[Option<MatRef<'_, T>>],
     par: Option<Par>,
 ) -> Result<f64> {
-    let mut exponent = 0;
-    let scaled: Vec<Option<Mat<f64>>> = factors
+    let column_exponents: Vec<Vec<i32>> = factors
         .iter()
-        .map(|u| {
-            u.map(|u| {
-                let (v, e) = widen_mat_scaled(u);
-                exponent += e;
-                v
-            })
+        .zip(core.shape())
+        .map(|(u, &r)| match u {
+            Some(u) => (0..u.ncols()).map(|j| unit_exponent(max_abs(u.subcols(j, 1)))).collect(),
+            None => vec![0; r],
         })
         .collect();
-    let widen = |t: &Tensor<T>, e: i32| {
-        let data = t.as_slice().iter().map(|v| ldexp(v.as_f64(), e)).collect();
-        Tensor::from_parts_unchecked(t.shape().to_vec(), data)
-    };
-    tucker_rel_error(op, &widen(dense, 0), &widen(core, exponent), &mat_refs(&scaled), par)
+    let scaled: Vec<Option<Mat<f64>>> = factors
+        .iter()
+        .zip(&column_exponents)
+        .map(|(u, e)| {
+            u.map(|u| Mat::from_fn(u.nrows(), u.ncols(), |i, j| ldexp(u[(i, j)].as_f64(), -e[j])))
+        })
+        .collect();
+    // The exponent of every core entry: the sum over modes of its columns' exponents, row-major.
+    let core_exponents = column_exponents.iter().fold(vec![0i32], |acc, mode| {
+        acc.iter().flat_map(|&a| mode.iter().map(move |&e| a + e)).collect()
+    });
+    let dense_max = dense.as_slice().iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
+    let dense_exponent = binary_exponent(dense_max);
+    let widened_core: Vec<f64> = core
+        .as_slice()
+        .iter()
+        .zip(&core_exponents)
+        .map(|(v, &e)| ldexp(v.as_f64(), e - dense_exponent))
+        .collect();
+    if !widened_core.iter().all(|v| v.is_finite()) {
+        // The model's terms outgrow its entries by more than the range: compare dense forms.
+        let approx = reconstruct(core, factors, par)?;
+        return Ok(dense_rel_error(dense.as_slice(), approx.as_slice()));
+    }
+    let widened_core = Tensor::from_parts_unchecked(core.shape().to_vec(), widened_core);
+    let widened_dense = Tensor::from_parts_unchecked(
+        dense.shape().to_vec(),
+        dense.as_slice().iter().map(|v| ldexp(v.as_f64(), -dense_exponent)).collect(),
+    );
+    tucker_rel_error(op, &widened_dense, &widened_core, &mat_refs(&scaled), par)
 }
 
 /// The largest magnitude in `u`, in `f64`.
@@ -567,6 +596,26 @@ mod tests {
         bad[1][(2, 1)] = f32::NAN;
         let err = TuckerTensor::new(core, bad).unwrap_err();
         assert!(matches!(err, Error::NonFinite { position: 7, .. }), "{err}");
+    }
+
+    /// A 1e300 core entry meets only the small entries of a factor that holds 1e300 itself:
+    /// the tensor is ordinary (1e300 on the diagonal), but scaling the factor to 1 and the core
+    /// by the factor's exponent overflowed the core (self error NaN, a formats fuzz input).
+    #[test]
+    fn large_core_beside_a_large_factor_entry_keeps_the_error_finite() {
+        let core = Tensor::from_vec(&[2, 2], vec![1.0, 0.0, 0.0, 1e300]).unwrap();
+        let u0 = Mat::from_fn(2, 2, |i, j| match (i, j) {
+            (0, 0) => 1e300,
+            (1, 1) => 1.0,
+            _ => 0.0,
+        });
+        let t = TuckerTensor::new(core, vec![u0, Mat::identity(2, 2)]).unwrap();
+        let dense = t.to_dense().unwrap();
+        assert_eq!(dense.as_slice(), &[1e300, 0.0, 0.0, 1e300]);
+        assert_eq!(t.rel_error(&dense).unwrap(), 0.0);
+        let half = dense.scale(0.5);
+        let e: f64 = t.rel_error(&half).unwrap();
+        assert!((e - 1.0).abs() < 1e-12, "{e}");
     }
 
     #[test]
