@@ -8,7 +8,9 @@ use crate::decomp::subspace::{leading_basis, RankRule};
 use crate::decomp::sweep_input::sweep_input;
 use crate::error::{check_non_negative, Error, Result};
 use crate::format::partial_tucker::check_modes;
-use crate::format::tucker::{apply_factors, check_finite_mat, is_orthonormal, sum_sq_f64};
+use crate::format::tucker::{
+    apply_factors, check_finite_mat, is_orthonormal, reconstruct, sum_sq_f64,
+};
 use crate::format::{PartialTucker, TuckerTensor};
 use crate::linalg::{qr_thin, SubspaceMethod};
 use crate::par::{auto_par, Par};
@@ -424,7 +426,7 @@ fn run<T: Scalar>(
     let rel_error = input.reported_error(original, rel_error, || {
         let mats: Vec<Option<MatRef<'_, T>>> =
             factors.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect();
-        apply_factors(&core, &mats, Some(par))
+        reconstruct(&core, &mats, Some(par))
     })?;
     match history.last_mut() {
         Some(last) => *last = rel_error,

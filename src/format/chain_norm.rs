@@ -4,6 +4,7 @@
 use faer::{Accum, MatMut, MatRef};
 
 use crate::error::Result;
+use crate::format::chain_balance::balanced_chain;
 use crate::format::norm_guard::{binary_exponent, trusted_norm};
 use crate::format::tt::core_dims;
 use crate::kernels::gemm::gemm;
@@ -19,16 +20,24 @@ pub(crate) fn chain_norm_and_growth<T: Scalar>(
     par: Par,
     dense: impl FnOnce() -> Result<Tensor<T>>,
 ) -> (T, f64) {
-    let widened = |f: fn(f64) -> f64| -> Vec<Tensor<f64>> {
-        let part = |c: &Tensor<T>| c.as_slice().iter().map(|v| f(v.as_f64())).collect();
-        cores.iter().map(|c| Tensor::from_parts_unchecked(c.shape().to_vec(), part(c))).collect()
-    };
-    let value = transfer_norm(&widened(|v| v), par);
-    let magnitude = transfer_norm(&widened(f64::abs), par);
+    // Cores far from 1 are balanced across their bonds first: each core enters the transfer
+    // matrices normalized as a whole, which squared a slice of 5e-324 beside one of 1 to 0.
+    let (signed, top) = balanced_chain(cores).unwrap_or_else(|| {
+        let widen = |c: &Tensor<T>| c.as_slice().iter().map(|v| v.as_f64()).collect();
+        (
+            cores
+                .iter()
+                .map(|c| Tensor::from_parts_unchecked(c.shape().to_vec(), widen(c)))
+                .collect(),
+            0,
+        )
+    });
+    let absolute: Vec<Tensor<f64>> = signed.iter().map(|c| c.map(f64::abs)).collect();
+    let value = transfer_norm(&signed, par);
+    let growth = transfer_norm(&absolute, par) / value;
     let r0 = cores[0].shape()[0];
     let terms = r0 * r0 + cores.iter().map(Tensor::numel).sum::<usize>();
-    let growth = magnitude / value;
-    (trusted_norm(value, growth, terms, dense), growth)
+    (trusted_norm(ldexp(value, top), growth, terms, dense), growth)
 }
 
 /// The transfer-matrix contraction of

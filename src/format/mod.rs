@@ -1,6 +1,7 @@
 //! Factorized tensor formats (CP, Tucker, tensor-train, tensor-ring) and the contract they share, [`Factorized`].
 
 pub(crate) mod chain;
+pub(crate) mod chain_balance;
 pub(crate) mod chain_norm;
 pub mod cp;
 pub(crate) mod norm_guard;

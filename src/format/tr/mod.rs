@@ -7,11 +7,12 @@ use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_dense, checked_numel, Error, Result};
 use crate::format::chain::{Chain, Ends};
+use crate::format::chain_balance::{balanced_chain, in_precision};
 use crate::format::tt::{core_dims, zeroed, TtTensor};
 use crate::format::Factorized;
 use crate::kernels::gemm::gemm;
 use crate::par::{auto_par, Par};
-use crate::scalar::Scalar;
+use crate::scalar::{ldexp, Scalar};
 use crate::tensor::Tensor;
 
 /// A tensor in tensor-ring (TR) format (Zhao et al. 2016, "Tensor Ring Decomposition").
@@ -183,6 +184,20 @@ impl<T: Scalar> TrTensor<T> {
     /// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] if the full tensor (or an intermediate)
     /// cannot be allocated.
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
+        checked_dense(&Factorized::shape(self), std::mem::size_of::<T>())?;
+        match balanced_chain(&self.cores) {
+            None => self.dense_unscaled(par),
+            Some((cores, top)) => {
+                let balanced = Self::from_cores_unchecked(in_precision(&cores));
+                let mut dense = balanced.dense_unscaled(par)?;
+                dense.map_in_place(|v| T::of(ldexp(v.as_f64(), top)));
+                Ok(dense)
+            }
+        }
+    }
+
+    /// [`TrTensor::to_dense_with`] by the products of the cores as they are.
+    fn dense_unscaled(&self, par: Par) -> Result<Tensor<T>> {
         let shape = Factorized::shape(self);
         let numel = checked_dense(&shape, std::mem::size_of::<T>())?;
         let d = self.cores.len();

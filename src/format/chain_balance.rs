@@ -1,0 +1,132 @@
+//! Chains of cores (trains and rings) balanced across their inner bonds by powers of two, for
+//! cores whose entries lie so far from 1 that products along the chain leave the floating range
+//! on the way to an ordinary tensor (a TT core of 5e-324 before one of 1e300: the fuzz targets
+//! found the dense form, the norm and the error of such trains off by up to 100 %).
+
+use crate::format::norm_guard::{binary_exponent, unit_exponent};
+use crate::format::tt::core_dims;
+use crate::scalar::{ldexp, Scalar};
+use crate::tensor::Tensor;
+
+/// The cores `r_{k-1} × n_k × r_k` in `f64`, each inner bond balanced: slice `b` of bond `k`
+/// (the right index of core `k`, the left index of core `k + 1`) scaled by `2^-e` on the left
+/// and `2^e` on the right, so that every right slice of every core but the last has its largest
+/// magnitude in `[0.5, 1)`, and the last core scaled by `2^-top` to the same; the chain is
+/// `2^top` times the balanced one (exactly, up to terms below the subnormal range). The ring
+/// bond of a tensor ring (the last core's right index, the first core's left index) is left as
+/// it is. `None` when no right slice lies beyond `2^±40`: the cores are fine as they are.
+pub(crate) fn balanced_chain<T: Scalar>(cores: &[Tensor<T>]) -> Option<(Vec<Tensor<f64>>, i32)> {
+    if !cores.iter().any(has_extreme_right_slice) {
+        return None;
+    }
+    let d = cores.len();
+    // carry[a]: the exponent the left slice `a` of the next core takes over.
+    let mut carry = vec![0i32; core_dims(&cores[0])[0]];
+    let mut out = Vec::with_capacity(d);
+    for (k, core) in cores.iter().enumerate() {
+        let [ra, n, rb] = core_dims(core);
+        let data = core.as_slice();
+        let last = k + 1 == d;
+        let slot = |j: usize| if last { 0 } else { j % rb };
+        // The new exponent of each right slice (one for the whole last core): the largest
+        // exponent of its entries once carried (v · 2^carry[a] lies below 2^(e(v) + carry[a])).
+        let mut top = vec![i32::MIN; if last { 1 } else { rb }];
+        for a in 0..ra {
+            for j in 0..n * rb {
+                let v = data[a * n * rb + j].as_f64().abs();
+                if v != 0.0 {
+                    top[slot(j)] = top[slot(j)].max(binary_exponent(v) + carry[a]);
+                }
+            }
+        }
+        let top: Vec<i32> = top.into_iter().map(|e| if e == i32::MIN { 0 } else { e }).collect();
+        let mut balanced = vec![0.0f64; ra * n * rb];
+        for a in 0..ra {
+            for j in 0..n * rb {
+                let v = data[a * n * rb + j].as_f64();
+                balanced[a * n * rb + j] = ldexp(v, carry[a] - top[slot(j)]);
+            }
+        }
+        out.push(Tensor::from_parts_unchecked(vec![ra, n, rb], balanced));
+        if last {
+            return Some((out, top[0]));
+        }
+        carry = top;
+    }
+    None
+}
+
+/// The cores of [`balanced_chain`] in `T` (each entry at most about 1, so no overflow; entries
+/// below `T`'s range are negligible beside their slice's largest).
+pub(crate) fn in_precision<T: Scalar>(cores: &[Tensor<f64>]) -> Vec<Tensor<T>> {
+    cores
+        .iter()
+        .map(|c| {
+            Tensor::from_parts_unchecked(
+                c.shape().to_vec(),
+                c.as_slice().iter().map(|&v| T::of(v)).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Whether some right slice `core[:, :, b]` has its largest magnitude beyond `2^±40`.
+fn has_extreme_right_slice<T: Scalar>(core: &Tensor<T>) -> bool {
+    let [_, _, rb] = core_dims(core);
+    let mut max = vec![0.0f64; rb];
+    for (j, v) in core.as_slice().iter().enumerate() {
+        let m = &mut max[j % rb];
+        *m = m.max(v.as_f64().abs());
+    }
+    max.into_iter().any(|m| unit_exponent(m) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The product of the chain's matrices for one index per core, in f64 (trace for a ring).
+    fn entry(cores: &[Tensor<f64>], index: &[usize]) -> f64 {
+        let r0 = cores[0].shape()[0];
+        let mut m: Vec<f64> =
+            (0..r0 * r0).map(|i| if i % (r0 + 1) == 0 { 1.0 } else { 0.0 }).collect();
+        let mut cols = r0;
+        for (core, &i) in cores.iter().zip(index) {
+            let [ra, n, rb] = core_dims(core);
+            let mut next = vec![0.0; r0 * rb];
+            for row in 0..r0 {
+                for b in 0..rb {
+                    next[row * rb + b] = (0..ra)
+                        .map(|a| m[row * cols + a] * core.as_slice()[(a * n + i) * rb + b])
+                        .sum();
+                }
+            }
+            m = next;
+            cols = rb;
+        }
+        (0..r0).map(|a| m[a * cols + a]).sum()
+    }
+
+    #[test]
+    fn a_tiny_core_before_a_huge_one_is_balanced_exactly() {
+        let tiny = f64::from_bits(1);
+        let cores = vec![
+            Tensor::from_vec(&[1, 1, 2], vec![tiny, 3.0 * tiny]).unwrap(),
+            Tensor::from_vec(&[2, 2, 1], vec![2f64.powi(1000), 5.0, 0.0, 2f64.powi(1001)]).unwrap(),
+        ];
+        let (balanced, top) = balanced_chain(&cores).unwrap();
+        for c in &balanced[..1] {
+            assert!(c.max_abs() < 1.0 && c.max_abs() >= 0.5);
+        }
+        for i in 0..2 {
+            let want = entry(&cores, &[0, i]);
+            let got = ldexp(entry(&balanced, &[0, i]), top);
+            assert_eq!(got, want, "{i}");
+        }
+        // The exact values: 2^-74 and 3 · 2^-1074 · 2^1001 = 3 · 2^-73.
+        assert_eq!(ldexp(entry(&balanced, &[0, 0]), top), 2f64.powi(-74));
+        assert_eq!(ldexp(entry(&balanced, &[0, 1]), top), 3.0 * 2f64.powi(-73));
+        let moderate = vec![Tensor::from_vec(&[1, 2, 1], vec![1.5f32, -2.0]).unwrap()];
+        assert!(balanced_chain(&moderate).is_none());
+    }
+}
