@@ -7,7 +7,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_dense, checked_numel, Error, Result};
 use crate::format::chain::{Chain, Ends};
-use crate::format::chain_balance::{balanced_chain, in_precision};
+use crate::format::chain_balance::{balanced_chain, chain_trace, in_precision};
 use crate::format::tt::{core_dims, zeroed, TtTensor};
 use crate::format::Factorized;
 use crate::kernels::gemm::gemm;
@@ -145,31 +145,17 @@ impl<T: Scalar> TrTensor<T> {
         if index.len() != shape.len() || index.iter().zip(&shape).any(|(&i, &n)| i >= n) {
             return Err(Error::IndexOutOfBounds { index: index.to_vec(), shape });
         }
-        let r0 = self.cores[0].shape()[0];
-        // M = G_1[:, i_1, :] ⋯ G_k[:, i_k, :], an r_0 × r_k matrix, row-major.
-        let mut m = vec![T::zero(); r0 * r0];
-        for a in 0..r0 {
-            m[a * r0 + a] = T::one();
-        }
-        let mut cols = r0;
-        for (core, &i) in self.cores.iter().zip(index) {
+        let slices = self.cores.iter().zip(index).map(|(core, &i)| {
             let [r1, n, r2] = core_dims(core);
-            debug_assert_eq!(r1, cols);
             let data = core.as_slice();
-            let mut next = vec![T::zero(); r0 * r2];
-            for a in 0..r0 {
-                for b in 0..r1 {
-                    let mab = m[a * r1 + b];
-                    let row = &data[(b * n + i) * r2..(b * n + i + 1) * r2];
-                    for (o, &g) in next[a * r2..(a + 1) * r2].iter_mut().zip(row) {
-                        *o += mab * g;
-                    }
-                }
-            }
-            m = next;
-            cols = r2;
-        }
-        Ok((0..r0).map(|a| m[a * r0 + a]).sum())
+            (
+                r2,
+                (0..r1)
+                    .flat_map(|b| data[(b * n + i) * r2..(b * n + i + 1) * r2].iter().copied())
+                    .collect(),
+            )
+        });
+        Ok(chain_trace(self.cores[0].shape()[0], slices))
     }
 
     /// [`Factorized::to_dense`] with explicit parallelism `par`.

@@ -12,6 +12,7 @@ pub(crate) use dense::{check_modes, interleaved};
 
 use crate::error::{checked_numel, Error, Result};
 use crate::format::chain::{Chain, Ends};
+use crate::format::chain_balance::chain_trace;
 use crate::format::TtTensor;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -155,24 +156,21 @@ impl<T: Scalar> TtMatrix<T> {
             return Err(Error::IndexOutOfBounds { index: vec![i, j], shape: vec![rows, cols] });
         }
         let (mut ri, mut rj) = (rows, cols);
-        let mut v = vec![T::one()];
+        let mut slices = Vec::with_capacity(self.cores.len());
         for core in &self.cores {
             let s = core.shape();
-            let (m, n, r1) = (s[1], s[2], s[3]);
+            let (r0, m, n, r1) = (s[0], s[1], s[2], s[3]);
             ri /= m;
             rj /= n;
             let (ik, jk) = ((i / ri) % m, (j / rj) % n);
             let data = core.as_slice();
-            let mut next = vec![T::zero(); r1];
-            for (a, &va) in v.iter().enumerate() {
+            let slice = (0..r0).flat_map(|a| {
                 let off = ((a * m + ik) * n + jk) * r1;
-                for (o, &g) in next.iter_mut().zip(&data[off..off + r1]) {
-                    *o += va * g;
-                }
-            }
-            v = next;
+                data[off..off + r1].iter().copied()
+            });
+            slices.push((r1, slice.collect()));
         }
-        Ok(v[0])
+        Ok(chain_trace(1, slices))
     }
 
     /// The same cores viewed as a TT tensor with modes `m_k · n_k` (a free reshape of each core
