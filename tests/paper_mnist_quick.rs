@@ -150,25 +150,30 @@ fn rstd_quick_table_is_complete_and_sane() {
     let done = run_quick("rstd");
     let md = &done.output.markdown;
     let rows = first_table_rows(md);
-    // Two ratios × plain and shuffled.
-    assert_eq!(rows.len(), 4, "{md}");
-    for pair in rows.chunks(2) {
-        assert_eq!((pair[0][3].as_str(), pair[1][3].as_str()), ("plain", "shuffled"));
+    // TT and TR × two ratios × plain and shuffled.
+    assert_eq!(rows.len(), 8, "{md}");
+    for (k, pair) in rows.chunks(2).enumerate() {
+        let format = if k < 2 { "TT" } else { "TR" };
+        assert_eq!((pair[0][0].as_str(), pair[1][0].as_str()), (format, format));
+        assert_eq!((pair[0][4].as_str(), pair[1][4].as_str()), ("plain", "shuffled"));
         // Same rank and parameters for both: the permutation costs nothing.
-        assert_eq!((&pair[0][1], &pair[0][2]), (&pair[1][1], &pair[1][2]));
+        assert_eq!((&pair[0][2], &pair[0][3]), (&pair[1][2], &pair[1][3]));
         for r in pair {
-            let err: f64 = r[4].parse().unwrap();
+            let err: f64 = r[5].parse().unwrap();
             assert!((0.0..=1.0).contains(&err), "{r:?}");
-            for cell in [&r[5], &r[6]] {
+            for cell in [&r[6], &r[7]] {
                 assert!(cell.contains('±'), "{r:?}");
                 assert!((0.0..=100.0).contains(&percent(cell)), "{r:?}");
             }
         }
         // The shuffle destroys the weight's structure: the shuffled fit is worse at the same rank.
-        assert!(pair[1][4].parse::<f64>().unwrap() > pair[0][4].parse::<f64>().unwrap());
+        assert!(pair[1][5].parse::<f64>().unwrap() > pair[0][5].parse::<f64>().unwrap());
     }
+    // At the same ratio the TT and TR cores stay within the same budget (fc1's 128 biases aside).
+    let budget = |r: &Vec<String>| 401_408.0 / r[1].parse::<f64>().unwrap();
+    assert!(rows.iter().all(|r| r[3].parse::<f64>().unwrap() - 128.0 <= budget(r)), "{md}");
     assert!(md.contains("**Paper:**") && md.contains("**Here:**"));
-    assert_eq!(done.output.plots[0].series.len(), 2);
+    assert_eq!(done.output.plots[0].series.len(), 4);
 }
 
 #[test]
