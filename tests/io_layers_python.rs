@@ -2,10 +2,11 @@
 //! `tests/python/rebuild_from_safetensors.py`), which rebuilds every dense weight from the
 //! factors following `docs/formats.md`; the reference weights stored beside them are read off
 //! the layers' own forward passes (one-hot inputs), so the documented contractions are checked
-//! against what the layers compute. Skipped with a message when the repo's `.venv` is absent.
+//! against what the layers compute. Skipped with a message when the repo's `.venv` is absent
+//! or lacks `safetensors` (`scripts/python-env nn` installs it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tensorize::decomp::{CpAls, Hosvd, TrSvd, TtSvd};
@@ -16,6 +17,9 @@ use tensorize::nn::{
 };
 use tensorize::tensorization::{Compress, Method};
 use tensorize::Tensor;
+
+#[path = "common/cli.rs"]
+mod cli;
 
 /// The dense weight a layer applies (`[out, in]` or `[out, in, kh, kw]` for an input of shape
 /// `input` without padding whose output is one position), read off its outputs on one-hot
@@ -62,14 +66,33 @@ fn add_plain<F: Factorized<f64> + Stored<f64>>(out: &mut LayerWriter<f64>, name:
     out.put_tensor(format!("{name}.dense"), f.to_dense().unwrap()).unwrap();
 }
 
-#[test]
-fn python_rebuilds_every_weight_from_the_factors() {
+/// The venv's python when it has NumPy and `safetensors`; `None` (after saying why) otherwise.
+fn venv_python() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
     if !python.exists() {
         println!("skipped: no Python venv at {} (see tests/python/)", python.display());
-        return;
+        return None;
     }
+    // `scripts/python-env` alone installs NumPy and TensorLy; `safetensors` comes with `nn`.
+    let has_modules = Command::new(&python)
+        .args(["-c", "import numpy, safetensors"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_modules {
+        println!(
+            "skipped: the venv at {} lacks numpy or safetensors (`scripts/python-env nn`)",
+            python.display()
+        );
+        return None;
+    }
+    Some(python)
+}
+
+#[test]
+fn python_rebuilds_every_weight_from_the_factors() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(python) = venv_python() else { return };
     let mut out = LayerWriter::<f64>::new();
     let fc =
         Linear::new(Tensor::random_normal(&[12, 18], 1).unwrap(), Some(vec![0.5; 12])).unwrap();
@@ -130,6 +153,44 @@ fn python_rebuilds_every_weight_from_the_factors() {
     for line in lines {
         let err: f64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
         assert!(err < 1e-6, "{line}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What `tensorize compress` writes, for every method, rebuilt by NumPy from the documented
+/// metadata alone (the plain formats undo `split` / `perm`) and compared with the tensor of the
+/// input each entry names: the true error is the one the entry records.
+#[test]
+fn python_rebuilds_what_compress_writes_for_every_method() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(python) = venv_python() else { return };
+    let dir = cli::folder("python-compress");
+    let input = dir.join("model.safetensors");
+    cli::checkpoint(&input);
+    for method in ["svd", "tucker2", "cp", "tt", "tt-matrix", "r-cp", "r-tk", "r-tt"] {
+        let out = dir.join(format!("{method}.safetensors"));
+        let (input_s, out_s) = (input.to_str().unwrap(), out.to_str().unwrap());
+        let run =
+            cli::tensorize(&["compress", input_s, "-o", out_s, "--method", method, "--ratio", "2"]);
+        assert_eq!(run.code, 0, "{method}: {}", run.stderr);
+        let run = Command::new(&python)
+            .arg(root.join("tests/python/rebuild_from_safetensors.py"))
+            .args([out_s, "--source", input_s])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{method}: {stdout}{}", String::from_utf8_lossy(&run.stderr));
+        // tt-matrix applies to the two linear weights only; every other method also to the
+        // 3×3 kernel.
+        let expected = if method == "tt-matrix" { 2 } else { 3 };
+        assert_eq!(stdout.lines().count(), expected, "{method}: {stdout}");
+        for line in stdout.lines() {
+            let numbers: Vec<f64> =
+                line.split_whitespace().skip(2).map(|x| x.parse().unwrap()).collect();
+            let (truth, recorded) = (numbers[0], numbers[1]);
+            // The factors are stored in f32: the rebuilt weight differs by their rounding.
+            assert!((truth - recorded).abs() <= 1e-5 + 1e-4 * recorded, "{method}: {line}");
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

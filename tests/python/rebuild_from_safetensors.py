@@ -3,8 +3,13 @@ docs/formats.md, with the `safetensors` package and NumPy only, and prints one l
 
     <name> <format> <relative error>
 
-against the dense tensor `<name>.dense` stored alongside (written by the Rust test). Exits 1 if
-an entry has no reference or a format is unknown."""
+  rebuild_from_safetensors.py FILE
+      against the dense tensor `<name>.dense` stored alongside (written by the Rust test);
+  rebuild_from_safetensors.py OUT --source INPUT
+      for a file `tensorize compress` wrote from INPUT: against the tensor of INPUT that the
+      entry's `<name>.source` names, followed by the error the entry records (`rel_error`).
+
+Exits 1 if an entry has no reference or a format is unknown."""
 
 import json
 import sys
@@ -89,7 +94,34 @@ def layer(t, meta, name):
         x = plain(t, meta, f"{name}.tensorized")
         x = x.reshape([split[p] for p in perm]).transpose(np.argsort(perm))
         return x.reshape(shape)
-    return plain(t, meta, name)
+    x = plain(t, meta, name)
+    if x is not None and f"{name}.weight_shape" in meta:
+        # `tensorize compress`: the plain format of the reshaped, permuted weight.
+        split = json.loads(meta[f"{name}.split"])
+        perm = json.loads(meta[f"{name}.perm"])
+        x = x.reshape([split[p] for p in perm]).transpose(np.argsort(perm))
+        x = x.reshape(json.loads(meta[f"{name}.weight_shape"]))
+    return x
+
+
+def against_source(path, source):
+    """Each compressed entry of `path` against the tensor of `source` it replaces."""
+    t = {k: v.astype(np.float64) for k, v in load_file(path).items()}
+    with safe_open(path, framework="numpy") as fh:
+        meta = fh.metadata() or {}
+    ok = True
+    with safe_open(source, framework="numpy") as original:
+        for key in sorted(k for k in meta if k.endswith(".source")):
+            name = key[: -len(".source")]
+            ref = original.get_tensor(meta[key]).astype(np.float64)
+            w = layer(t, meta, name)
+            if w is None or w.shape != ref.shape:
+                print(f"{name} {meta[f'{name}.format']} unknown-or-misshapen")
+                ok = False
+                continue
+            err = np.linalg.norm(w - ref) / max(np.linalg.norm(ref), 1e-300)
+            print(f"{name} {meta[f'{name}.format']} {err:.6e} {float(meta[f'{name}.rel_error']):.6e}")
+    return 0 if ok else 1
 
 
 def main(path):
@@ -114,4 +146,6 @@ def main(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[2] == "--source":
+        sys.exit(against_source(sys.argv[1], sys.argv[3]))
     sys.exit(main(sys.argv[1]))

@@ -39,6 +39,29 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// How the weight becomes the tensor that is decomposed, as `(split, perm)`: the weight is
+    /// reshaped (row-major) to `split`, its modes permuted so that mode `k` is mode `perm[k]` of
+    /// `split`, and neighbouring modes merged (modes of size 1 dropped) into [`Plan::shape`].
+    /// Undoing it (`reshape([split[p] for p in perm])`, the inverse permutation, the weight's
+    /// shape) is how another framework rebuilds the weight (docs/formats.md).
+    ///
+    /// ```
+    /// use tensorize::budget::Budget;
+    /// use tensorize::tensorization::{plan, Method, WeightShape};
+    /// // Plain TT decomposes a linear weight as `[in, out]`.
+    /// let p = plan(&WeightShape::from_dims(&[6, 4])?, Method::Tt, Budget::CompressBy(2.0))?;
+    /// assert_eq!(p.split_and_perm()?, (vec![6, 4], vec![1, 0]));
+    /// assert_eq!(p.shape, vec![4, 6]);
+    /// # Ok::<(), tensorize::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// None for a plan made by this module; the channel factorization's error otherwise.
+    pub fn split_and_perm(&self) -> Result<(Vec<usize>, Vec<usize>)> {
+        let layout = Layout::new(&self.weight, self.method)?;
+        Ok((layout.split, layout.perm))
+    }
+
     /// `original_params / params`: how many times smaller the compressed format is (the
     /// inverse of [`Plan::kept_fraction`]; as
     /// [`Factorized::compression_ratio`](crate::format::Factorized::compression_ratio)).

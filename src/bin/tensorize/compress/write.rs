@@ -126,13 +126,21 @@ fn add<T: Scalar>(out: &mut LayerWriter<T>, c: &Compressed<T>, method: &str) -> 
                     out.add(entry, tt)?;
                 }
             }
+            // What another framework needs to rebuild the weight from the plain format:
+            // undo the reshape and permutation (docs/formats.md, "tensorize compress").
             let json = |v: &[usize]| serde_json::Value::from(v.to_vec()).to_string();
+            let (split, perm) = w.plan().split_and_perm()?;
             out.put_metadata(entry, "weight_shape", json(&c.shape));
             out.put_metadata(entry, "tensor_shape", json(&w.plan().shape));
+            out.put_metadata(entry, "split", json(&split));
+            out.put_metadata(entry, "perm", json(&perm));
             out.put_metadata(entry, "out_factors", json(&w.plan().out_factors));
             out.put_metadata(entry, "in_factors", json(&w.plan().in_factors));
         }
     }
+    // Every entry says how far it is from the weight it replaces (the layers' own writers
+    // record it too; the plain formats have no place for it).
+    out.put_metadata(entry, "rel_error", rel.to_string());
     out.put_metadata(entry, "source", c.name.clone());
     out.put_metadata(entry, "method", method);
     Ok(())
