@@ -1,5 +1,5 @@
-//! The CLI's failures: each documented exit code (2 usage, 3 input, 5 output) with one line on
-//! stderr naming the file, nothing written or overwritten, no temporary file left.
+//! The CLI's failures: each documented exit code (2 usage, 3 input, 4 numerical, 5 output) with
+//! one line on stderr naming the file, nothing written or overwritten, no temporary file left.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "common/cli.rs"]
@@ -171,4 +171,65 @@ fn inputs_and_options_that_are_refused() {
     // Nothing was written.
     assert!(!out.exists());
     assert_eq!(files_in(&dir), vec!["cut.safetensors", "lie.safetensors", "model.safetensors"]);
+}
+
+#[test]
+fn a_weight_with_nan_is_a_numerical_error_naming_the_tensor() {
+    let dir = folder("errors-numerical");
+    let input = dir.join("nan.safetensors");
+    let mut w = cli::low_rank(24, 16, 2, 0.01, 21);
+    w.as_mut_slice()[37] = f32::NAN;
+    let bytes: Vec<u8> = w.as_slice().iter().flat_map(|x| x.to_le_bytes()).collect();
+    tensorize::io::SafetensorsWriter::new()
+        .raw(
+            "head.weight",
+            tensorize::io::RawTensor::new(tensorize::io::Dtype::F32, &[24, 16], &bytes).unwrap(),
+        )
+        .write(&input)
+        .unwrap();
+    let out = dir.join("out.safetensors");
+    for method in ["svd", "tt", "r-tk"] {
+        fails(
+            &[
+                "compress",
+                input.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--method",
+                method,
+                "--ratio",
+                "2",
+            ],
+            4,
+            "nan.safetensors: tensor \"head.weight\"",
+        );
+    }
+    assert_eq!(files_in(&dir), vec!["nan.safetensors"]);
+}
+
+/// A disk that refuses the write midway, made real with a file-size limit (`ulimit -f`, with
+/// SIGXFSZ ignored so that the write returns EFBIG instead of killing the process): exit 5, the
+/// old OUT intact, no temporary file left.
+#[cfg(unix)]
+#[test]
+fn a_write_the_disk_refuses_leaves_the_old_output() {
+    let dir = folder("errors-disk");
+    let input = dir.join("model.safetensors");
+    checkpoint(&input);
+    let out = dir.join("out.safetensors");
+    std::fs::write(&out, b"keep me").unwrap();
+    let run = std::process::Command::new("sh")
+        .args(["-c", "ulimit -f 4; trap '' XFSZ; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_tensorize"))
+        .args(["compress", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args(["--method", "svd", "--ratio", "2", "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert_eq!(run.status.code(), Some(5), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains("out.safetensors: write failed"));
+    assert!(!stderr.contains(".tmp-"), "the message names OUT, not our temporary file: {stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+    assert_eq!(files_in(&dir), vec!["model.safetensors", "out.safetensors"]);
 }

@@ -72,8 +72,8 @@ pub fn write_atomic(
     if !overwrite && path.exists() {
         return Err(Error::OutputExists { path: path.display().to_string() });
     }
-    let (temp_path, file) = create_temp(&folder, file_name)?;
-    let result = fill(&temp_path, file, write).and_then(|()| {
+    let (temp_path, file) = create_temp(path, &folder, file_name)?;
+    let result = fill(path, file, write).and_then(|()| {
         std::fs::rename(&temp_path, path).map_err(|e| io_error(path, e))?;
         // The rename itself is durable once the folder is synced; not every platform can.
         if let Ok(dir) = File::open(&folder) {
@@ -87,8 +87,9 @@ pub fn write_atomic(
     result
 }
 
-/// A fresh temporary file `.NAME.tmp-PID-N` beside the target.
-fn create_temp(folder: &Path, file_name: &std::ffi::OsStr) -> Result<(PathBuf, File)> {
+/// A fresh temporary file `.NAME.tmp-PID-N` beside the target `path`. Errors name `path`: the
+/// temporary file is ours, the target is what the user asked for.
+fn create_temp(path: &Path, folder: &Path, file_name: &std::ffi::OsStr) -> Result<(PathBuf, File)> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -99,23 +100,31 @@ fn create_temp(folder: &Path, file_name: &std::ffi::OsStr) -> Result<(PathBuf, F
         match OpenOptions::new().write(true).create_new(true).open(&temp) {
             Ok(file) => return Ok((temp, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_error(&temp, e)),
+            Err(e) => {
+                return Err(io_error(
+                    path,
+                    format!("cannot create a temporary file beside it: {e}"),
+                ))
+            }
         }
     }
 }
 
-fn fill(
-    temp_path: &Path,
-    file: File,
-    write: impl FnOnce(&mut dyn Write) -> Result<()>,
-) -> Result<()> {
+/// Runs `write` over a buffer on `file` (the temporary file), flushes and syncs it; a failure of
+/// the disk names the target `path`.
+fn fill(path: &Path, file: File, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, file);
     write(&mut out)?;
-    let file = out.into_inner().map_err(|e| io_error(temp_path, e.error()))?;
-    file.sync_all().map_err(|e| io_error(temp_path, e))
+    let file = out.into_inner().map_err(|e| write_failed(path, e.error()))?;
+    file.sync_all().map_err(|e| write_failed(path, &e))
+}
+
+/// The error for a write to the temporary file of target `path` that the disk refused.
+fn write_failed(path: &Path, e: &std::io::Error) -> Error {
+    io_error(path, format!("write failed ({e}); the old file, if any, is kept"))
 }
 
 /// An [`Error::Io`] for a failed write to `path` (for `write_atomic` callbacks).
 pub(crate) fn write_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| io_error(path, e)
+    move |e| write_failed(path, &e)
 }

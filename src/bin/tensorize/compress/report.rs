@@ -121,7 +121,8 @@ impl Report {
             }
         }
         for (note, n, params) in reasons {
-            println!("carried through unchanged: {n} tensors ({params} parameters), {note}");
+            let noun = if n == 1 { "tensor" } else { "tensors" };
+            println!("carried through unchanged: {n} {noun} ({params} parameters), {note}");
         }
         let (before, after, fb, fa) = self.totals();
         println!(
