@@ -228,6 +228,23 @@ fn broken_files_are_typed_errors_naming_the_file() {
     assert!(matches!(missing, Error::Io { .. }), "{missing:?}");
 }
 
+/// A header over the 100 MB limit that does lie inside the file (a sparse file of 100 MB of
+/// zeros: no disk is used): refused from its length alone, before any of it is parsed.
+#[test]
+fn a_header_over_the_limit_inside_the_file_is_refused() {
+    let dir = folder("huge-header");
+    let path = dir.join("huge.safetensors");
+    let len: u64 = 100_000_000 + 8;
+    let mut f = std::fs::File::create(&path).unwrap();
+    std::io::Write::write_all(&mut f, &len.to_le_bytes()).unwrap();
+    f.set_len(8 + len).unwrap();
+    drop(f);
+    let err = SafetensorsFile::open(&path).unwrap_err();
+    assert!(matches!(err, Error::Format { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than 100 MB"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_missing_tensor_name_lists_the_names_present() {
     let x = Tensor::<f32>::ones(&[1]).unwrap();

@@ -18,6 +18,7 @@ use crate::compress::method::CliMethod;
 
 use crate::data_files;
 use crate::failure::{self, Failure};
+use crate::progress;
 
 /// Images per forward pass.
 const BATCH: usize = 256;
@@ -41,9 +42,12 @@ pub fn run(model: &Path, data: Option<&Path>, images: Option<usize>) -> Result<(
         test = test.take(n);
     }
     let t0 = Instant::now();
-    let eval = test
-        .evaluate(&net, BATCH, MNIST_NORMALIZATION)
-        .map_err(|e| Failure::new(failure::INPUT, format!("{}: {e}", model.display())))?;
+    let images = test.dataset(MNIST_NORMALIZATION).map_err(failure::reading(&dir))?;
+    let bar = progress::bar(test.len() as u64, "evaluating");
+    let eval =
+        tensorize::nn::evaluate(&net, &progress::Counted { data: &images, bar: &bar }, BATCH)
+            .map_err(|e| Failure::new(failure::INPUT, format!("{}: {e}", model.display())))?;
+    bar.finish_and_clear();
     let flops = net.flops(&[1, 1, 28, 28]).unwrap_or(f64::NAN);
     println!(
         "{}: {} parameters stored, {flops:.3e} FLOPs per image as run; accuracy {:.2}% on {} MNIST test images ({:.1} s)",
