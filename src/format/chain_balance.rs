@@ -3,6 +3,7 @@
 //! on the way to an ordinary tensor (a TT core of 5e-324 before one of 1e300: the fuzz targets
 //! found the dense form, the norm and the error of such trains off by up to 100 %).
 
+use crate::error::{checked_dense, try_filled_vec, Error, Result};
 use crate::format::norm_guard::{binary_exponent, unit_exponent};
 use crate::format::tt::core_dims;
 use crate::scalar::{ldexp, Scalar};
@@ -16,7 +17,7 @@ use crate::tensor::Tensor;
 /// bond of a tensor ring (the last core's right index, the first core's left index) is left as
 /// it is. `None` when no right slice lies beyond `2^±40`: the cores are fine as they are.
 pub(crate) fn balanced_chain<T: Scalar>(cores: &[Tensor<T>]) -> Option<(Vec<Tensor<f64>>, i32)> {
-    if !cores.iter().any(has_extreme_right_slice) {
+    if !is_extreme_chain(cores) {
         return None;
     }
     let d = cores.len();
@@ -83,19 +84,77 @@ pub(crate) fn chain_trace<T: Scalar>(
     let mut m: Vec<Wide> =
         (0..r0 * r0).map(|i| Wide::of(if i % (r0 + 1) == 0 { 1.0 } else { 0.0 })).collect();
     let mut cols = r0;
+    let mut terms = Vec::new();
     for (r2, g) in matrices {
         let r1 = cols;
         let g: Vec<Wide> = g.iter().map(|v| Wide::of(v.as_f64())).collect();
         let mut next = Vec::with_capacity(r0 * r2);
         for a in 0..r0 {
             for c in 0..r2 {
-                next.push(Wide::sum((0..r1).map(|b| m[a * r1 + b].times(g[b * r2 + c]))));
+                terms.clear();
+                terms.extend((0..r1).map(|b| m[a * r1 + b].times(g[b * r2 + c])));
+                next.push(Wide::sum(&terms));
             }
         }
         m = next;
         cols = r2;
     }
-    T::of(Wide::sum((0..r0).map(|a| m[a * cols + a])).value())
+    terms.clear();
+    terms.extend((0..r0).map(|a| m[a * cols + a]));
+    T::of(Wide::sum(&terms).value())
+}
+
+/// The dense tensor of shape `shape` of a train (`r_0 = r_d = 1`) or ring of
+/// `cores`, every partial product carried as a [`Wide`] number, so that no term is lost on the
+/// way: the cores of [`balanced_chain`] still lost elements where a tiny entry of a slice of
+/// moderate size meets a huge one in the next core, and across the ring bond, which it leaves as
+/// it is (formats fuzz target: ordinary elements came out 0). Several times the work of the
+/// GEMM path; for the chains [`balanced_chain`] flags.
+///
+/// # Errors
+/// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] if an intermediate cannot be allocated.
+pub(crate) fn wide_chain_dense<T: Scalar>(
+    shape: Vec<usize>,
+    cores: &[Tensor<T>],
+) -> Result<Tensor<T>> {
+    let numel = checked_dense(&shape, std::mem::size_of::<T>())?;
+    let wide: Vec<Vec<Wide>> =
+        cores.iter().map(|c| c.as_slice().iter().map(|v| Wide::of(v.as_f64())).collect()).collect();
+    let [r0, n1, r1] = core_dims(&cores[0]);
+    let mut out = try_filled_vec(&shape, numel, Wide::ZERO)?;
+    let mut terms = Vec::new();
+    for a in 0..r0 {
+        // w[row, b]: the product of the first cores for the index prefix `row`, starting
+        // from row `a` of the ring bond.
+        let mut w: Vec<Wide> = wide[0][a * n1 * r1..(a + 1) * n1 * r1].to_vec();
+        let (mut rows, mut cols) = (n1, r1);
+        for (core, g) in cores.iter().zip(&wide).skip(1) {
+            let [ra, n, rb] = core_dims(core);
+            let len = rows
+                .checked_mul(n)
+                .and_then(|x| x.checked_mul(rb))
+                .ok_or_else(|| Error::SizeOverflow { shape: vec![rows, n, rb] })?;
+            let mut next = try_filled_vec(&[rows, n, rb], len, Wide::ZERO)?;
+            for row in 0..rows {
+                for i in 0..n {
+                    for c in 0..rb {
+                        terms.clear();
+                        terms.extend(
+                            (0..ra).map(|b| w[row * ra + b].times(g[(b * n + i) * rb + c])),
+                        );
+                        next[(row * n + i) * rb + c] = Wide::sum(&terms);
+                    }
+                }
+            }
+            (w, rows, cols) = (next, rows * n, rb);
+        }
+        // Close the ring: the last bond index meets `a` again (a train has r_0 = 1).
+        for (row, o) in out.iter_mut().enumerate() {
+            *o = Wide::sum(&[*o, w[row * cols + a]]);
+        }
+    }
+    let data = out.into_iter().map(|v| T::of(v.value())).collect();
+    Ok(Tensor::from_parts_unchecked(shape, data))
 }
 
 /// A number `mantissa · 2^exponent` with the mantissa an `f64` in `[0.5, 1)` (or 0): products
@@ -121,11 +180,13 @@ impl Wide {
         }
     }
 
+    const ZERO: Self = Self { mantissa: 0.0, exponent: 0 };
+
     /// The sum, each term brought to the largest exponent among the non-zero ones first.
-    fn sum(terms: impl Iterator<Item = Self> + Clone) -> Self {
-        let top = terms.clone().filter(|t| t.mantissa != 0.0).map(|t| t.exponent).max();
-        let Some(top) = top else { return Self::of(0.0) };
-        let total: f64 = terms.map(|t| ldexp(t.mantissa, t.exponent - top)).sum();
+    fn sum(terms: &[Self]) -> Self {
+        let top = terms.iter().filter(|t| t.mantissa != 0.0).map(|t| t.exponent).max();
+        let Some(top) = top else { return Self::ZERO };
+        let total: f64 = terms.iter().map(|t| ldexp(t.mantissa, t.exponent - top)).sum();
         let scaled = Self::of(total);
         Self { mantissa: scaled.mantissa, exponent: scaled.exponent + top }
     }
@@ -134,6 +195,12 @@ impl Wide {
     fn value(self) -> f64 {
         ldexp(self.mantissa, self.exponent)
     }
+}
+
+/// Whether some right slice of some core has its largest magnitude beyond `2^±40`: the chains
+/// whose products may leave the range on the way ([`balanced_chain`], [`wide_chain_dense`]).
+pub(crate) fn is_extreme_chain<T: Scalar>(cores: &[Tensor<T>]) -> bool {
+    cores.iter().any(has_extreme_right_slice)
 }
 
 /// Whether some right slice `core[:, :, b]` has its largest magnitude beyond `2^±40`.

@@ -205,27 +205,39 @@ impl<T: Scalar> CpTensor<T> {
     ///
     /// Per column, not per factor: a weight of 1e300 whose columns hold 5e-324 (an ordinary
     /// component) beside weights of 1 lost its column to the square in the Gram matrix when only
-    /// whole factors were scaled (self error 7.5e-2, found by the formats fuzz target).
+    /// whole factors were scaled (self error 7.5e-2, found by the formats fuzz target). A
+    /// component with an all-zero column adds nothing: its weight becomes 0 rather than set the
+    /// common exponent (as a Tucker core entry meeting a zero column did, pushing the entries
+    /// that matter to the subnormal range).
     fn balanced(&self) -> (Vec<f64>, i32, Vec<Mat<f64>>) {
         let r = self.rank();
-        let column_exponents: Vec<Vec<i32>> = self
+        let column_max: Vec<Vec<f64>> = self
             .factors
             .iter()
-            .map(|f| (0..r).map(|c| unit_exponent(column_max_abs(f.as_ref(), c))).collect())
+            .map(|f| (0..r).map(|c| column_max_abs(f.as_ref(), c)).collect())
             .collect();
-        // The exponent each weight takes over from its columns, and its magnitude after that.
+        let column_exponents: Vec<Vec<i32>> =
+            column_max.iter().map(|m| m.iter().map(|&v| unit_exponent(v)).collect()).collect();
+        // The exponent each weight takes over from its columns, and whether it is dead.
         let moved: Vec<i32> =
             (0..r).map(|c| column_exponents.iter().map(|e| e[c]).sum::<i32>()).collect();
+        let dead: Vec<bool> = (0..r).map(|c| column_max.iter().any(|m| m[c] == 0.0)).collect();
         let top = self
             .weights
             .iter()
             .zip(&moved)
-            .filter(|(w, _)| **w != T::zero())
-            .map(|(w, &m)| binary_exponent(w.as_f64().abs()) + m)
+            .zip(&dead)
+            .filter(|((w, _), dead)| **w != T::zero() && !**dead)
+            .map(|((w, &m), _)| binary_exponent(w.as_f64().abs()) + m)
             .max()
             .unwrap_or(0);
-        let weights =
-            self.weights.iter().zip(&moved).map(|(w, &m)| ldexp(w.as_f64(), m - top)).collect();
+        let weights = self
+            .weights
+            .iter()
+            .zip(&moved)
+            .zip(&dead)
+            .map(|((w, &m), &dead)| if dead { 0.0 } else { ldexp(w.as_f64(), m - top) })
+            .collect();
         let factors = self
             .factors
             .iter()
@@ -279,12 +291,18 @@ impl<T: Scalar> CpTensor<T> {
     /// # Errors
     /// As [`Factorized::to_dense`].
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
-        if !self.has_extreme_parts() {
-            return self.dense_unscaled(par);
+        if self.has_extreme_parts() {
+            self.dense_balanced(par)
+        } else {
+            self.dense_unscaled(par)
         }
-        // Products of parts near the ends of the range leave it on the way (a weight of 1e300
-        // times a column of 5e-324 times 7.9 rounded to the subnormal grid first: 0.8% off, found
-        // by the formats fuzz target): expand the balanced parts and scale the result once.
+    }
+
+    /// [`CpTensor::to_dense_with`] for parts near the ends of the range, whose products leave it
+    /// on the way (a weight of 1e300 times a column of 5e-324 times 7.9 rounded to the subnormal
+    /// grid first: 0.8% off, found by the formats fuzz target): the balanced parts expanded and
+    /// the result scaled once.
+    fn dense_balanced(&self, par: Par) -> Result<Tensor<T>> {
         let (weights, top, factors) = self.balanced();
         let balanced = CpTensor::new(
             weights.into_iter().map(T::of).collect(),
@@ -488,7 +506,7 @@ impl<T: Scalar> Factorized<T> for CpTensor<T> {
         if self.has_extreme_parts() {
             // The MTTKRP and the blocked difference multiply the parts as they are: compare
             // with the balanced reconstruction instead (one dense copy, only for such parts).
-            let approx = self.to_dense_with(par)?;
+            let approx = self.dense_balanced(par)?;
             return Ok(T::of(dense_rel_error(dense.as_slice(), approx.as_slice())));
         }
         let nx = dense.norm();

@@ -279,17 +279,17 @@ pub(crate) fn reconstruct<T: Scalar>(
         .as_slice()
         .iter()
         .zip(&balance.core_exponents)
-        .filter(|(v, _)| **v != T::zero())
-        .map(|(v, &e)| binary_exponent(v.as_f64().abs()) + e)
+        .zip(&balance.dead)
+        .filter(|((v, _), dead)| **v != T::zero() && !**dead)
+        .map(|((v, &e), _)| binary_exponent(v.as_f64().abs()) + e)
         .max()
         .unwrap_or(0);
-    let entries = core.as_slice().iter().zip(&balance.core_exponents);
     let balanced_core = Tensor::from_parts_unchecked(
         core.shape().to_vec(),
-        entries.map(|(v, &e)| T::of(ldexp(v.as_f64(), e - top))).collect(),
+        balance.core_entries(core, top).into_iter().map(T::of).collect(),
     );
     let in_t: Vec<Option<Mat<T>>> = balance
-        .factors
+        .scaled_factors(factors)
         .iter()
         .map(|u| u.as_ref().map(|u| Mat::from_fn(u.nrows(), u.ncols(), |i, j| T::of(u[(i, j)]))))
         .collect();
@@ -422,40 +422,74 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
     Ok(T::of(ratio))
 }
 
-/// The factors in `f64` with every column far from 1 (beyond `2^±40`) scaled by a power of two
-/// to about 1, and the exponent each core entry takes over from its columns (the sum over the
-/// modes, row-major): `G ×_k U_k` is unchanged when every core entry is multiplied by
-/// `2^core_exponents`.
+/// Every factor column far from 1 (beyond `2^±40`) scaled by a power of two to about 1
+/// ([`ColumnBalance::scaled_factors`]), and the exponent each core entry takes over from its
+/// columns (the sum over the modes, row-major): `G ×_k U_k` is unchanged when every core entry
+/// is multiplied by `2^core_exponents`. `dead` marks the core entries that meet an all-zero
+/// factor column: they add nothing, and are left out of the scaling (a huge one set the common
+/// exponent, and the entries that matter fell to the subnormal range: a dense form 2 % off,
+/// formats fuzz target). Only exponents are computed here; the scaled copies only when asked.
 struct ColumnBalance {
-    factors: Vec<Option<Mat<f64>>>,
+    column_exponents: Vec<Vec<i32>>,
     core_exponents: Vec<i32>,
+    dead: Vec<bool>,
 }
 
 impl ColumnBalance {
     fn of<T: Scalar>(core: &Tensor<T>, factors: &[Option<MatRef<'_, T>>]) -> Self {
-        let column_exponents: Vec<Vec<i32>> = factors
+        // Per mode and column: the exponent it gives up and whether it is all zero.
+        let columns: Vec<Vec<(i32, bool)>> = factors
             .iter()
             .zip(core.shape())
             .map(|(u, &r)| match u {
-                Some(u) => {
-                    (0..u.ncols()).map(|j| unit_exponent(max_abs(u.subcols(j, 1)))).collect()
-                }
-                None => vec![0; r],
+                Some(u) => (0..u.ncols())
+                    .map(|j| {
+                        let m = max_abs(u.subcols(j, 1));
+                        (unit_exponent(m), m == 0.0)
+                    })
+                    .collect(),
+                None => vec![(0, false); r],
             })
             .collect();
-        let factors = factors
+        // Row-major over the core: the sum of the exponents, and whether any column is zero.
+        let (core_exponents, dead) = columns
             .iter()
-            .zip(&column_exponents)
+            .fold(vec![(0i32, false)], |acc, mode| {
+                acc.iter()
+                    .flat_map(|&(e, z)| mode.iter().map(move |&(f, y)| (e + f, z || y)))
+                    .collect()
+            })
+            .into_iter()
+            .unzip();
+        let column_exponents =
+            columns.into_iter().map(|mode| mode.into_iter().map(|(e, _)| e).collect()).collect();
+        Self { column_exponents, core_exponents, dead }
+    }
+
+    /// The factors in `f64`, each column scaled by `2^-(its exponent)`.
+    fn scaled_factors<T: Scalar>(
+        &self,
+        factors: &[Option<MatRef<'_, T>>],
+    ) -> Vec<Option<Mat<f64>>> {
+        factors
+            .iter()
+            .zip(&self.column_exponents)
             .map(|(u, e)| {
                 u.map(|u| {
                     Mat::from_fn(u.nrows(), u.ncols(), |i, j| ldexp(u[(i, j)].as_f64(), -e[j]))
                 })
             })
-            .collect();
-        let core_exponents = column_exponents.iter().fold(vec![0i32], |acc, mode| {
-            acc.iter().flat_map(|&a| mode.iter().map(move |&e| a + e)).collect()
-        });
-        Self { factors, core_exponents }
+            .collect()
+    }
+
+    /// The core entries times `2^(core_exponents − shift)`, the dead ones 0.
+    fn core_entries<T: Scalar>(&self, core: &Tensor<T>, shift: i32) -> Vec<f64> {
+        core.as_slice()
+            .iter()
+            .zip(&self.core_exponents)
+            .zip(&self.dead)
+            .map(|((v, &e), &dead)| if dead { 0.0 } else { ldexp(v.as_f64(), e - shift) })
+            .collect()
     }
 
     /// Whether any column was scaled.
@@ -480,15 +514,11 @@ fn widened_rel_error<T: Scalar>(
     factors: &[Option<MatRef<'_, T>>],
     par: Option<Par>,
 ) -> Result<f64> {
-    let ColumnBalance { factors: scaled, core_exponents } = ColumnBalance::of(core, factors);
+    let balance = ColumnBalance::of(core, factors);
     let dense_max = dense.as_slice().iter().fold(0.0f64, |m, v| m.max(v.as_f64().abs()));
     let dense_exponent = binary_exponent(dense_max);
-    let widened_core: Vec<f64> = core
-        .as_slice()
-        .iter()
-        .zip(&core_exponents)
-        .map(|(v, &e)| ldexp(v.as_f64(), e - dense_exponent))
-        .collect();
+    let widened_core = balance.core_entries(core, dense_exponent);
+    let scaled = balance.scaled_factors(factors);
     if !widened_core.iter().all(|v| v.is_finite()) {
         // The model's terms outgrow its entries by more than the range: compare dense forms.
         let approx = reconstruct(core, factors, par)?;

@@ -5,7 +5,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::TrTensor;
 use crate::error::{Error, Result};
-use crate::format::chain_balance::balanced_chain;
+use crate::format::chain_balance::is_extreme_chain;
 use crate::format::chain_norm::chain_norm_and_growth;
 use crate::format::norm_guard::dense_rel_error;
 use crate::format::rel_error::rel_error_guarded;
@@ -168,7 +168,7 @@ impl<T: Scalar> TrTensor<T> {
         let explicit = || -> Result<T> {
             Ok(T::of(dense_rel_error(x.as_slice(), self.to_dense_with(par)?.as_slice())))
         };
-        if balanced_chain(&self.cores).is_some() {
+        if is_extreme_chain(&self.cores) {
             // Products of the cores leave the range on the way: compare dense forms.
             return explicit();
         }

@@ -11,14 +11,14 @@ use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
 use crate::format::chain::{Chain, Ends};
-use crate::format::chain_balance::{balanced_chain, chain_trace, in_precision};
+use crate::format::chain_balance::{chain_trace, is_extreme_chain, wide_chain_dense};
 use crate::format::chain_norm::chain_norm_and_growth;
 use crate::format::norm_guard::dense_rel_error;
 use crate::format::rel_error::rel_error_guarded;
 use crate::format::Factorized;
 use crate::kernels::gemm::gemm;
 use crate::par::{auto_par, Par};
-use crate::scalar::{ldexp, Scalar};
+use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
 /// A tensor in tensor-train (TT, matrix-product-state) format.
@@ -151,15 +151,11 @@ impl<T: Scalar> TtTensor<T> {
     /// `(n_1⋯n_k) × r_k` product) cannot be allocated.
     pub fn to_dense_with(&self, par: Par) -> Result<Tensor<T>> {
         checked_dense(&Factorized::shape(self), std::mem::size_of::<T>())?;
-        match balanced_chain(&self.cores) {
-            None => self.dense_unscaled(par),
-            Some((cores, top)) => {
-                let balanced = Self::from_cores_unchecked(in_precision(&cores));
-                let mut dense = balanced.dense_unscaled(par)?;
-                dense.map_in_place(|v| T::of(ldexp(v.as_f64(), top)));
-                Ok(dense)
-            }
+        if is_extreme_chain(&self.cores) {
+            // Products of the cores may leave the range on the way: carry every exponent.
+            return wide_chain_dense(Factorized::shape(self), &self.cores);
         }
+        self.dense_unscaled(par)
     }
 
     /// [`TtTensor::to_dense_with`] by the products of the cores as they are.
@@ -254,7 +250,7 @@ impl<T: Scalar> TtTensor<T> {
         let explicit = || -> Result<T> {
             Ok(T::of(dense_rel_error(x.as_slice(), self.to_dense_with(par)?.as_slice())))
         };
-        if balanced_chain(&self.cores).is_some() {
+        if is_extreme_chain(&self.cores) {
             // Products of the cores leave the range on the way: compare dense forms.
             return explicit();
         }
