@@ -26,6 +26,7 @@ mod evaluation;
 mod layer;
 mod linear;
 mod loss;
+mod mode_pairs;
 mod models;
 mod optim;
 mod pad_flatten;

@@ -28,9 +28,38 @@ pub trait LinearLayer<T: Scalar>: Layer<T> {
     /// # Errors
     /// [`Error::OutOfMemory`] if it cannot be allocated.
     fn dense_weight(&self) -> Result<Tensor<T>>;
+
+    /// What [`LinearLayer::fit_dense`] decomposes with ([`TtSvd`], [`TrSvd`]).
+    type Params;
+
+    /// A random layer over the mode pairs `(m_k, n_k)` with `ranks`, Glorot-initialized from
+    /// `seed` (the layer's own `glorot`).
+    ///
+    /// # Errors
+    /// As the layer's own `glorot`.
+    fn glorot(row_modes: &[usize], col_modes: &[usize], ranks: &[usize], seed: u64) -> Result<Self>
+    where
+        Self: Sized;
+
+    /// A dense layer (`weight` `[out, in]`, `bias` of length `out`) compressed over the mode
+    /// pairs with `params`, and the report of that fit (the layer's own `from_dense`).
+    ///
+    /// # Errors
+    /// As the layer's own `from_dense`.
+    fn fit_dense(
+        weight: &Tensor<T>,
+        bias: &[T],
+        row_modes: &[usize],
+        col_modes: &[usize],
+        params: &Self::Params,
+    ) -> Result<(Self, FitReport)>
+    where
+        Self: Sized;
 }
 
 impl<T: Scalar> LinearLayer<T> for TtLinear<T> {
+    type Params = TtSvd;
+
     fn in_features(&self) -> usize {
         TtLinear::in_features(self)
     }
@@ -42,9 +71,30 @@ impl<T: Scalar> LinearLayer<T> for TtLinear<T> {
     fn dense_weight(&self) -> Result<Tensor<T>> {
         self.weight().to_dense()
     }
+
+    fn glorot(
+        row_modes: &[usize],
+        col_modes: &[usize],
+        ranks: &[usize],
+        seed: u64,
+    ) -> Result<Self> {
+        TtLinear::glorot(row_modes, col_modes, ranks, seed)
+    }
+
+    fn fit_dense(
+        weight: &Tensor<T>,
+        bias: &[T],
+        row_modes: &[usize],
+        col_modes: &[usize],
+        params: &TtSvd,
+    ) -> Result<(Self, FitReport)> {
+        TtLinear::from_dense(weight, bias, row_modes, col_modes, params)
+    }
 }
 
 impl<T: Scalar> LinearLayer<T> for TrLinear<T> {
+    type Params = TrSvd;
+
     fn in_features(&self) -> usize {
         TrLinear::in_features(self)
     }
@@ -55,6 +105,25 @@ impl<T: Scalar> LinearLayer<T> for TrLinear<T> {
 
     fn dense_weight(&self) -> Result<Tensor<T>> {
         self.to_dense()
+    }
+
+    fn glorot(
+        row_modes: &[usize],
+        col_modes: &[usize],
+        ranks: &[usize],
+        seed: u64,
+    ) -> Result<Self> {
+        TrLinear::glorot(row_modes, col_modes, ranks, seed)
+    }
+
+    fn fit_dense(
+        weight: &Tensor<T>,
+        bias: &[T],
+        row_modes: &[usize],
+        col_modes: &[usize],
+        params: &TrSvd,
+    ) -> Result<(Self, FitReport)> {
+        TrLinear::from_dense(weight, bias, row_modes, col_modes, params)
     }
 }
 
@@ -135,77 +204,48 @@ fn shuffled_dense<T: Scalar>(
     Ok((shuffled, bias))
 }
 
-impl<T: Scalar> ShuffledTtLinear<T> {
-    /// A random layer: [`TtLinear::glorot`] cores (`init_seed`; the permutation does not change
-    /// the entries' distribution) behind the permutations of `shuffle_seed`.
+impl<L> Shuffled<L> {
+    /// A random layer: the inner layer's Glorot cores ([`TtLinear::glorot`],
+    /// [`TrLinear::glorot`]; `init_seed`, the permutation does not change the entries'
+    /// distribution) behind the permutations of `shuffle_seed`.
     ///
     /// # Errors
-    /// As [`TtLinear::glorot`] and [`Shuffled::new`].
-    pub fn glorot(
+    /// As the inner layer's `glorot` and [`Shuffled::new`].
+    pub fn glorot<T: Scalar>(
         row_modes: &[usize],
         col_modes: &[usize],
         ranks: &[usize],
         init_seed: u64,
         shuffle_seed: u64,
-    ) -> Result<Self> {
-        Self::new(TtLinear::glorot(row_modes, col_modes, ranks, init_seed)?, shuffle_seed)
+    ) -> Result<Self>
+    where
+        L: LinearLayer<T>,
+    {
+        Self::new(L::glorot(row_modes, col_modes, ranks, init_seed)?, shuffle_seed)
     }
 
     /// Compresses a dense layer (`weight` `[out, in]`, `bias` of length `out`) the RsTD way:
-    /// the matrix shuffled by the permutations of `shuffle_seed`, then
-    /// [`TtSvd::fit_matrix`] with `params`; the report's error is the error of `W` too (the
+    /// the matrix shuffled by the permutations of `shuffle_seed`, then the inner layer's
+    /// `from_dense` with `params` ([`TtLinear::from_dense`] by [`TtSvd::fit_matrix`],
+    /// [`TrLinear::from_dense`] by [`TrSvd`]); the report's error is the error of `W` too (the
     /// permutation is an isometry).
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] unless `weight` is 2-way and `bias` has one entry per row; as
-    /// [`TtLinear::from_dense`].
-    pub fn from_dense(
+    /// the inner layer's `from_dense`.
+    pub fn from_dense<T: Scalar>(
         weight: &Tensor<T>,
         bias: &[T],
         row_modes: &[usize],
         col_modes: &[usize],
-        params: &TtSvd,
+        params: &L::Params,
         shuffle_seed: u64,
-    ) -> Result<(Self, FitReport)> {
+    ) -> Result<(Self, FitReport)>
+    where
+        L: LinearLayer<T>,
+    {
         let (shuffled, bias) = shuffled_dense(weight, bias, shuffle_seed)?;
-        let (inner, report) = TtLinear::from_dense(&shuffled, &bias, row_modes, col_modes, params)?;
-        Ok((Self::new(inner, shuffle_seed)?, report))
-    }
-}
-
-impl<T: Scalar> ShuffledTrLinear<T> {
-    /// A random layer: [`TrLinear::glorot`] cores (`init_seed`) behind the permutations of
-    /// `shuffle_seed`.
-    ///
-    /// # Errors
-    /// As [`TrLinear::glorot`] and [`Shuffled::new`].
-    pub fn glorot(
-        row_modes: &[usize],
-        col_modes: &[usize],
-        ranks: &[usize],
-        init_seed: u64,
-        shuffle_seed: u64,
-    ) -> Result<Self> {
-        Self::new(TrLinear::glorot(row_modes, col_modes, ranks, init_seed)?, shuffle_seed)
-    }
-
-    /// Compresses a dense layer the RsTD way with a tensor ring: the matrix shuffled by the
-    /// permutations of `shuffle_seed`, then [`TrLinear::from_dense`] with `params`; the
-    /// report's error is the error of `W` too.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] unless `weight` is 2-way and `bias` has one entry per row; as
-    /// [`TrLinear::from_dense`].
-    pub fn from_dense(
-        weight: &Tensor<T>,
-        bias: &[T],
-        row_modes: &[usize],
-        col_modes: &[usize],
-        params: &TrSvd,
-        shuffle_seed: u64,
-    ) -> Result<(Self, FitReport)> {
-        let (shuffled, bias) = shuffled_dense(weight, bias, shuffle_seed)?;
-        let (inner, report) = TrLinear::from_dense(&shuffled, &bias, row_modes, col_modes, params)?;
+        let (inner, report) = L::fit_dense(&shuffled, &bias, row_modes, col_modes, params)?;
         Ok((Self::new(inner, shuffle_seed)?, report))
     }
 }

@@ -6,6 +6,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef};
 
 use super::layer::{bad_input, check_grad, no_forward, Layer, ParamMut};
+use super::mode_pairs::{glorot_cores, mode_sizes};
 use crate::decomp::TrSvd;
 use crate::error::{Error, Result};
 use crate::format::tt_matrix::check_modes;
@@ -110,12 +111,7 @@ impl<T: Scalar> TrLinear<T> {
         seed: u64,
     ) -> Result<Self> {
         const GLOROT: &str = "TrLinear::glorot";
-        let overflow =
-            || Error::SizeOverflow { shape: row_modes.iter().chain(col_modes).copied().collect() };
-        let prod = |m: &[usize]| m.iter().try_fold(1usize, |a, &x| a.checked_mul(x));
-        let rows = prod(row_modes).ok_or_else(overflow)?;
-        let cols = prod(col_modes).ok_or_else(overflow)?;
-        check_modes(GLOROT, rows, cols, row_modes, col_modes)?;
+        let (rows, cols) = mode_sizes(GLOROT, row_modes, col_modes)?;
         let d = row_modes.len();
         if ranks.len() != d || ranks.contains(&0) {
             return Err(Error::InvalidRank {
@@ -125,15 +121,8 @@ impl<T: Scalar> TrLinear<T> {
                 detail: format!("give the {d} ring ranks r_0..r_{{d-1}}, each >= 1"),
             });
         }
-        let rank_prod: f64 = ranks.iter().map(|&r| r as f64).product();
-        let target = 2.0 / (rows as f64 + cols as f64);
-        let std = (target / rank_prod).powf(1.0 / d as f64).sqrt();
-        let mut cores = Vec::with_capacity(d);
-        for k in 0..d {
-            let s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64);
-            let dims = [ranks[k], row_modes[k], col_modes[k], ranks[(k + 1) % d]];
-            cores.push(Tensor::<T>::random_normal(&dims, s)?.scale(T::of(std)));
-        }
+        let bonds: Vec<usize> = ranks.iter().chain(&ranks[..1]).copied().collect();
+        let cores = glorot_cores((rows, cols), row_modes, col_modes, &bonds, seed)?;
         Self::new(cores, vec![T::zero(); rows])
     }
 

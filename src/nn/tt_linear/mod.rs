@@ -7,9 +7,9 @@ mod ranks;
 pub use ranks::TtRankRule;
 
 use super::layer::{bad_input, no_forward, Layer, ParamMut};
+use super::mode_pairs::{glorot_cores, mode_sizes};
 use crate::decomp::TtSvd;
 use crate::error::{Error, Result};
-use crate::format::tt_matrix::check_modes;
 use crate::format::TtMatrix;
 use crate::kernels::tt_matvec::{TtOp, TtTape, TtTrainingPlan};
 use crate::par::{auto_par, Par};
@@ -110,12 +110,7 @@ impl<T: Scalar> TtLinear<T> {
         seed: u64,
     ) -> Result<Self> {
         const OP: &str = "TtLinear::glorot";
-        let overflow =
-            || Error::SizeOverflow { shape: row_modes.iter().chain(col_modes).copied().collect() };
-        let prod = |m: &[usize]| m.iter().try_fold(1usize, |a, &x| a.checked_mul(x));
-        let rows = prod(row_modes).ok_or_else(overflow)?;
-        let cols = prod(col_modes).ok_or_else(overflow)?;
-        check_modes(OP, rows, cols, row_modes, col_modes)?;
+        let (rows, cols) = mode_sizes(OP, row_modes, col_modes)?;
         let d = row_modes.len();
         if ranks.len() != d - 1 || ranks.contains(&0) {
             return Err(Error::InvalidRank {
@@ -125,17 +120,8 @@ impl<T: Scalar> TtLinear<T> {
                 detail: format!("give the {} inner TT ranks r_1..r_{{d-1}}, each >= 1", d - 1),
             });
         }
-        let rank_prod: f64 = ranks.iter().map(|&r| r as f64).product();
-        let target = 2.0 / (rows as f64 + cols as f64);
-        let std = (target / rank_prod).powf(1.0 / d as f64).sqrt();
-        let full: Vec<usize> = [1].iter().chain(ranks).chain(&[1]).copied().collect();
-        let mut cores = Vec::with_capacity(d);
-        for k in 0..d {
-            let s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(k as u64);
-            let g =
-                Tensor::<T>::random_normal(&[full[k], row_modes[k], col_modes[k], full[k + 1]], s)?;
-            cores.push(g.scale(T::of(std)));
-        }
+        let bonds: Vec<usize> = [1].iter().chain(ranks).chain(&[1]).copied().collect();
+        let cores = glorot_cores((rows, cols), row_modes, col_modes, &bonds, seed)?;
         Self::new(TtMatrix::new(cores)?, vec![T::zero(); rows])
     }
 
