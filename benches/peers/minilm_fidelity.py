@@ -25,12 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.numpy import load_file
 from transformers import AutoTokenizer, BertModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "python"))
-from rebuild_from_safetensors import layer  # noqa: E402
+from rebuild_from_safetensors import layer, load  # noqa: E402
 
 
 def sentences(model_dir):
@@ -62,9 +60,7 @@ def embed(model, tokenizer, texts):
 def rebuilt_state(original, out):
     """The original state dict with every compressed entry of `out` rebuilt to its dense weight."""
     state = {k: v.clone() for k, v in original.items()}
-    tensors = {k: v.astype(np.float64) for k, v in load_file(out).items()}
-    with safe_open(out, framework="numpy") as fh:
-        meta = fh.metadata() or {}
+    tensors, meta = load(out)
     replaced = 0
     for key, source in meta.items():
         if not key.endswith(".source"):

@@ -107,12 +107,6 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
             if r.byte() % 3 == 0 {
                 als = als.l2([0.0, 1e-3, -1.0, f64::NAN][r.below(4)]);
             }
-            eprintln!(
-                "CPDBG x={:?} {:?} rank={:?} max_iter={max_iter} tol={tol}",
-                x.shape(),
-                x.as_slice(),
-                als
-            );
             let res = als.fit(&x);
             refused("CP-ALS", res.is_ok());
             if let Ok((cp, rep)) = res {

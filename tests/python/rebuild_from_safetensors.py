@@ -104,11 +104,21 @@ def layer(t, meta, name):
     return x
 
 
-def against_source(path, source):
-    """Each compressed entry of `path` against the tensor of `source` it replaces."""
+def load(path):
+    """The tensors of `path` in float64 and its metadata."""
     t = {k: v.astype(np.float64) for k, v in load_file(path).items()}
     with safe_open(path, framework="numpy") as fh:
         meta = fh.metadata() or {}
+    return t, meta
+
+
+def rel_diff(w, ref):
+    return np.linalg.norm(w - ref) / max(np.linalg.norm(ref), 1e-300)
+
+
+def against_source(path, source):
+    """Each compressed entry of `path` against the tensor of `source` it replaces."""
+    t, meta = load(path)
     ok = True
     with safe_open(source, framework="numpy") as original:
         for key in sorted(k for k in meta if k.endswith(".source")):
@@ -119,15 +129,13 @@ def against_source(path, source):
                 print(f"{name} {meta[f'{name}.format']} unknown-or-misshapen")
                 ok = False
                 continue
-            err = np.linalg.norm(w - ref) / max(np.linalg.norm(ref), 1e-300)
-            print(f"{name} {meta[f'{name}.format']} {err:.6e} {float(meta[f'{name}.rel_error']):.6e}")
+            err, recorded = rel_diff(w, ref), float(meta[f"{name}.rel_error"])
+            print(f"{name} {meta[f'{name}.format']} {err:.6e} {recorded:.6e}")
     return 0 if ok else 1
 
 
 def main(path):
-    t = {k: v.astype(np.float64) for k, v in load_file(path).items()}
-    with safe_open(path, framework="numpy") as fh:
-        meta = fh.metadata() or {}
+    t, meta = load(path)
     entries = sorted(k[: -len(".format")] for k in meta if k.endswith(".format"))
     # Sub-entries (a tensorized layer's decomposition) are rebuilt through their layer.
     entries = [e for e in entries if not e.endswith(".tensorized")]
@@ -140,8 +148,7 @@ def main(path):
             print(f"{name} {fmt} unknown-or-no-reference")
             ok = False
             continue
-        err = np.linalg.norm(w - ref) / max(np.linalg.norm(ref), 1e-300)
-        print(f"{name} {fmt} {err:.3e}")
+        print(f"{name} {fmt} {rel_diff(w, ref):.3e}")
     return 0 if ok else 1
 
 
