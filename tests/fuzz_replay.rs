@@ -1,5 +1,5 @@
 //! Replays every committed fuzz seed and regression input (in `strict` mode: no comparison
-//! skipped, see `check::skip_extreme`) through the same entry points the
+//! skipped, see `check::skip_cancelling`) through the same entry points the
 //! fuzz targets call (fuzz/entry_points.rs, included here as it is there), so plain
 //! `cargo test` on stable catches a regression.
 

@@ -2,8 +2,6 @@
 //! densified, measured, compared and rounded: a constructor refuses what does not fit, and
 //! whatever it accepts evaluates to finite values that agree with its dense form.
 
-use std::cell::Cell;
-
 use faer::Mat;
 use tensorize::format::{CpTensor, TrTensor, TtMatrix, TtTensor, TuckerTensor};
 use tensorize::{Factorized, Scalar, Tensor};
@@ -11,33 +9,13 @@ use tensorize::{Factorized, Scalar, Tensor};
 use super::check::{self, eps, value};
 use super::ByteReader;
 
-thread_local! {
-    /// Whether a decoded parameter of the current input lies beyond the square root of the
-    /// floating range (see [`beyond_sqrt_range`]).
-    static BEYOND_SQRT_RANGE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// A decoded parameter in precision `T`, noting whether its square over- or underflows.
+/// A decoded parameter in precision `T`.
 fn decoded<T: Scalar>(b: u8) -> T {
-    let v = T::of(value(b));
-    let a = v.as_f64().abs();
-    let (lo, hi) = (T::min_positive_value().as_f64().sqrt(), T::max_value().as_f64().sqrt());
-    if a.is_finite() && a != 0.0 && !(lo..=hi).contains(&a) {
-        BEYOND_SQRT_RANGE.with(|f| f.set(true));
-    }
-    v
-}
-
-/// Whether a decoded parameter of the current input has a square that over- or underflows
-/// (|v| beyond 1.3e154 / below 1.5e-154 in f64, 1.8e19 / 1.1e-19 in f32): the comparisons of
-/// norms and errors that `check::skip_extreme` skips in the fuzzer.
-fn beyond_sqrt_range() -> bool {
-    BEYOND_SQRT_RANGE.with(Cell::get)
+    T::of(value(b))
 }
 
 /// Decodes the precision, then one format and its parts.
 pub fn formats(data: &[u8]) {
-    BEYOND_SQRT_RANGE.with(|f| f.set(false));
     let mut r = ByteReader::new(data);
     if r.byte() % 2 == 0 {
         one::<f64>(&mut r);
@@ -103,9 +81,7 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
                 let cap = [None, Some(0), Some(1), Some(3)][r.below(4)];
                 // Cores whose terms cancel beyond 1/sqrt(eps) are refused (IllConditioned).
                 if let Ok((rounded, rep)) = tt.round(e, cap) {
-                    if !dense.norm().as_f64().is_normal()
-                        || check::skip_extreme(beyond_sqrt_range())
-                    {
+                    if !dense.norm().as_f64().is_normal() {
                         return; // a subnormal tensor has no relative accuracy left to check
                     }
                     let rd = rounded.to_dense().expect("rounded TT densifies");
@@ -136,9 +112,8 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
             let abs_m = TtMatrix::new(absolute(m.cores())).ok();
             let abs = abs_m.as_ref().map(|a| a.to_tt_tensor().norm());
             let cancels = cancelling::<T>(abs, dense.norm().as_f64());
-            let normal =
-                dense.norm().as_f64().is_normal() && !check::skip_extreme(beyond_sqrt_range());
-            if normal && !check::skip_extreme(cancels) {
+            let normal = dense.norm().as_f64().is_normal();
+            if normal && !check::skip_cancelling(cancels) {
                 let own = m.rel_error(&dense).expect("same shape").as_f64();
                 let tol = check::tolerance::<T>(dense.numel(), 0.0);
                 assert!(own <= tol, "TtMatrix self error {own}");
@@ -198,7 +173,7 @@ fn one<T: Scalar>(r: &mut ByteReader<'_>) {
 /// Whether a TT-matrix's terms cancel so far (`magnitude`, its norm on absolute values, over
 /// `norm` beyond `1e-2 / sqrt(eps)`) that its own error against its dense form (computed along
 /// another order of the products) is noise; the fuzzer skips that comparison on them
-/// (`check::skip_extreme`). Rounding needs no such skip: it refuses such trains itself.
+/// (`check::skip_cancelling`). Rounding needs no such skip: it refuses such trains itself.
 fn cancelling<T: Scalar>(magnitude: Option<f64>, norm: f64) -> bool {
     let limit = 1e-2 / T::epsilon().as_f64().sqrt();
     // NaN (an overflowed magnitude) counts as cancelling.
@@ -221,7 +196,7 @@ fn spread<T: Scalar>(magnitude: Option<f64>, ranks: &[usize]) -> f64 {
 fn evaluate<T: Scalar>(what: &str, f: &dyn Factorized<T>, spread: f64) -> Tensor<T> {
     let dense = f.to_dense().expect("a small accepted format densifies");
     assert_eq!(dense.shape(), &f.shape()[..], "{what}: shape");
-    if !check::finite(&dense) || check::skip_extreme(beyond_sqrt_range()) {
+    if !check::finite(&dense) {
         return dense;
     }
     let (norm, want) = (f.norm().as_f64(), dense.norm().as_f64());
@@ -261,10 +236,7 @@ fn element<T: Scalar>(
 ) {
     let got = got.expect("an index inside the shape").as_f64();
     let want = dense.get(index).expect("an index inside the shape").as_f64();
-    // With a parameter beyond the square root of the range, partial products underflow in `T`
-    // along one order of the chain and not the other (f32 cores of 1e-30 and 1e30: an element
-    // 1.566e-21 by `get`, 1.571e-21 in the dense form); neither has relative accuracy left.
-    if !want.is_finite() || check::skip_extreme(beyond_sqrt_range()) {
+    if !want.is_finite() {
         return;
     }
     let scale = dense.as_slice().iter().fold(0.0f64, |a, v| a.max(v.as_f64().abs()));
