@@ -17,10 +17,49 @@ use crate::tensor::Tensor;
 /// bond of a tensor ring (the last core's right index, the first core's left index) is left as
 /// it is. `None` when no right slice lies beyond `2^±40`: the cores are fine as they are.
 pub(crate) fn balanced_chain<T: Scalar>(cores: &[Tensor<T>]) -> Option<(Vec<Tensor<f64>>, i32)> {
+    balance(cores).map(|(balanced, top, _)| (balanced, top))
+}
+
+/// The dense tensor of a chain [`is_extreme_chain`] flags: its [`balanced_chain`] densified in
+/// `f64` by `dense_f64` (the format's own GEMM path) and scaled once, when every product of
+/// one balanced entry per core is a normal `f64`, so that no term can fall out of the range;
+/// else [`wide_chain_dense`]. The second is exact but scalar code with an exponent per term,
+/// far slower: most such chains are ordinary tensors of an extreme scale (the TT-SVD of data of
+/// norm 1e-15), which the first serves.
+///
+/// # Errors
+/// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] if the tensor or an intermediate cannot be
+/// allocated; the errors of `dense_f64`.
+pub(crate) fn extreme_chain_dense<T: Scalar>(
+    shape: Vec<usize>,
+    cores: &[Tensor<T>],
+    dense_f64: impl FnOnce(Vec<Tensor<f64>>) -> Result<Tensor<f64>>,
+) -> Result<Tensor<T>> {
+    match balance(cores) {
+        Some((balanced, top, lowest)) if gemm_safe(lowest, cores.len()) => {
+            let dense = dense_f64(balanced)?;
+            let data = dense.as_slice().iter().map(|&v| T::of(ldexp(v, top))).collect();
+            Ok(Tensor::from_parts_unchecked(shape, data))
+        }
+        _ => wide_chain_dense(shape, cores),
+    }
+}
+
+/// Whether every product of `d` balanced entries, each at least `2^(lowest − 1)`, is a normal
+/// `f64`.
+fn gemm_safe(lowest: i32, d: usize) -> bool {
+    let d = i32::try_from(d).unwrap_or(i32::MAX);
+    lowest.saturating_sub(1).saturating_mul(d) >= f64::MIN_EXP - 1
+}
+
+/// [`balanced_chain`], and the exponent of the smallest non-zero balanced entry (`v` lies in
+/// `[2^(e−1), 2^e)`), which bounds how small a product along the chain can get.
+fn balance<T: Scalar>(cores: &[Tensor<T>]) -> Option<(Vec<Tensor<f64>>, i32, i32)> {
     if !is_extreme_chain(cores) {
         return None;
     }
     let d = cores.len();
+    let mut lowest = i32::MAX;
     // carry[a]: the exponent the left slice `a` of the next core takes over.
     let mut carry = vec![0i32; core_dims(&cores[0])[0]];
     let mut out = Vec::with_capacity(d);
@@ -45,12 +84,16 @@ pub(crate) fn balanced_chain<T: Scalar>(cores: &[Tensor<T>]) -> Option<(Vec<Tens
         for a in 0..ra {
             for j in 0..n * rb {
                 let v = data[a * n * rb + j].as_f64();
-                balanced[a * n * rb + j] = ldexp(v, carry[a] - top[slot(j)]);
+                let shift = carry[a] - top[slot(j)];
+                balanced[a * n * rb + j] = ldexp(v, shift);
+                if v != 0.0 {
+                    lowest = lowest.min(binary_exponent(v.abs()).saturating_add(shift));
+                }
             }
         }
         out.push(Tensor::from_parts_unchecked(vec![ra, n, rb], balanced));
         if last {
-            return Some((out, top[0]));
+            return Some((out, top[0], lowest));
         }
         carry = top;
     }
@@ -108,15 +151,12 @@ pub(crate) fn chain_trace<T: Scalar>(
 /// `cores`, every partial product carried as a [`Wide`] number, so that no term is lost on the
 /// way: the cores of [`balanced_chain`] still lost elements where a tiny entry of a slice of
 /// moderate size meets a huge one in the next core, and across the ring bond, which it leaves as
-/// it is (formats fuzz target: ordinary elements came out 0). Several times the work of the
-/// GEMM path; for the chains [`balanced_chain`] flags.
+/// it is (formats fuzz target: ordinary elements came out 0). Scalar code with an exponent per
+/// term: for the chains [`extreme_chain_dense`] cannot densify by GEMM.
 ///
 /// # Errors
 /// [`Error::SizeOverflow`] / [`Error::OutOfMemory`] if an intermediate cannot be allocated.
-pub(crate) fn wide_chain_dense<T: Scalar>(
-    shape: Vec<usize>,
-    cores: &[Tensor<T>],
-) -> Result<Tensor<T>> {
+fn wide_chain_dense<T: Scalar>(shape: Vec<usize>, cores: &[Tensor<T>]) -> Result<Tensor<T>> {
     let numel = checked_dense(&shape, std::mem::size_of::<T>())?;
     let wide: Vec<Vec<Wide>> =
         cores.iter().map(|c| c.as_slice().iter().map(|v| Wide::of(v.as_f64())).collect()).collect();
@@ -198,7 +238,7 @@ impl Wide {
 }
 
 /// Whether some right slice of some core has its largest magnitude beyond `2^±40`: the chains
-/// whose products may leave the range on the way ([`balanced_chain`], [`wide_chain_dense`]).
+/// whose products may leave the range on the way ([`balanced_chain`], [`extreme_chain_dense`]).
 pub(crate) fn is_extreme_chain<T: Scalar>(cores: &[Tensor<T>]) -> bool {
     cores.iter().any(has_extreme_right_slice)
 }
@@ -242,6 +282,49 @@ mod tests {
 
     /// A ring element whose product passes 1e330 on the way: trace([[0, 0], [1e30, 7.9375]] ·
     /// [[0, 0], [1e300, -4.5]]) = 7.9375 · -4.5 (a common scale for the product lost it: 0).
+    /// An ordinary train of an extreme scale (orthonormal-like cores, the last one carrying a
+    /// norm of about 1e-200) is densified by the GEMM path, and right.
+    #[test]
+    fn an_ordinary_chain_of_extreme_scale_takes_the_gemm_path() {
+        let mut cores: Vec<Tensor<f64>> = [[1, 4, 3], [3, 5, 2], [2, 3, 1]]
+            .iter()
+            .enumerate()
+            .map(|(k, s)| Tensor::random_normal(s, k as u64).unwrap())
+            .collect();
+        let plain = entry_dense(&cores);
+        cores[2] = cores[2].scale(1e-200);
+        let (_, _, lowest) = balance(&cores).expect("an extreme chain");
+        assert!(gemm_safe(lowest, cores.len()), "lowest exponent {lowest}");
+        let dense = extreme_chain_dense(vec![4, 5, 3], &cores, |b| {
+            Ok(Tensor::from_vec(&[4, 5, 3], entry_dense(&b)).unwrap())
+        })
+        .unwrap();
+        for (got, want) in dense.as_slice().iter().zip(&plain) {
+            assert!((got - want * 1e-200).abs() <= 1e-13 * want.abs() * 1e-200 + 1e-300);
+        }
+        // A subnormal entry in a slice of moderate size is not: the exact path takes over.
+        cores[0].as_mut_slice()[0] = 5e-324;
+        let (_, _, lowest) = balance(&cores).expect("an extreme chain");
+        assert!(!gemm_safe(lowest, cores.len()));
+    }
+
+    /// Every element of a train by [`entry`], row-major.
+    fn entry_dense(cores: &[Tensor<f64>]) -> Vec<f64> {
+        let shape: Vec<usize> = cores.iter().map(|c| c.shape()[1]).collect();
+        let numel: usize = shape.iter().product();
+        (0..numel)
+            .map(|flat| {
+                let mut rest = flat;
+                let mut index = vec![0; shape.len()];
+                for k in (0..shape.len()).rev() {
+                    index[k] = rest % shape[k];
+                    rest /= shape[k];
+                }
+                entry(cores, &index)
+            })
+            .collect()
+    }
+
     #[test]
     fn chain_trace_keeps_every_exponent() {
         let got: f64 =

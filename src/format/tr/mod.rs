@@ -7,7 +7,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_dense, checked_numel, Error, Result};
 use crate::format::chain::{Chain, Ends};
-use crate::format::chain_balance::{chain_trace, is_extreme_chain, wide_chain_dense};
+use crate::format::chain_balance::{chain_trace, extreme_chain_dense, is_extreme_chain};
 use crate::format::tt::{core_dims, zeroed, TtTensor};
 use crate::format::Factorized;
 use crate::kernels::gemm::gemm;
@@ -173,7 +173,9 @@ impl<T: Scalar> TrTensor<T> {
         checked_dense(&Factorized::shape(self), std::mem::size_of::<T>())?;
         if is_extreme_chain(&self.cores) {
             // Products of the cores may leave the range on the way: carry every exponent.
-            return wide_chain_dense(Factorized::shape(self), &self.cores);
+            return extreme_chain_dense(Factorized::shape(self), &self.cores, |balanced| {
+                TrTensor::<f64>::from_cores_unchecked(balanced).dense_unscaled(par)
+            });
         }
         self.dense_unscaled(par)
     }

@@ -11,7 +11,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use crate::error::{checked_dense, checked_numel, try_filled_vec, Error, Result};
 use crate::format::chain::{Chain, Ends};
-use crate::format::chain_balance::{chain_trace, is_extreme_chain, wide_chain_dense};
+use crate::format::chain_balance::{chain_trace, extreme_chain_dense, is_extreme_chain};
 use crate::format::chain_norm::chain_norm_and_growth;
 use crate::format::norm_guard::dense_rel_error;
 use crate::format::rel_error::rel_error_guarded;
@@ -153,7 +153,9 @@ impl<T: Scalar> TtTensor<T> {
         checked_dense(&Factorized::shape(self), std::mem::size_of::<T>())?;
         if is_extreme_chain(&self.cores) {
             // Products of the cores may leave the range on the way: carry every exponent.
-            return wide_chain_dense(Factorized::shape(self), &self.cores);
+            return extreme_chain_dense(Factorized::shape(self), &self.cores, |balanced| {
+                TtTensor::<f64>::from_cores_unchecked(balanced).dense_unscaled(par)
+            });
         }
         self.dense_unscaled(par)
     }
