@@ -109,3 +109,25 @@ fn a_cp_component_with_a_zero_column_does_not_set_the_scale() {
     assert!(close(cp.norm(), dense.norm(), 1e-14), "norm {} dense {}", cp.norm(), dense.norm());
     assert!(cp.rel_error(&dense).unwrap() <= 1e-15);
 }
+
+/// Terms of 1e33 that cancel exactly (the last factor's row sums to 0 against a constant core)
+/// to a tensor of norm 228: the error formula's `‖X̂‖²` is summed from the same cancelling terms,
+/// so measuring the cancellation against it missed it, and the Tucker tensor reported a self
+/// error of 9e22 against its own dense form (formats fuzz target, in f64).
+#[test]
+fn a_tucker_whose_terms_cancel_measures_its_own_error() {
+    let mut entries = vec![7.9375f64; 27];
+    entries[0] = 6.625;
+    let core = Tensor::from_vec(&[3, 3, 3], entries).unwrap();
+    let mat = |r: usize, c: usize, d: Vec<f64>| Mat::from_fn(r, c, |i, j| d[i * c + j]);
+    let factors = vec![
+        mat(4, 3, vec![7.9375; 12]),
+        mat(3, 3, vec![3.5, 3.4375, 1.25, 1.25, 1e30, 7.9375, 7.9375, 7.9375, 1.25]),
+        mat(1, 3, vec![-1.25, 6.5, -5.25]),
+    ];
+    let t = TuckerTensor::new(core, factors).unwrap();
+    let dense = t.to_dense().unwrap();
+    assert!(close(t.norm(), dense.norm(), 1e-12), "norm {} dense {}", t.norm(), dense.norm());
+    let own = t.rel_error(&dense).unwrap();
+    assert!(own <= 1e-12, "self error {own:e}");
+}

@@ -402,8 +402,11 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
     let inner = dot_f64(projected.as_slice(), core.as_slice());
     let nh = weighted_norm_sq(core, factors, par)?;
     let diff_sq = nx - 2.0 * inner + nh;
-    // General factors: how far the terms outgrow the model before they cancel (a fuzz input's
-    // f64 Tucker tensor came out 1.1e-6 from its own dense form, above the plain floor).
+    // General factors: how far the terms outgrow the data before they cancel (a fuzz input's
+    // f64 Tucker tensor came out 1.1e-6 from its own dense form, above the plain floor). Against
+    // `‖X‖²`, not the model's `‖X̂‖²`: that is summed from the same cancelling terms, and when
+    // they cancel completely it is as wrong as the error (terms of 1e33 cancelling to a tensor
+    // of norm 228 gave a self error of 9e22 and a growth too small to catch it).
     let growth = if factors.iter().all(|u| u.is_none_or(is_orthonormal)) {
         1.0
     } else {
@@ -413,7 +416,8 @@ pub(crate) fn tucker_rel_error<T: Scalar>(
             .collect();
         let refs: Vec<Option<MatRef<'_, T>>> =
             abs.iter().map(|u| u.as_ref().map(|u| u.as_ref())).collect();
-        (weighted_norm_sq(&core.map(|v| v.abs()), &refs, par)? / nh).sqrt()
+        let magnitude_sq = weighted_norm_sq(&core.map(|v| v.abs()), &refs, par)?;
+        (magnitude_sq / nx.min(nh.abs()).max(f64::MIN_POSITIVE)).sqrt()
     };
     let ratio = guarded_ratio::<T>(nx, diff_sq, dense.numel(), growth, || {
         let approx = reconstruct(core, factors, par)?;
