@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{left_subspace, SubspaceMethod, Truncation};
 use crate::nn::{Conv2d, DenseLayer, Layer, Linear, Sequential, SvdConv, SvdLinear, Tucker2Conv};
 use crate::par::auto_par;
+use crate::rank::svd_rank_for_error;
 use crate::scalar::Scalar;
 use crate::tenalg;
 use crate::tensor::Tensor;
@@ -45,16 +46,11 @@ impl<T: Scalar> Response<T> {
     }
 
     /// The smallest rank (at least 1) whose output error is at most `eps`.
-    pub(crate) fn rank_for_error(&self, eps: f64) -> usize {
-        let total: f64 = self.spectrum.iter().map(|s| s * s).sum();
-        let mut tail = total;
-        for (r, s) in self.spectrum.iter().enumerate() {
-            if r > 0 && tail <= eps * eps * total {
-                return r;
-            }
-            tail -= s * s;
-        }
-        self.spectrum.len().max(1)
+    ///
+    /// # Errors
+    /// As [`svd_rank_for_error`] (an `eps` that is negative or not finite).
+    pub(crate) fn rank_for_error(&self, eps: f64) -> Result<usize> {
+        svd_rank_for_error(&self.spectrum, eps)
     }
 
     /// The leading `r` left singular vectors, `out × r`.

@@ -280,7 +280,7 @@ impl OneShot {
             (Sizing::Ranks(r), _) => Ok(r.iter().map(|&r| Size::Rank(r)).collect()),
             (Sizing::Error(eps), None) => Ok(vec![Size::Error(*eps); dense.len()]),
             (Sizing::Error(eps), Some(responses)) => {
-                Ok(responses.iter().map(|r| Size::Rank(r.rank_for_error(*eps))).collect())
+                responses.iter().map(|r| Ok(Size::Rank(r.rank_for_error(*eps)?))).collect()
             }
             (Sizing::Budget(budget), responses) => {
                 let spectra = dense
@@ -323,7 +323,7 @@ impl OneShot {
     ) -> Result<(Box<dyn Layer<T>>, f64)> {
         let r = match size {
             Size::Rank(r) => r,
-            Size::Error(eps) => response.rank_for_error(eps),
+            Size::Error(eps) => response.rank_for_error(eps)?,
         };
         match (dense, self.method) {
             (DenseLayer::Conv2d(c), LayerMethod::Tucker2) => {

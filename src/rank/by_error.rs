@@ -40,18 +40,15 @@ pub fn svd_rank_for_error<T: Scalar>(s: &[T], eps: f64) -> Result<usize> {
             expected: "a non-empty, non-negative, descending spectrum",
         });
     }
-    let total: f64 = v.iter().map(|x| x * x).sum();
-    let budget = eps * eps * total;
-    let mut tail = total;
-    for (r, x) in v.iter().enumerate() {
-        if r >= 1 && tail <= budget {
-            return Ok(r);
-        }
-        tail -= x * x;
-        // Guard the running difference against rounding below zero.
-        tail = tail.max(0.0);
+    // tail[r] = ‖s[r..]‖, summed from the small end by `hypot`: no square is formed, so
+    // spectra near 1e±300 neither overflow (every tail ∞, so rank 1 met any ε) nor underflow
+    // (every tail 0), and no running difference can round below the truth.
+    let mut tail = vec![0.0f64; v.len() + 1];
+    for r in (0..v.len()).rev() {
+        tail[r] = tail[r + 1].hypot(v[r]);
     }
-    Ok(v.len())
+    let budget = eps * tail[0];
+    Ok((1..v.len()).find(|&r| tail[r] <= budget).unwrap_or(v.len()))
 }
 
 /// [`svd_rank_for_error`] of the matrix `a` (its spectrum by SVD).

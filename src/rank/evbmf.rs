@@ -22,7 +22,10 @@ use crate::scalar::Scalar;
 pub struct Evbmf<T> {
     /// The number of kept components (singular values above `threshold`).
     pub rank: usize,
-    /// The noise variance σ² (estimated, or the one given).
+    /// The noise variance σ² (estimated, or the one given). It scales with the square of the
+    /// data, so for data beyond the square root of `T`'s range (about 1e±154 in `f64`, 1e±19 in
+    /// `f32`) it rounds to ∞ or 0; `rank`, `threshold` and `shrunk` are computed on the
+    /// spectrum scaled by its largest value and stay exact there.
     pub sigma2: T,
     /// The singular-value threshold `sqrt(σ² M (1 + τ̄)(1 + α/τ̄))`.
     pub threshold: T,
