@@ -12,6 +12,10 @@ use tensorize::linalg::{svd_truncated, Truncation};
 use tensorize::par::Par;
 use tensorize::{Error, Factorized, Result, Scalar, Tensor};
 
+#[path = "common/edge.rs"]
+mod edge;
+use edge::{random, rel_error, scaled, special, tolerance, with_entry};
+
 /// One decomposition: its name, and a fit returning the reconstruction, the reported relative
 /// error and, for ε-driven fits, the ε it promised.
 type Fit<T> = (&'static str, fn(&Tensor<T>) -> Result<Outcome<T>>);
@@ -79,33 +83,6 @@ fn fits<T: Scalar>() -> Vec<Fit<T>> {
     ]
 }
 
-/// `‖x − y‖ / ‖x‖` (`‖x − y‖` for `x = 0`) in f64 with both scaled by the largest magnitude, so
-/// that 1e±300 neither overflows nor underflows.
-fn rel_error<T: Scalar>(x: &Tensor<T>, y: &Tensor<T>) -> f64 {
-    let pairs = || x.as_slice().iter().zip(y.as_slice()).map(|(a, b)| (a.as_f64(), b.as_f64()));
-    let s = pairs().fold(0.0f64, |m, (a, b)| m.max(a.abs()).max(b.abs()));
-    if s == 0.0 {
-        return 0.0;
-    }
-    let (mut diff, mut norm) = (0.0, 0.0);
-    for (a, b) in pairs() {
-        diff += (a / s - b / s).powi(2);
-        norm += (a / s).powi(2);
-    }
-    if norm > 0.0 {
-        (diff / norm).sqrt()
-    } else {
-        diff.sqrt() * s
-    }
-}
-
-/// The library's cancellation floor `8·sqrt(eps·sqrt(n))` plus the rounding of the
-/// reconstruction, relative to its size.
-fn tolerance<T: Scalar>(n: usize, rec: f64) -> f64 {
-    let eps = T::epsilon().as_f64();
-    8.0 * (eps * (n as f64).sqrt()).sqrt() + 1e3 * eps * (1.0 + rec)
-}
-
 /// Runs every fit on `x` (all finite) and checks the result; returns the recomputed errors.
 /// Every fit is tried before failing, so one run names all that break on this input.
 fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> Vec<f64> {
@@ -141,28 +118,12 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> Vec<f64> {
     results.into_iter().flatten().collect()
 }
 
-fn scaled<T: Scalar>(x: &Tensor<T>, c: f64) -> Tensor<T> {
-    let data = x.as_slice().iter().map(|&v| T::of(v.as_f64() * c)).collect();
-    Tensor::from_vec(x.shape(), data).unwrap()
-}
-
-/// A tensor of `shape` from a seed: values in [-1, 1).
-fn random<T: Scalar>(shape: &[usize], seed: u64) -> Tensor<T> {
-    Tensor::random_uniform(shape, T::of(-1.0), T::of(1.0), seed).unwrap()
-}
-
 /// Every case for one precision: special tensors, scale extremes, a NaN or an infinity.
 fn cases<T: Scalar>(shape: &[usize], seed: u64, big: f64, small: f64) {
     let x = random::<T>(shape, seed);
-    check_all("zero", &Tensor::<T>::zeros(shape).unwrap());
-    check_all("constant", &Tensor::from_fn(shape, |_| T::of(0.75)).unwrap());
-    // Rank one: an outer product of positive vectors.
-    let outer = Tensor::from_fn(shape, |i| T::of(i.iter().map(|&k| 1.0 + k as f64).product()));
-    check_all("rank one", &outer.unwrap());
-    // Duplicate singular values in every unfolding: a "diagonal" tensor of ones.
-    let diag =
-        Tensor::from_fn(shape, |i| T::of(if i.iter().all(|&k| k == i[0]) { 1.0 } else { 0.0 }));
-    check_all("diagonal", &diag.unwrap());
+    for (what, special) in special::<T>(shape) {
+        check_all(what, &special);
+    }
     let base = check_all("random", &x);
     for c in [big, small] {
         let errs = check_all(&format!("random × {c:e}"), &scaled(&x, c));
@@ -175,10 +136,8 @@ fn cases<T: Scalar>(shape: &[usize], seed: u64, big: f64, small: f64) {
         }
     }
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        let mut data = x.as_slice().to_vec();
-        let k = (seed as usize) % data.len();
-        data[k] = T::of(bad);
-        let y = Tensor::from_vec(shape, data).unwrap();
+        let k = (seed as usize) % x.numel();
+        let y = with_entry(&x, k, bad);
         for (name, fit) in fits::<T>() {
             match fit(&y) {
                 Err(Error::NonFinite { .. }) => {}

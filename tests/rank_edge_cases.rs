@@ -18,33 +18,11 @@ use tensorize::tenalg::unfold;
 use tensorize::tensorization::{compress, Method};
 use tensorize::{Budget, Error, Factorized, Result, Scalar, Tensor};
 
+#[path = "common/edge.rs"]
+mod edge;
+use edge::{random, rel_error, scaled, special, tolerance, with_entry};
+
 const EPS: f64 = 0.1;
-
-/// `‖x − y‖ / ‖x‖` (`‖x − y‖` for `x = 0`) in f64, both scaled by the largest magnitude so that
-/// 1e±300 neither overflows nor underflows.
-fn rel_error<T: Scalar>(x: &Tensor<T>, y: &Tensor<T>) -> f64 {
-    let pairs = || x.as_slice().iter().zip(y.as_slice()).map(|(a, b)| (a.as_f64(), b.as_f64()));
-    let s = pairs().fold(0.0f64, |m, (a, b)| m.max(a.abs()).max(b.abs()));
-    if s == 0.0 {
-        return 0.0;
-    }
-    let (mut diff, mut norm) = (0.0, 0.0);
-    for (a, b) in pairs() {
-        diff += (a / s - b / s).powi(2);
-        norm += (a / s).powi(2);
-    }
-    if norm > 0.0 {
-        (diff / norm).sqrt()
-    } else {
-        diff.sqrt() * s
-    }
-}
-
-/// The cancellation floor `8·sqrt(eps·sqrt(n))` plus rounding, as in decomp_edge_cases.rs.
-fn tolerance<T: Scalar>(n: usize) -> f64 {
-    let eps = T::epsilon().as_f64();
-    8.0 * (eps * (n as f64).sqrt()).sqrt() + 1e3 * eps
-}
 
 /// `‖σ_{r..}‖ / ‖σ‖` of a spectrum, each value divided by the largest first.
 fn tail_error(s: &[f64], r: usize) -> f64 {
@@ -80,7 +58,7 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> (Answers, Vec<Option<f64>>
     let ctx = format!("{what} {:?} ({})", x.shape(), T::NAME);
     let mut failed = Vec::new();
     let n = x.numel();
-    let tol = tolerance::<T>(n);
+    let tol = tolerance::<T>(n, 0.0);
     let s = spectrum(x);
     let u = unfold(x, 0).unwrap();
     let (rows, cols) = (u.shape()[0], u.shape()[1]);
@@ -109,7 +87,7 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> (Answers, Vec<Option<f64>>
     }
 
     // MUSCO's weakened rank, for linear weights and conv kernels.
-    let musco = (x.ndim() == 2 || x.ndim() == 4).then(|| {
+    let musco = is_weight(x).then(|| {
         let m = musco_ranks(x, 0.8, 1).unwrap();
         if m.out_rank > x.shape()[0] || m.in_rank > x.shape()[1] {
             failed.push(format!("MUSCO ranks {m:?}"));
@@ -148,7 +126,7 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> (Answers, Vec<Option<f64>>
     fits("TT for budget", tt.map(|(t, r)| (Box::new(t) as _, r.rel_error)));
 
     // The allocator on this layer beside an ordinary one, at half their parameters.
-    let other = Tensor::<T>::random_uniform(&[4, 3], T::of(-1.0), T::of(1.0), 7).unwrap();
+    let other = random::<T>(&[4, 3], 7);
     let layers = [
         LayerSpectrum::from_matrix("x", u.as_mat().unwrap()).unwrap(),
         LayerSpectrum::from_matrix("other", other.as_mat().unwrap()).unwrap(),
@@ -197,7 +175,7 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> (Answers, Vec<Option<f64>>
     let compressed = methods()
         .into_iter()
         .map(|method| {
-            if x.ndim() != 2 && x.ndim() != 4 {
+            if !is_weight(x) {
                 return None;
             }
             match compress(x, method, Budget::KeepFraction(0.5)) {
@@ -228,6 +206,12 @@ fn check_all<T: Scalar>(what: &str, x: &Tensor<T>) -> (Answers, Vec<Option<f64>>
     (answers, compressed)
 }
 
+/// Whether `x` has the shape of a weight `compress` and MUSCO take: `[out, in]` or
+/// `[out, in, kh, kw]`.
+fn is_weight<T: Scalar>(x: &Tensor<T>) -> bool {
+    x.ndim() == 2 || x.ndim() == 4
+}
+
 fn methods() -> Vec<Method> {
     vec![
         Method::Svd,
@@ -243,12 +227,10 @@ fn methods() -> Vec<Method> {
 /// Every rule refuses a tensor holding a NaN or an infinity with `NonFinite`.
 fn refuses_non_finite<T: Scalar>(x: &Tensor<T>, k: usize) {
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        let mut data = x.as_slice().to_vec();
-        data[k] = T::of(bad);
-        let y = Tensor::from_vec(x.shape(), data).unwrap();
+        let y = with_entry(x, k, bad);
         let u = unfold(&y, 0).unwrap();
         let m = u.as_mat().unwrap();
-        let answers: Vec<(&str, Result<()>)> = vec![
+        let mut answers: Vec<(&str, Result<()>)> = vec![
             ("rank for ε", matrix_rank_for_error(m, EPS).map(drop)),
             ("EVBMF", evbmf(m).map(drop)),
             ("Tucker for budget", tucker_for_budget(&y, Budget::KeepFraction(0.5)).map(drop)),
@@ -256,8 +238,7 @@ fn refuses_non_finite<T: Scalar>(x: &Tensor<T>, k: usize) {
             ("spectrum for allocation", LayerSpectrum::from_matrix("y", m).map(drop)),
             ("CP rank for ε", cp_rank_for_error(&y, 0.3, 2).map(drop)),
         ];
-        let mut answers = answers;
-        if y.ndim() == 2 || y.ndim() == 4 {
+        if is_weight(&y) {
             answers.push(("MUSCO", musco_ranks(&y, 0.8, 1).map(drop)));
             for method in methods() {
                 answers
@@ -277,19 +258,13 @@ fn refuses_non_finite<T: Scalar>(x: &Tensor<T>, k: usize) {
 
 /// Every case for one precision.
 fn cases<T: Scalar>(shape: &[usize], seed: u64, big: f64, small: f64) {
-    let x = Tensor::<T>::random_uniform(shape, T::of(-1.0), T::of(1.0), seed).unwrap();
-    check_all("zero", &Tensor::<T>::zeros(shape).unwrap());
-    check_all("constant", &Tensor::from_fn(shape, |_| T::of(0.75)).unwrap());
-    let outer = Tensor::from_fn(shape, |i| T::of(i.iter().map(|&k| 1.0 + k as f64).product()));
-    check_all("rank one", &outer.unwrap());
-    let diag =
-        Tensor::from_fn(shape, |i| T::of(if i.iter().all(|&k| k == i[0]) { 1.0 } else { 0.0 }));
-    check_all("diagonal", &diag.unwrap());
+    let x = random::<T>(shape, seed);
+    for (what, special) in special::<T>(shape) {
+        check_all(what, &special);
+    }
     let (base, base_errors) = check_all("random", &x);
     for c in [big, small] {
-        let data = x.as_slice().iter().map(|&v| T::of(v.as_f64() * c)).collect();
-        let scaled = Tensor::from_vec(shape, data).unwrap();
-        let (answers, errors) = check_all(&format!("random × {c:e}"), &scaled);
+        let (answers, errors) = check_all(&format!("random × {c:e}"), &scaled(&x, c));
         // The rules see only relative sizes: the same answers at every scale.
         assert_eq!(answers, base, "random × {c:e} {shape:?} ({})", T::NAME);
         // So do the one-pass compressions (CP's alternating fits may take another path).
@@ -299,7 +274,7 @@ fn cases<T: Scalar>(shape: &[usize], seed: u64, big: f64, small: f64) {
                 Method::Cp | Method::RCp { .. } | Method::Tucker2 | Method::RTucker { .. }
             );
             if let (true, Some(e), Some(b)) = (one_pass, e, b) {
-                let tol = 10.0 * tolerance::<T>(x.numel());
+                let tol = 10.0 * tolerance::<T>(x.numel(), 0.0);
                 assert!((e - b).abs() <= tol, "{method:?} × {c:e}: {e:e} vs {b:e} ({})", T::NAME);
             }
         }
